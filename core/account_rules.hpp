@@ -1,0 +1,55 @@
+#pragma once
+// The rules an account's fields must pass, shared by the CLI, the CSV import and the web forms so
+// that no entry point is looser than another. Each *_problem() returns an empty string when the
+// value is fine, otherwise a short English reason starting with the field name, e.g.
+// "email: not a valid address". Reasons never echo the value itself (it may be a password or
+// arbitrary bytes), so they are safe to log and to print.
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace nidan {
+
+// Until the portal list moves into the configuration, this is the one built in.
+inline constexpr std::array<std::string_view, 3> default_portals{"ip-phone", "mc050", "freevoice"};
+
+// Well-formed UTF-8 only: no overlong forms, no UTF-16 surrogates (U+D800..U+DFFF), nothing
+// above U+10FFFF, no truncated sequences.
+bool is_valid_utf8(std::string_view text) noexcept;
+
+// The portal must be one of known_portals (exact, case-sensitive).
+std::string portal_problem(std::string_view portal,
+                           std::span<const std::string_view> known_portals = default_portals);
+
+// 1..64 bytes of ASCII letters, digits and . _ - @.
+std::string selfcare_id_problem(std::string_view id);
+
+// Empty is fine: the account then has no registered address. Otherwise an ASCII dot-atom address:
+// at most 254 bytes, exactly one '@', a local part of 1..64 RFC 5322 atext characters with no
+// leading, trailing or doubled dot, and a domain of at least two dot-separated labels of 1..63
+// letters, digits and hyphens, no label starting or ending with a hyphen. Quoted local parts,
+// IP-literal domains and internationalised addresses (SMTPUTF8, IDN in U-label form) are refused
+// for now: our SMTP relay path and the mail templates assume ASCII.
+std::string email_problem(std::string_view email);
+
+// Japanese phone numbers as people type them: drops ASCII spaces and hyphens, the full-width
+// space U+3000 and hyphen-minus U+FF0D, and the dash look-alikes U+30FC (long vowel mark),
+// U+2212 (minus), U+2010 (hyphen) and U+2015 (horizontal bar); turns full-width digits
+// U+FF10..U+FF19 into ASCII. Returns the digits when there are 10 or 11 of them and nothing else
+// remains, otherwise nullopt (also for invalid UTF-8).
+std::optional<std::string> normalise_phone(std::string_view raw);
+
+// normalise_phone() as a reason: empty when it yields a number.
+std::string phone_problem(std::string_view raw);
+
+// Password policy (NIST SP 800-63B style): valid UTF-8, at least min_chars code points, at most
+// max_bytes bytes. Any characters are allowed, there are no composition rules and nothing is ever
+// truncated. max_bytes only bounds the hashing work an attacker can ask for; it sits far above the
+// 64 characters we promise customers.
+std::string password_problem(std::string_view password, std::size_t min_chars = 8,
+                             std::size_t max_bytes = 1024);
+
+}  // namespace nidan

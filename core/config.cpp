@@ -1,0 +1,615 @@
+#include "core/config.hpp"
+
+#include <arpa/inet.h>  // inet_pton only: the libc's strict address syntax, no sockets
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <numeric>
+#include <ratio>
+#include <span>
+#include <sstream>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace nidan {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Raw values: the same setter serves the file (values typed by TOML) and --set (always text),
+// so a key behaves identically wherever it is given.
+
+struct raw_value {
+    std::string_view key;
+    const toml::node* node = nullptr;  // set for file values; otherwise `text` is used
+    std::string_view text;
+    std::string origin;  // appended to error messages so the operator knows where to look
+};
+
+std::string quote(std::string_view s, char q = '\'') {
+    std::string out(1, q);
+    out += s;
+    out += q;
+    return out;
+}
+
+// What the operator actually wrote, for the ", got ..." part of an error.
+std::string describe(const raw_value& v) {
+    if (v.node == nullptr) return quote(v.text);
+    const toml::node& n = *v.node;
+    if (const auto* s = n.as_string()) return "the string " + quote(s->get(), '"');
+    if (const auto* i = n.as_integer()) return std::to_string(i->get());
+    if (const auto* b = n.as_boolean()) return b->get() ? "true" : "false";
+    if (const auto* f = n.as_floating_point()) {
+        std::ostringstream out;
+        out << *f;
+        return "the float " + out.str();
+    }
+    if (n.is_table()) return "a table";
+    if (n.is_array()) return "an array";
+    return "a date/time";
+}
+
+// `detail` says what exactly is wrong when `expected` alone would leave the operator guessing.
+[[noreturn]] void reject(const raw_value& v, std::string_view expected,
+                         std::string_view detail = {}) {
+    std::string reason = std::string(expected) + ", got " + describe(v);
+    if (!detail.empty()) reason += ": " + std::string(detail);
+    throw config_error(std::string(v.key), reason + v.origin);
+}
+
+std::string origin_of(const toml::source_region& where) {
+    std::string out = " (at ";
+    if (where.path) out += *where.path + " ";
+    out += "line " + std::to_string(where.begin.line) + ", column " +
+           std::to_string(where.begin.column) + ")";
+    return out;
+}
+
+std::int64_t read_integer(const raw_value& v, std::int64_t lo, std::int64_t hi,
+                          std::string_view expected) {
+    std::int64_t n = 0;
+    if (v.node != nullptr) {
+        const auto* i = v.node->as_integer();
+        if (i == nullptr) reject(v, expected);
+        n = i->get();
+    } else {
+        const char* first = v.text.data();
+        const char* last = first + v.text.size();
+        auto [end, ec] = std::from_chars(first, last, n);
+        if (ec != std::errc{} || end != last || v.text.empty()) reject(v, expected);
+    }
+    if (n < lo || n > hi) reject(v, expected);
+    return n;
+}
+
+bool read_bool(const raw_value& v) {
+    constexpr std::string_view expected = "must be true or false";
+    if (v.node != nullptr) {
+        const auto* b = v.node->as_boolean();
+        if (b == nullptr) reject(v, expected);
+        return b->get();
+    }
+    if (v.text == "true") return true;
+    if (v.text == "false") return false;
+    reject(v, expected);
+}
+
+std::string read_string(const raw_value& v, std::string_view expected) {
+    if (v.node == nullptr) return std::string(v.text);
+    const auto* s = v.node->as_string();
+    if (s == nullptr) reject(v, expected);
+    return s->get();
+}
+
+// ---------------------------------------------------------------------------------------------
+// host:port
+
+enum class host_kind { ipv4, ipv6, name };
+
+bool is_ipv4(const std::string& host) {
+    in_addr out{};
+    return inet_pton(AF_INET, host.c_str(), &out) == 1;
+}
+
+bool is_ipv6(const std::string& host) {
+    in6_addr out{};
+    return inet_pton(AF_INET6, host.c_str(), &out) == 1;
+}
+
+// RFC 1123 host name. A purely numeric last label is refused so that a mistyped address such
+// as 10.0.0.256 is reported instead of being looked up in DNS.
+bool is_host_name(std::string_view host) {
+    if (host.empty() || host.size() > 253) return false;
+    std::string_view last_label;
+    while (!host.empty()) {
+        const auto dot = host.find('.');
+        const std::string_view label = host.substr(0, dot);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+            return false;
+        const bool ok = std::all_of(label.begin(), label.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-';
+        });
+        if (!ok) return false;
+        last_label = label;
+        if (dot == std::string_view::npos) break;
+        host.remove_prefix(dot + 1);
+        if (host.empty()) return false;  // trailing dot
+    }
+    return !std::all_of(last_label.begin(), last_label.end(),
+                        [](char c) { return c >= '0' && c <= '9'; });
+}
+
+struct parsed_host_port {
+    host_port value;
+    host_kind kind = host_kind::name;
+};
+
+constexpr std::string_view host_port_expected =
+    "must be host:port (IPv4, [IPv6] in brackets or a host name; port 0 to 65535)";
+
+// Returns an empty string on success, otherwise why `text` is not host:port.
+std::string split_host_port(std::string_view text, parsed_host_port& out) {
+    std::string_view host;
+    std::string_view port;
+    if (text.starts_with('[')) {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos) return "missing ']' after the IPv6 address";
+        host = text.substr(1, close - 1);
+        const std::string_view rest = text.substr(close + 1);
+        if (!rest.starts_with(':')) return "missing ':port' after ']'";
+        port = rest.substr(1);
+        if (!is_ipv6(std::string(host))) return "not an IPv6 address inside the brackets";
+        out.kind = host_kind::ipv6;
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return "missing ':port'";
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos)
+            return "IPv6 addresses must be written in brackets, e.g. [::1]:8080";
+        if (host.empty()) return "missing host (use 0.0.0.0 or [::] for every interface)";
+        const std::string h(host);
+        if (is_ipv4(h)) {
+            out.kind = host_kind::ipv4;
+        } else if (is_host_name(host)) {
+            out.kind = host_kind::name;
+        } else {
+            return "not an IPv4 address or host name: " + quote(host);
+        }
+    }
+    if (port.empty()) return "missing port after ':'";
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (ec != std::errc{} || end != port.data() + port.size() || port.size() > 5 ||
+        number > 65535)
+        return "port must be a number from 0 to 65535";
+    out.value.host = std::string(host);
+    out.value.port = static_cast<std::uint16_t>(number);
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key table. Each entry says where its value lives and how it is checked; the same entry
+// handles the file and --set.
+
+using setter = std::function<void(config&, const raw_value&)>;
+
+struct key_def {
+    std::string_view name;  // "section.key": a public interface, scripts depend on it
+    std::string_view help;
+    setter set;
+};
+
+// Reaches one member of one section, so an entry can name its field without a lambda.
+template <class Section, class T>
+struct field {
+    Section config::*section;
+    T Section::*member;
+    T& operator()(config& c) const { return (c.*section).*member; }
+};
+template <class Section, class T>
+field(Section config::*, T Section::*) -> field<Section, T>;
+
+std::string range_text(std::string_view what, std::int64_t lo, std::int64_t hi) {
+    return "must be " + std::string(what) + " from " + std::to_string(lo) + " to " +
+           std::to_string(hi);
+}
+
+template <std::int64_t Lo, std::int64_t Hi, class Section, class T>
+setter integer_key(field<Section, T> f) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+    static_assert(Lo <= Hi && std::in_range<T>(Lo) && std::in_range<T>(Hi),
+                  "the allowed range must fit the field's type");
+    return [f, expected = range_text("an integer", Lo, Hi)](config& c, const raw_value& v) {
+        f(c) = static_cast<T>(read_integer(v, Lo, Hi, expected));
+    };
+}
+
+template <class Duration>
+constexpr std::string_view unit_name() {
+    if constexpr (std::is_same_v<typename Duration::period, std::milli>) {
+        return "milliseconds";
+    } else {
+        static_assert(std::is_same_v<typename Duration::period, std::ratio<1>>);
+        return "seconds";
+    }
+}
+
+// Durations are plain integers; the unit is part of the key name (_ms, _s).
+template <std::int64_t Lo, std::int64_t Hi, class Section, class Duration>
+setter duration_key(field<Section, Duration> f) {
+    static_assert(Lo >= 0 && Lo <= Hi);
+    const std::string what = "an integer number of " + std::string(unit_name<Duration>());
+    return [f, expected = range_text(what, Lo, Hi)](config& c, const raw_value& v) {
+        f(c) = Duration{read_integer(v, Lo, Hi, expected)};
+    };
+}
+
+template <class Section>
+setter bool_key(field<Section, bool> f) {
+    return [f](config& c, const raw_value& v) { f(c) = read_bool(v); };
+}
+
+enum class empty_path { allowed, refused };
+
+template <class Section>
+setter path_key(field<Section, std::filesystem::path> f, empty_path empty) {
+    const std::string expected = empty == empty_path::allowed
+                                     ? "must be a path (a string, may be empty)"
+                                     : "must be a non-empty path (a string)";
+    return [f, empty, expected](config& c, const raw_value& v) {
+        std::string text = read_string(v, expected);
+        // The OS would silently cut the path at a NUL, so a different file would be used.
+        if (text.find('\0') != std::string::npos) reject(v, "must be a path without NUL");
+        if (text.empty() && empty == empty_path::refused) reject(v, expected);
+        f(c) = std::filesystem::path(std::move(text));
+    };
+}
+
+template <class Value>
+using choices = std::span<const std::pair<std::string_view, Value>>;
+
+template <class Value>
+std::string choices_text(choices<Value> options) {
+    std::string out = "must be one of ";
+    for (std::size_t i = 0; i < options.size(); ++i) {
+        if (i != 0) out += ", ";
+        out += options[i].first;
+    }
+    return out;
+}
+
+template <class Section, class T, class Value>
+setter choice_key(field<Section, T> f, choices<Value> options) {
+    return [f, options, expected = choices_text(options)](config& c, const raw_value& v) {
+        const std::string text = read_string(v, expected);
+        for (const auto& [name, value] : options) {
+            if (text == name) {
+                f(c) = static_cast<T>(value);
+                return;
+            }
+        }
+        reject(v, expected);
+    };
+}
+
+constexpr std::array durability_choices{
+    std::pair{std::string_view{"full_sync"}, durability_mode::full_sync},
+    std::pair{std::string_view{"no_meta_sync"}, durability_mode::no_meta_sync},
+    std::pair{std::string_view{"no_sync"}, durability_mode::no_sync},
+};
+constexpr std::array smtp_tls_choices{
+    std::pair{std::string_view{"none"}, smtp_tls_mode::none},
+    std::pair{std::string_view{"starttls"}, smtp_tls_mode::starttls},
+    std::pair{std::string_view{"tls"}, smtp_tls_mode::tls},
+};
+constexpr std::array<std::pair<std::string_view, std::string_view>, 6> log_level_choices{{
+    {"trace", "trace"},
+    {"debug", "debug"},
+    {"info", "info"},
+    {"warn", "warn"},
+    {"error", "error"},
+    {"off", "off"},
+}};
+
+// Listening needs an address we can bind without DNS; connecting (the relay) may use any name,
+// but port 0 means nothing there.
+enum class endpoint_use { listen, connect };
+
+template <class Section>
+setter host_port_key(field<Section, host_port> f, endpoint_use use) {
+    return [f, use](config& c, const raw_value& v) {
+        const std::string text = read_string(v, host_port_expected);
+        parsed_host_port parsed;
+        if (std::string why = split_host_port(text, parsed); !why.empty())
+            reject(v, host_port_expected, why);
+        if (use == endpoint_use::listen && parsed.kind == host_kind::name &&
+            parsed.value.host != "localhost")
+            reject(v, "must be an IPv4 address, [IPv6] or localhost with a port, to listen on");
+        if (use == endpoint_use::connect && parsed.value.port == 0)
+            reject(v, "must name a port from 1 to 65535 to connect to");
+        f(c) = std::move(parsed.value);
+    };
+}
+
+constexpr std::int64_t one_hour_ms = 3'600'000;
+
+const std::vector<key_def>& keys() {
+    using S = server_config;
+    using St = storage_config;
+    using H = hash_config;
+    using L = log_config;
+    static const std::vector<key_def> table{
+        {"server.listen", "address and port to accept HTTP(S) on; port 0 picks a free port",
+         host_port_key(field{&config::server, &S::listen}, endpoint_use::listen)},
+        {"server.io_threads", "threads running the network event loop",
+         integer_key<1, 256>(field{&config::server, &S::io_threads})},
+        {"server.max_connections", "open connections at most; more wait in the accept queue",
+         integer_key<1, 1'000'000>(field{&config::server, &S::max_connections})},
+        {"server.max_header_bytes", "largest request line plus headers, bytes",
+         integer_key<1024, 1024 * 1024>(field{&config::server, &S::max_header_bytes})},
+        {"server.max_body_bytes", "largest request body, bytes",
+         integer_key<1024, 16 * 1024 * 1024>(field{&config::server, &S::max_body_bytes})},
+        {"server.header_timeout_ms", "first byte to end of headers",
+         duration_key<1, one_hour_ms>(field{&config::server, &S::header_timeout})},
+        {"server.body_timeout_ms", "end of headers to end of body",
+         duration_key<1, one_hour_ms>(field{&config::server, &S::body_timeout})},
+        {"server.write_timeout_ms", "time to send one response",
+         duration_key<1, one_hour_ms>(field{&config::server, &S::write_timeout})},
+        {"server.idle_timeout_ms", "keep-alive wait for the next request",
+         duration_key<1, one_hour_ms>(field{&config::server, &S::idle_timeout})},
+        {"server.shutdown_grace_ms", "how long in-flight requests may finish on shutdown",
+         duration_key<1, one_hour_ms>(field{&config::server, &S::shutdown_grace})},
+        {"server.static_dir", "folder served under /static/",
+         path_key(field{&config::server, &S::static_dir}, empty_path::refused)},
+        {"server.static_max_age_s", "Cache-Control max-age of static files",
+         duration_key<0, 31'536'000>(field{&config::server, &S::static_max_age})},
+        {"tls.enabled", "serve HTTPS instead of HTTP",
+         bool_key(field{&config::tls, &tls_config::enabled})},
+        {"tls.cert_file", "PEM certificate chain",
+         path_key(field{&config::tls, &tls_config::cert_file}, empty_path::allowed)},
+        {"tls.key_file", "PEM private key",
+         path_key(field{&config::tls, &tls_config::key_file}, empty_path::allowed)},
+        {"storage.data_dir", "folder holding the LMDB files",
+         path_key(field{&config::storage, &St::data_dir}, empty_path::refused)},
+        {"storage.map_size_mib", "largest size the database may grow to, MiB",
+         integer_key<1, 1024 * 1024>(field{&config::storage, &St::map_size_mib})},
+        {"storage.max_readers", "concurrent read transactions at most",
+         integer_key<1, 100'000>(field{&config::storage, &St::max_readers})},
+        {"storage.durability", "what a commit waits for: full_sync, no_meta_sync or no_sync",
+         choice_key(field{&config::storage, &St::durability},
+                    choices<durability_mode>(durability_choices))},
+        {"storage.sweep_interval_s", "how often expired records are removed",
+         duration_key<1, 86'400>(field{&config::storage, &St::sweep_interval})},
+        {"storage.writer_max_batch", "writes committed in one transaction at most",
+         integer_key<1, 100'000>(field{&config::storage, &St::writer_max_batch})},
+        {"storage.writer_max_queue", "writes waiting past this are refused (overloaded)",
+         integer_key<1, 10'000'000>(field{&config::storage, &St::writer_max_queue})},
+        {"hash.threads", "threads computing Argon2id",
+         integer_key<1, 256>(field{&config::hash, &H::threads})},
+        {"hash.memory_kib", "Argon2id memory per hash, KiB",
+         integer_key<8, 4'194'304>(field{&config::hash, &H::memory_kib})},
+        {"hash.iterations", "Argon2id passes over the memory",
+         integer_key<1, 100>(field{&config::hash, &H::iterations})},
+        {"hash.max_queue", "password checks waiting past this answer 503",
+         integer_key<1, 1'000'000>(field{&config::hash, &H::max_queue})},
+        {"smtp.relay", "SMTP server that sends the login codes",
+         host_port_key(field{&config::smtp, &smtp_config::relay}, endpoint_use::connect)},
+        {"smtp.tls", "encryption towards the relay: none, starttls or tls",
+         choice_key(field{&config::smtp, &smtp_config::tls},
+                    choices<smtp_tls_mode>(smtp_tls_choices))},
+        {"log.level", "least severe level written: trace, debug, info, warn, error, off",
+         choice_key(field{&config::log, &L::level},
+                    choices<std::string_view>(log_level_choices))},
+        {"log.file", "main log file; empty writes to stderr",
+         path_key(field{&config::log, &L::file}, empty_path::allowed)},
+        {"log.audit_file", "audit log file; empty uses the main log",
+         path_key(field{&config::log, &L::audit_file}, empty_path::allowed)},
+        {"log.access_log", "log one line per HTTP request",
+         bool_key(field{&config::log, &L::access_log})},
+    };
+    return table;
+}
+
+const key_def* find_key(std::string_view name) {
+    const auto& table = keys();
+    const auto it = std::find_if(table.begin(), table.end(),
+                                 [&](const key_def& k) { return k.name == name; });
+    return it == table.end() ? nullptr : &*it;
+}
+
+bool is_section(std::string_view name) {
+    return std::any_of(keys().begin(), keys().end(), [&](const key_def& k) {
+        return k.name.size() > name.size() && k.name.starts_with(name) &&
+               k.name[name.size()] == '.';
+    });
+}
+
+std::string section_list() {
+    std::vector<std::string_view> sections;
+    for (const auto& k : keys()) {
+        const std::string_view section = k.name.substr(0, k.name.find('.'));
+        if (std::find(sections.begin(), sections.end(), section) == sections.end())
+            sections.push_back(section);
+    }
+    std::string out;
+    for (const auto section : sections) {
+        if (!out.empty()) out += ", ";
+        out += section;
+    }
+    return out;
+}
+
+// For a key written above every [section]: name the sections that have it.
+std::string section_hint(std::string_view key) {
+    std::string matches;
+    for (const auto& k : keys()) {
+        if (!key.empty() && k.name.size() > key.size() && k.name.ends_with(key) &&
+            k.name[k.name.size() - key.size() - 1] == '.') {
+            matches += matches.empty() ? "; did you mean " : " or ";
+            matches += k.name;
+        }
+    }
+    return matches.empty() ? " (" + section_list() + ")" : matches + "?";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    std::iota(row.begin(), row.end(), std::size_t{0});
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            const std::size_t change = a[i - 1] == b[j - 1] ? std::size_t{0} : std::size_t{1};
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + change});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// Typos and forgotten unit suffixes (header_timeout vs header_timeout_ms) are the usual cause.
+[[noreturn]] void unknown_key(const std::string& name, const std::string& origin) {
+    const key_def* best = nullptr;
+    std::size_t best_distance = 4;  // farther than this is a guess, not a suggestion
+    for (const auto& k : keys()) {
+        const std::size_t d = edit_distance(name, k.name);
+        if (d < best_distance) {
+            best_distance = d;
+            best = &k;
+        }
+    }
+    std::string reason = "unknown key";
+    if (best != nullptr)
+        reason += "; did you mean " + std::string(best->name) + " (" + std::string(best->help) + ")?";
+    throw config_error(name, reason + origin);
+}
+
+void apply_file(config& c, const toml::table& root) {
+    for (const auto& [section_key, section_node] : root) {
+        const std::string section(section_key.str());
+        const std::string origin = origin_of(section_key.source());
+        const auto* table = section_node.as_table();
+        if (table == nullptr) {
+            if (is_section(section))
+                throw config_error(section, "must be a table ([" + section + "])" + origin);
+            throw config_error(section, "unknown key; every key belongs to a [section]" +
+                                            section_hint(section) + origin);
+        }
+        if (!is_section(section))
+            throw config_error(section, "unknown section; sections are " + section_list() +
+                                            origin);
+        for (const auto& [key, node] : *table) {
+            const std::string name = section + "." + std::string(key.str());
+            const key_def* def = find_key(name);
+            if (def == nullptr) unknown_key(name, origin_of(key.source()));
+            def->set(c, raw_value{name, &node, {}, origin_of(node.source())});
+        }
+    }
+}
+
+void apply_override(config& c, const config_override& o) {
+    const key_def* def = find_key(o.key);
+    if (def == nullptr) unknown_key(o.key, " (in --set)");
+    def->set(c, raw_value{o.key, nullptr, o.value, " (in --set)"});
+}
+
+// Checks that involve more than one key; single values were checked when they were set.
+void validate(const config& c) {
+    if (c.tls.enabled) {
+        if (c.tls.cert_file.empty())
+            throw config_error("tls.cert_file", "required when tls.enabled = true");
+        if (c.tls.key_file.empty())
+            throw config_error("tls.key_file", "required when tls.enabled = true");
+    }
+}
+
+struct file_closer {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+
+std::string read_whole_file(const std::filesystem::path& file) {
+    const auto fail = [&](int error) {
+        return config_error("", "cannot read config file " + quote(file.string()) + ": " +
+                                    std::strerror(error));
+    };
+    std::unique_ptr<std::FILE, file_closer> f(std::fopen(file.c_str(), "rb"));
+    if (!f) throw fail(errno);
+    std::string content;
+    std::array<char, 8192> buffer{};
+    std::size_t got = 0;
+    while ((got = std::fread(buffer.data(), 1, buffer.size(), f.get())) > 0)
+        content.append(buffer.data(), got);
+    // A directory opens fine and only fails on read.
+    if (std::ferror(f.get())) throw fail(errno);
+    return content;
+}
+
+toml::table parse_file(const std::filesystem::path& file) {
+    const std::string content = read_whole_file(file);
+    try {
+        return toml::parse(content, file.string());
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        throw config_error("", "syntax error in " + quote(file.string()) + " at line " +
+                                   std::to_string(where.line) + ", column " +
+                                   std::to_string(where.column) + ": " +
+                                   std::string(e.description()));
+    }
+}
+
+std::string trim(std::string_view s) {
+    constexpr std::string_view space = " \t\r\n";
+    const auto first = s.find_first_not_of(space);
+    if (first == std::string_view::npos) return {};
+    const auto last = s.find_last_not_of(space);
+    return std::string(s.substr(first, last - first + 1));
+}
+
+}  // namespace
+
+std::string host_port::to_string() const {
+    const std::string p = std::to_string(port);
+    return host.find(':') != std::string::npos ? "[" + host + "]:" + p : host + ":" + p;
+}
+
+host_port parse_host_port(const std::string& key, const std::string& text) {
+    parsed_host_port parsed;
+    if (std::string why = split_host_port(text, parsed); !why.empty())
+        throw config_error(key, std::string(host_port_expected) + ", got " + quote(text) + ": " +
+                                    why);
+    return parsed.value;
+}
+
+config_override parse_override(const std::string& text) {
+    const auto equals = text.find('=');
+    const std::string key = trim(std::string_view(text).substr(0, equals));
+    const std::string expected = "--set needs section.key=value, got " + quote(text);
+    if (equals == std::string::npos || key.empty()) throw config_error(key, expected);
+    const auto dot = key.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == key.size())
+        throw config_error(key, expected);
+    return {key, trim(std::string_view(text).substr(equals + 1))};
+}
+
+config load_config(const std::filesystem::path& file,
+                   const std::vector<config_override>& overrides) {
+    config c;
+    if (!file.empty()) apply_file(c, parse_file(file));
+    for (const auto& o : overrides) apply_override(c, o);
+    validate(c);
+    return c;
+}
+
+}  // namespace nidan

@@ -1,0 +1,110 @@
+#pragma once
+// nidan's configuration: one struct whose member initialisers are the embedded defaults.
+// conf/nidan.toml documents every key; load_config() reads that file, applies --set overrides
+// and validates, throwing config_error that names the offending key.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nidan {
+
+struct host_port {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string to_string() const;  // "host:port", IPv6 hosts in brackets
+};
+
+enum class durability_mode { full_sync, no_meta_sync, no_sync };
+enum class smtp_tls_mode { none, starttls, tls };
+
+struct server_config {
+    host_port listen{"127.0.0.1", 8080};
+    unsigned io_threads = 2;
+    std::size_t max_connections = 10000;
+    std::size_t max_header_bytes = 8 * 1024;
+    std::size_t max_body_bytes = 16 * 1024;
+    std::chrono::milliseconds header_timeout{10'000};  // first byte to end of headers
+    std::chrono::milliseconds body_timeout{10'000};
+    std::chrono::milliseconds write_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for the next request
+    std::chrono::milliseconds shutdown_grace{10'000};  // in-flight requests get this long
+    std::filesystem::path static_dir{"static"};
+    std::filesystem::path templates_dir{"templates"};
+    std::chrono::seconds static_max_age{3600};
+};
+
+struct tls_config {
+    bool enabled = false;
+    std::filesystem::path cert_file;
+    std::filesystem::path key_file;
+};
+
+struct storage_config {
+    std::filesystem::path data_dir{"data"};
+    std::uint64_t map_size_mib = 1024;
+    unsigned max_readers = 512;
+    durability_mode durability = durability_mode::full_sync;
+    std::chrono::seconds sweep_interval{60};
+    std::size_t writer_max_batch = 256;  // closures committed together at most
+    std::size_t writer_max_queue = 10000;
+};
+
+struct hash_config {
+    unsigned threads = 1;
+    std::uint32_t memory_kib = 19456;
+    std::uint32_t iterations = 2;
+    std::size_t max_queue = 64;  // password checks waiting past this answer 503
+};
+
+struct smtp_config {
+    host_port relay{"127.0.0.1", 2525};
+    smtp_tls_mode tls = smtp_tls_mode::none;
+};
+
+struct log_config {
+    std::string level = "info";                // trace|debug|info|warn|error|off
+    std::filesystem::path file;                // empty: stderr
+    std::filesystem::path audit_file;          // empty: same sink as the main log
+    bool access_log = true;
+};
+
+struct config {
+    server_config server;
+    tls_config tls;
+    storage_config storage;
+    hash_config hash;
+    smtp_config smtp;
+    log_config log;
+};
+
+class config_error : public std::runtime_error {
+public:
+    config_error(std::string key, const std::string& reason)
+        : std::runtime_error(key.empty() ? reason : key + ": " + reason), key_(std::move(key)) {}
+    const std::string& key() const noexcept { return key_; }
+
+private:
+    std::string key_;
+};
+
+// "section.key=value" as given to --set.
+struct config_override {
+    std::string key;
+    std::string value;
+};
+
+// Parses "section.key=value"; throws config_error when there is no '=' or no section.
+config_override parse_override(const std::string& text);
+
+// Reads the TOML file (an empty path means embedded defaults only), applies the overrides in
+// order, validates. Unknown keys and bad values throw config_error naming the key.
+config load_config(const std::filesystem::path& file, const std::vector<config_override>& overrides);
+
+// Parses "host:port" or "[v6]:port"; throws config_error(key, ...) on failure.
+host_port parse_host_port(const std::string& key, const std::string& text);
+
+}  // namespace nidan

@@ -1,0 +1,30 @@
+#pragma once
+// Domain errors shared by core/ and storage/. Each maps to one HTTP status in the server
+// (see server/error_status.cpp), so a handler never picks a status by itself.
+#include <string>
+#include <system_error>
+
+namespace nidan {
+
+enum class errc {
+    ok = 0,
+    not_found,            // the thing asked for does not exist
+    already_exists,       // a key that must be new is taken
+    invalid_input,        // the caller's data breaks a rule (validated before anything is stored)
+    storage_full,         // LMDB map is full: raise storage.map_size_mib
+    storage_unavailable,  // environment closed, readers exhausted, disk error
+    storage_corrupt,      // a stored value failed to decode or the schema version is wrong
+    overloaded,           // a queue (hash pool, writer) is past its limit: retry later
+    shutting_down,        // the server is stopping and takes no new work
+};
+
+const std::error_category& nidan_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), nidan_category()};
+}
+
+}  // namespace nidan
+
+template <>
+struct std::is_error_code_enum<nidan::errc> : std::true_type {};

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what nidan needs to build, run and test on Debian 12. Idempotent: a package already
+# present is skipped, and apt is only touched when something is missing.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config ccache
+  libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
+  liblmdb-dev lmdb-utils libssl-dev libsodium-dev
+  libtomlplusplus-dev libkainjow-mustache-dev libspdlog-dev
+  python3 python3-aiosmtpd curl openssl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,23 @@
+#pragma once
+// What every connection shares for the life of the server. Built by server/server_app.cpp.
+#include <atomic>
+
+#include "core/config.hpp"
+#include "server/connection_tracker.hpp"
+#include "server/error_pages.hpp"
+#include "server/router.hpp"
+
+namespace nidan::server {
+
+struct app_state {
+    const config& cfg;
+    router routes;
+    const error_pages& errors;
+    connection_tracker connections;
+    std::atomic<bool> stopping{false};
+
+    app_state(const config& c, const error_pages& e)
+        : cfg(c), errors(e), connections(c.server.max_connections) {}
+};
+
+}  // namespace nidan::server

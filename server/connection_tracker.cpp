@@ -1,0 +1,51 @@
+#include "server/connection_tracker.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace nidan::server {
+
+bool connection_tracker::try_admit() {
+    auto current = open_.load(std::memory_order_relaxed);
+    do {
+        if (current >= max_) return false;
+    } while (!open_.compare_exchange_weak(current, current + 1, std::memory_order_relaxed));
+    return true;
+}
+
+void connection_tracker::add(std::uint64_t id, std::shared_ptr<connection_handle> handle) {
+    std::lock_guard lock(mutex_);
+    handles_.emplace(id, std::move(handle));
+}
+
+void connection_tracker::remove(std::uint64_t id) {
+    {
+        std::lock_guard lock(mutex_);
+        handles_.erase(id);
+    }
+    open_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void connection_tracker::close_idle() { for_each(true); }
+void connection_tracker::close_all() { for_each(false); }
+
+void connection_tracker::for_each(bool only_idle) {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, handle] : handles_) {
+        boost::asio::post(handle->strand, [handle = handle, only_idle] {
+            if (handle->cancel && (handle->idle || !only_idle)) handle->cancel();
+        });
+    }
+}
+
+connection_slot::connection_slot(connection_tracker& tracker, boost::asio::any_io_executor strand)
+    : tracker_(tracker), id_(tracker.next_id()), handle_(std::make_shared<connection_handle>()) {
+    handle_->strand = std::move(strand);
+    tracker_.add(id_, handle_);
+}
+
+connection_slot::~connection_slot() {
+    handle_->cancel = nullptr;
+    tracker_.remove(id_);
+}
+
+}  // namespace nidan::server

@@ -1,0 +1,12 @@
+#pragma once
+// GET /healthz: the process answers. GET /readyz: LMDB is open and takes a write, and the map
+// has room; load balancers send traffic only while it says 200.
+#include "server/router.hpp"
+#include "storage/environment.hpp"
+#include "storage/writer.hpp"
+
+namespace nidan::server {
+
+void add_health_routes(router& routes, storage::environment& env, storage::writer& writer);
+
+}  // namespace nidan::server

@@ -1,0 +1,71 @@
+#include "server/listener.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/log.hpp"
+#include "server/http_session.hpp"
+
+namespace nidan::server {
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Past server.max_connections a client gets a one-line 503 instead of a hang. The write is
+// non-blocking and best effort: the socket buffer of a fresh connection always takes it.
+void refuse(tcp::socket& socket) {
+    static constexpr std::string_view busy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(net::buffer(busy), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+}
+
+void log_escaped(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        log::error("session.crashed").add("error", ex.what());
+    }
+}
+
+}  // namespace
+
+awaitable<void> accept_connections(tcp::acceptor& acceptor, app_state& app, net::ssl::context* tls) {
+    auto executor = co_await net::this_coro::executor;
+    for (;;) {
+        // Each connection's socket runs on its own strand: its coroutine and shutdown's
+        // cancellation never run at the same time.
+        net::any_io_executor strand = net::make_strand(executor);
+        auto [ec, socket] = co_await acceptor.async_accept(strand, use_tuple);
+        if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) {
+            // Out of descriptors and the like: back off briefly instead of spinning.
+            log::warn("accept.failed").add("error", ec.message());
+            net::steady_timer pause(executor, std::chrono::milliseconds(100));
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        if (!app.connections.try_admit()) {
+            log::warn("connection.refused").add("reason", "server.max_connections reached");
+            refuse(socket);
+            continue;
+        }
+        beast::error_code nodelay_ec;
+        socket.set_option(tcp::no_delay(true), nodelay_ec);
+        if (tls) {
+            net::co_spawn(strand, run_session(tls_stream(beast::tcp_stream(std::move(socket)), *tls), app),
+                          log_escaped);
+        } else {
+            net::co_spawn(strand, run_session(plain_stream(std::move(socket)), app), log_escaped);
+        }
+    }
+}
+
+}  // namespace nidan::server

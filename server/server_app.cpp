@@ -1,0 +1,188 @@
+#include "server/server_app.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "core/log.hpp"
+#include "core/template_store.hpp"
+#include "server/app_state.hpp"
+#include "server/hash_pool.hpp"
+#include "server/health_routes.hpp"
+#include "server/listener.hpp"
+#include "server/static_files.hpp"
+#include "server/storage_bridge.hpp"
+#include "storage/environment.hpp"
+#include "storage/expiry.hpp"
+#include "storage/writer.hpp"
+
+namespace nidan::server {
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+// Bounds one sweep's write transaction so it never holds the writer for long.
+constexpr std::size_t sweep_batch = 10000;
+
+storage::options storage_options(const storage_config& c) {
+    return {c.data_dir, c.map_size_mib * 1024 * 1024, c.max_readers, c.durability};
+}
+
+std::unique_ptr<net::ssl::context> make_tls_context(const tls_config& c) {
+    if (!c.enabled) return nullptr;
+    auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                     net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+    beast::error_code ec;
+    ctx->use_certificate_chain_file(c.cert_file.string(), ec);
+    if (ec) throw config_error("tls.cert_file", "cannot load " + c.cert_file.string() + ": " + ec.message());
+    ctx->use_private_key_file(c.key_file.string(), net::ssl::context::pem, ec);
+    if (ec) throw config_error("tls.key_file", "cannot load " + c.key_file.string() + ": " + ec.message());
+    return ctx;
+}
+
+tcp::endpoint resolve_listen(const host_port& listen) {
+    beast::error_code ec;
+    auto host = listen.host == "localhost" ? std::string("127.0.0.1") : listen.host;
+    auto address = net::ip::make_address(host, ec);
+    if (ec) throw config_error("server.listen", "not an IP address: " + listen.host);
+    return {address, listen.port};
+}
+
+}  // namespace
+
+struct server_app::parts {
+    config cfg;
+    std::unique_ptr<storage::environment> env;
+    std::unique_ptr<storage::writer> writer;
+    template_store templates;
+    error_pages errors;
+    static_files statics;
+    hash_pool hashes;
+    std::unique_ptr<net::ssl::context> tls;
+    app_state state;
+    // Declared after everything a coroutine frame may refer to: the io_context destroys
+    // pending frames first.
+    net::io_context ioc;
+    tcp::acceptor acceptor;
+    net::signal_set signals;
+    net::steady_timer sweep_timer;
+
+    explicit parts(config c)
+        : cfg(std::move(c)),
+          env(std::make_unique<storage::environment>(storage_options(cfg.storage))),
+          writer(std::make_unique<storage::writer>(*env, cfg.storage.writer_max_batch, cfg.storage.writer_max_queue)),
+          templates(cfg.server.templates_dir),
+          errors(templates),
+          statics(cfg.server.static_dir, cfg.server.static_max_age),
+          hashes(cfg.hash.threads, cfg.hash.max_queue),
+          tls(make_tls_context(cfg.tls)),
+          state(cfg, errors),
+          ioc(static_cast<int>(cfg.server.io_threads)),
+          acceptor(ioc),
+          signals(ioc, SIGINT, SIGTERM),
+          sweep_timer(ioc) {
+        add_health_routes(state.routes, *env, *writer);
+        state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
+                                [this](request_context& ctx) -> awaitable<response> {
+                                    if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);
+                                    co_return errors.make(http::status::not_found, ctx.req.version(), ctx.req.keep_alive());
+                                });
+        bind();
+    }
+
+    void bind() {
+        const auto endpoint = resolve_listen(cfg.server.listen);
+        beast::error_code ec;
+        acceptor.open(endpoint.protocol(), ec);
+        if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor.bind(endpoint, ec);
+        if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+        if (ec) throw config_error("server.listen", "cannot listen on " + cfg.server.listen.to_string() + ": " + ec.message());
+    }
+
+    awaitable<void> sweep_loop() {
+        for (;;) {
+            sweep_timer.expires_after(cfg.storage.sweep_interval);
+            auto [ec] = co_await sweep_timer.async_wait(use_tuple);
+            if (ec || state.stopping) co_return;
+            std::size_t removed = 0;
+            const auto now = static_cast<std::int64_t>(std::time(nullptr));
+            auto write_ec = co_await write(*writer, [&removed, now](storage::write_txn& txn) {
+                removed = storage::sweep_expired(txn, now, sweep_batch);
+            });
+            if (write_ec) log::warn("storage.sweep_failed").add("error", write_ec.message());
+            else if (removed) log::info("storage.swept").add("removed", static_cast<std::uint64_t>(removed));
+        }
+    }
+
+    awaitable<void> shutdown_on_signal() {
+        auto [ec, signal] = co_await signals.async_wait(use_tuple);
+        if (ec) co_return;
+        log::info("server.stopping").add("signal", signal).add("open_connections", static_cast<std::uint64_t>(state.connections.open()));
+        state.stopping = true;
+        beast::error_code ignored;
+        acceptor.close(ignored);
+        sweep_timer.cancel();
+        state.connections.close_idle();
+
+        net::steady_timer poll(ioc);
+        const auto deadline = std::chrono::steady_clock::now() + cfg.server.shutdown_grace;
+        while (state.connections.open() > 0 && std::chrono::steady_clock::now() < deadline) {
+            poll.expires_after(std::chrono::milliseconds(10));
+            co_await poll.async_wait(use_tuple);
+        }
+        if (auto left = state.connections.open(); left > 0) {
+            log::warn("server.shutdown_grace_expired").add("cancelled_connections", static_cast<std::uint64_t>(left))
+                .add("hint", "raise server.shutdown_grace_ms");
+            state.connections.close_all();
+        }
+        ioc.stop();
+    }
+
+    std::string listening_url() const {
+        const auto ep = acceptor.local_endpoint();
+        const auto host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+        return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(ep.port());
+    }
+};
+
+server_app::server_app(config cfg) : parts_(std::make_unique<parts>(std::move(cfg))) {}
+
+server_app::~server_app() = default;
+
+int server_app::run() {
+    auto& p = *parts_;
+    net::co_spawn(p.ioc, accept_connections(p.acceptor, p.state, p.tls.get()), net::detached);
+    net::co_spawn(p.ioc, p.sweep_loop(), net::detached);
+    net::co_spawn(p.ioc, p.shutdown_on_signal(), net::detached);
+
+    const auto url = p.listening_url();
+    log::info("server.started").add("url", url).add("io_threads", p.cfg.server.io_threads)
+        .add("hash_threads", p.cfg.hash.threads).add("data_dir", p.cfg.storage.data_dir.string());
+    std::cout << "listening on " << url << std::endl;
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < p.cfg.server.io_threads; ++i) threads.emplace_back([&p] { p.ioc.run(); });
+    p.ioc.run();
+    for (auto& t : threads) t.join();
+
+    p.hashes.stop();
+    p.writer->stop();
+    p.env->sync();
+    log::info("server.stopped");
+    log::flush();
+    return 0;
+}
+
+}  // namespace nidan::server

@@ -1,0 +1,318 @@
+// `nidan user add|show|list|passwd|unlock|delete|import`: account administration for operators.
+// Works beside a running server on the same data folder: LMDB serialises the two processes'
+// writes through its lock file.
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "core/account_import.hpp"
+#include "core/account_rules.hpp"
+#include "core/log.hpp"
+#include "core/password_hasher.hpp"
+#include "server/cli_options.hpp"
+#include "server/commands.hpp"
+#include "server/password_input.hpp"
+#include "storage/account_table.hpp"
+#include "storage/environment.hpp"
+#include "storage/error.hpp"
+
+namespace nidan::cli {
+namespace {
+
+constexpr const char* user_usage = R"(usage:
+  nidan user add    --portal P --id ID --phone DIGITS [--email ADDRESS] [--password-stdin]
+  nidan user show   --portal P --id ID
+  nidan user list   [--portal P]
+  nidan user passwd --portal P --id ID [--password-stdin]
+  nidan user unlock --portal P --id ID
+  nidan user delete --portal P --id ID
+  nidan user import FILE.csv [--skip-invalid]
+every form also takes --config FILE and --set section.key=value
+portals: ip-phone, mc050, freevoice
+)";
+
+// A failure the user should read: one line on stderr, exit status 1.
+struct command_failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// Wrong arguments: one line and the usage, exit status 2.
+struct usage_failure : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
+std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string required(std::vector<std::string>& args, const std::string& name) {
+    std::string value;
+    if (!take_option(args, name, value)) throw usage_failure(name + " is required");
+    return value;
+}
+
+void no_more(const std::vector<std::string>& args) {
+    if (!args.empty()) throw usage_failure("unexpected argument: " + args.front());
+}
+
+void check(const std::string& problem) {
+    if (!problem.empty()) throw command_failure(problem);
+}
+
+struct account_key {
+    std::string portal;
+    std::string id;
+    std::string text() const { return portal + "/" + id; }
+};
+
+account_key take_key(std::vector<std::string>& args) {
+    account_key key{required(args, "--portal"), required(args, "--id")};
+    check(portal_problem(key.portal));
+    check(selfcare_id_problem(key.id));
+    return key;
+}
+
+std::string obtain_password(bool from_stdin) {
+    auto password = from_stdin ? read_password_stdin() : prompt_password("password: ", true);
+    if (!password) throw command_failure(from_stdin ? "no password on standard input" : "no password given");
+    check(password_problem(*password));
+    return std::move(*password);
+}
+
+password_hasher make_hasher(const config& cfg) {
+    return password_hasher(hash_params{cfg.hash.memory_kib, cfg.hash.iterations});
+}
+
+// Opens the data folder of the config and runs fn in one write transaction, committed when fn
+// returns normally.
+template <class Fn>
+void in_write(const config& cfg, Fn fn) {
+    storage::environment env(storage::make_options(cfg.storage));
+    auto txn = env.begin_write();
+    fn(txn);
+    txn.commit();
+}
+
+template <class Fn>
+void in_read(const config& cfg, Fn fn) {
+    storage::environment env(storage::make_options(cfg.storage));
+    auto txn = env.begin_read();
+    fn(txn);
+}
+
+account load_existing(const storage::txn& txn, const account_key& key) {
+    auto found = storage::get_account(txn, key.portal, key.id);
+    if (!found) throw command_failure("no account " + key.text());
+    return std::move(*found);
+}
+
+int add(const config& cfg, std::vector<std::string> args) {
+    const auto key = take_key(args);
+    std::string email, phone_raw = required(args, "--phone");
+    take_option(args, "--email", email);
+    const bool from_stdin = take_flag(args, "--password-stdin");
+    no_more(args);
+    check(email_problem(email));
+    auto phone = normalise_phone(phone_raw);
+    if (!phone) check(phone_problem(phone_raw).empty() ? "phone: not a valid number" : phone_problem(phone_raw));
+
+    account a;
+    a.portal = key.portal;
+    a.selfcare_id = key.id;
+    a.email = email;
+    a.phone = *phone;
+    a.password_hash = make_hasher(cfg).hash(obtain_password(from_stdin));
+    a.created_at = a.updated_at = now_unix();
+    in_write(cfg, [&](storage::write_txn& txn) {
+        if (!storage::insert_account(txn, a)) throw command_failure("account " + key.text() + " already exists");
+    });
+    log::audit("account.created").add("actor", "cli").add("portal", key.portal).add("id", key.id)
+        .add("email", log::mask_email(email)).add("phone", log::mask_phone(a.phone));
+    std::cout << "created " << key.text() << "\n";
+    return 0;
+}
+
+void print_account(const account& a) {
+    auto when = [](std::int64_t t) {
+        char buffer[32];
+        std::time_t tt = static_cast<std::time_t>(t);
+        std::tm tm{};
+        gmtime_r(&tt, &tm);
+        std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return std::string(buffer);
+    };
+    // The hash's parameters are shown (they tell whether a re-hash is due), the hash itself not.
+    const auto params_end = a.password_hash.find('$', a.password_hash.find("$m=") + 1);
+    const auto params = a.password_hash.find("$m=") == std::string::npos
+                            ? std::string("unknown")
+                            : a.password_hash.substr(a.password_hash.find("$m=") + 1, params_end - a.password_hash.find("$m=") - 1);
+    std::cout << "portal: " << a.portal << "\n"
+              << "id: " << a.selfcare_id << "\n"
+              << "email: " << (a.email.empty() ? "(none)" : a.email) << "\n"
+              << "phone: " << a.phone << "\n"
+              << "password: argon2id " << params << "\n"
+              << "created: " << when(a.created_at) << "\n"
+              << "updated: " << when(a.updated_at) << "\n"
+              << "password_locked: " << (a.password_locked ? "yes" : "no") << "\n"
+              << "address_form_locked: " << (a.address_form_locked ? "yes" : "no") << "\n"
+              << "phone_strikes: " << a.phone_strikes << "\n";
+}
+
+int show(const config& cfg, std::vector<std::string> args) {
+    const auto key = take_key(args);
+    no_more(args);
+    in_read(cfg, [&](storage::read_txn& txn) { print_account(load_existing(txn, key)); });
+    return 0;
+}
+
+int list(const config& cfg, std::vector<std::string> args) {
+    std::string portal;
+    if (take_option(args, "--portal", portal)) check(portal_problem(portal));
+    no_more(args);
+    in_read(cfg, [&](storage::read_txn& txn) {
+        storage::for_each_account(txn, portal, [](const account& a) {
+            std::cout << a.portal << "\t" << a.selfcare_id << "\t" << (a.email.empty() ? "-" : a.email)
+                      << (a.address_form_locked ? "\tlocked" : "") << "\n";
+            return true;
+        });
+    });
+    return 0;
+}
+
+int passwd(const config& cfg, std::vector<std::string> args) {
+    const auto key = take_key(args);
+    const bool from_stdin = take_flag(args, "--password-stdin");
+    no_more(args);
+    in_read(cfg, [&](storage::read_txn& txn) { load_existing(txn, key); });  // fail before prompting
+    const auto hash = make_hasher(cfg).hash(obtain_password(from_stdin));
+    in_write(cfg, [&](storage::write_txn& txn) {
+        auto a = load_existing(txn, key);
+        a.password_hash = hash;
+        a.password_locked = false;
+        a.updated_at = now_unix();
+        storage::put_account(txn, a);
+    });
+    log::audit("account.password_changed").add("actor", "cli").add("portal", key.portal).add("id", key.id);
+    std::cout << "password changed for " << key.text() << "\n";
+    return 0;
+}
+
+int unlock(const config& cfg, std::vector<std::string> args) {
+    const auto key = take_key(args);
+    no_more(args);
+    in_write(cfg, [&](storage::write_txn& txn) {
+        auto a = load_existing(txn, key);
+        a.password_locked = false;
+        a.address_form_locked = false;
+        a.phone_strikes = 0;
+        a.updated_at = now_unix();
+        storage::put_account(txn, a);
+    });
+    log::audit("account.unlocked").add("actor", "cli").add("portal", key.portal).add("id", key.id);
+    std::cout << "unlocked " << key.text() << "\n";
+    return 0;
+}
+
+int remove(const config& cfg, std::vector<std::string> args) {
+    const auto key = take_key(args);
+    no_more(args);
+    in_write(cfg, [&](storage::write_txn& txn) {
+        if (!storage::erase_account(txn, key.portal, key.id)) throw command_failure("no account " + key.text());
+    });
+    log::audit("account.deleted").add("actor", "cli").add("portal", key.portal).add("id", key.id);
+    std::cout << "deleted " << key.text() << "\n";
+    return 0;
+}
+
+// Plaintext passwords of an import are hashed on hash.threads threads: a file of thousands of
+// accounts would otherwise take minutes.
+void hash_rows(const config& cfg, std::vector<import_row>& rows) {
+    const auto hasher = make_hasher(cfg);
+    const unsigned workers = std::max(1u, cfg.hash.threads);
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+        for (std::size_t i; (i = next.fetch_add(1)) < rows.size();) {
+            if (rows[i].phc.empty()) rows[i].phc = hasher.hash(rows[i].password);
+            rows[i].password.assign(rows[i].password.size(), '\0');
+        }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < workers; ++i) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+}
+
+int import(const config& cfg, std::vector<std::string> args) {
+    const bool skip_invalid = take_flag(args, "--skip-invalid");
+    if (args.size() != 1) throw usage_failure("import takes one CSV file");
+    std::ifstream in(args.front(), std::ios::binary);
+    if (!in) throw command_failure("cannot read " + args.front());
+    auto parsed = parse_account_csv(in);
+
+    // Rows that clash with stored accounts are rejected like any other bad row.
+    in_read(cfg, [&](storage::read_txn& txn) {
+        std::erase_if(parsed.rows, [&](const import_row& row) {
+            if (!storage::get_account(txn, row.portal, row.selfcare_id)) return false;
+            parsed.rejections.push_back({row.line, "account " + row.portal + "/" + row.selfcare_id + " already exists"});
+            return true;
+        });
+    });
+    std::sort(parsed.rejections.begin(), parsed.rejections.end(),
+              [](const auto& a, const auto& b) { return a.line < b.line; });
+    for (const auto& r : parsed.rejections) std::cerr << args.front() << ":" << r.line << ": " << r.reason << "\n";
+    if (!parsed.rejections.empty() && !skip_invalid) {
+        throw command_failure(std::to_string(parsed.rejections.size()) +
+                              " rejected rows; nothing imported (fix them, or pass --skip-invalid to import the rest)");
+    }
+
+    hash_rows(cfg, parsed.rows);
+    const auto now = now_unix();
+    in_write(cfg, [&](storage::write_txn& txn) {
+        for (const auto& row : parsed.rows) {
+            account a{row.portal, row.selfcare_id, row.phc, row.email, row.phone, now, now};
+            // Another process may have added the same account since the check above.
+            if (!storage::insert_account(txn, a))
+                throw command_failure(std::to_string(row.line) + ": account " + row.portal + "/" + row.selfcare_id +
+                                      " was created meanwhile; nothing imported");
+        }
+    });
+    for (const auto& row : parsed.rows) {
+        log::audit("account.created").add("actor", "cli-import").add("portal", row.portal).add("id", row.selfcare_id)
+            .add("email", log::mask_email(row.email)).add("phone", log::mask_phone(row.phone));
+    }
+    std::cout << "imported " << parsed.rows.size() << " accounts, rejected " << parsed.rejections.size() << " rows\n";
+    return 0;
+}
+
+}  // namespace
+
+int user_command(std::vector<std::string> args) {
+    try {
+        auto options = take_common_options(args);
+        if (args.empty()) throw usage_failure("missing user command");
+        const std::string sub = args.front();
+        args.erase(args.begin());
+        static const std::map<std::string, int (*)(const config&, std::vector<std::string>)> commands{
+            {"add", add},       {"show", show},     {"list", list},   {"passwd", passwd},
+            {"unlock", unlock}, {"delete", remove}, {"import", import},
+        };
+        auto it = commands.find(sub);
+        if (it == commands.end()) throw usage_failure("unknown user command '" + sub + "'");
+        const auto cfg = load(options);
+        log::init(cfg.log);
+        return it->second(cfg, std::move(args));
+    } catch (const usage_failure& e) {
+        std::cerr << "nidan user: " << e.what() << "\n" << user_usage;
+        return 2;
+    } catch (const config_error& e) {
+        std::cerr << "nidan user: config: " << e.what() << "\n";
+        return 2;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "nidan user: " << e.what() << "\n" << user_usage;
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "nidan user: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace nidan::cli

@@ -1,0 +1,82 @@
+#include "storage/account_table.hpp"
+
+#include "storage/codec.hpp"
+#include "storage/error.hpp"
+#include "storage/schema.hpp"
+
+namespace nidan::storage {
+namespace {
+
+// Format 1: password_hash, email, phone (strings), created_at, updated_at (i64), flags (u8),
+// phone_strikes (u32). Portal and selfcare_id are not repeated: they are the key.
+constexpr std::uint8_t account_format = 1;
+constexpr std::uint8_t flag_password_locked = 0x01;
+constexpr std::uint8_t flag_address_form_locked = 0x02;
+constexpr std::uint8_t known_flags = flag_password_locked | flag_address_form_locked;
+
+}  // namespace
+
+std::string encode_account(const account& a) {
+    std::uint8_t flags = 0;
+    if (a.password_locked) flags |= flag_password_locked;
+    if (a.address_form_locked) flags |= flag_address_form_locked;
+    return value_writer(account_format)
+        .str(a.password_hash)
+        .str(a.email)
+        .str(a.phone)
+        .i64(a.created_at)
+        .i64(a.updated_at)
+        .u8(flags)
+        .u32(a.phone_strikes)
+        .take();
+}
+
+account decode_account(std::string_view key, std::string_view value) {
+    value_reader in(value, "accounts value");
+    if (in.format_version() != account_format) throw_corrupt("accounts value: unknown format version");
+    account a;
+    const auto [portal, selfcare_id] = split_account_key(key);
+    a.portal = portal;
+    a.selfcare_id = selfcare_id;
+    a.password_hash = in.str();
+    a.email = in.str();
+    a.phone = in.str();
+    a.created_at = in.i64();
+    a.updated_at = in.i64();
+    const std::uint8_t flags = in.u8();
+    if ((flags & ~known_flags) != 0) throw_corrupt("accounts value: unknown flag bits");
+    a.password_locked = (flags & flag_password_locked) != 0;
+    a.address_form_locked = (flags & flag_address_form_locked) != 0;
+    a.phone_strikes = in.u32();
+    in.expect_end();
+    return a;
+}
+
+std::optional<account> get_account(const txn& t, std::string_view portal, std::string_view selfcare_id) {
+    const std::string key = account_key(portal, selfcare_id);
+    const std::optional<std::string_view> value = t.get(t.dbs().accounts, key);
+    if (!value) return std::nullopt;
+    return decode_account(key, *value);
+}
+
+void put_account(write_txn& t, const account& a) {
+    t.put(t.dbs().accounts, account_key(a.portal, a.selfcare_id), encode_account(a));
+}
+
+bool insert_account(write_txn& t, const account& a) {
+    return t.insert(t.dbs().accounts, account_key(a.portal, a.selfcare_id), encode_account(a));
+}
+
+bool erase_account(write_txn& t, std::string_view portal, std::string_view selfcare_id) {
+    return t.erase(t.dbs().accounts, account_key(portal, selfcare_id));
+}
+
+void for_each_account(const txn& t, std::string_view portal, const std::function<bool(const account&)>& visit) {
+    // "portal\0" so that portal "mc05" does not also list "mc050".
+    const std::string prefix = portal.empty() ? std::string() : account_key(portal, {});
+    t.for_each_prefix(t.dbs().accounts, prefix, [&](std::string_view key, std::string_view value) {
+        return visit(decode_account(key, value));
+    });
+}
+
+}  // namespace nidan::storage

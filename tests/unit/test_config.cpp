@@ -1,0 +1,494 @@
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <toml++/toml.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nidan::config;
+using nidan::config_error;
+using nidan::config_override;
+using nidan::load_config;
+
+namespace {
+
+// The key names are a public interface (operators' scripts use them), so they are spelled out
+// here rather than taken from the implementation: renaming one must break this test.
+const std::vector<std::string> all_keys{
+    "server.listen",          "server.io_threads",       "server.max_connections",
+    "server.max_header_bytes", "server.max_body_bytes",  "server.header_timeout_ms",
+    "server.body_timeout_ms", "server.write_timeout_ms", "server.idle_timeout_ms",
+    "server.shutdown_grace_ms", "server.static_dir",     "server.static_max_age_s",
+    "tls.enabled",            "tls.cert_file",           "tls.key_file",
+    "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
+    "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
+    "storage.writer_max_queue", "hash.threads",          "hash.memory_kib",
+    "hash.iterations",        "hash.max_queue",          "smtp.relay",
+    "smtp.tls",               "log.level",               "log.file",
+    "log.audit_file",         "log.access_log",
+};
+
+fs::path shipped_config() { return fs::path(NIDAN_SOURCE_DIR) / "conf" / "nidan.toml"; }
+
+// A private folder per test case, removed afterwards.
+struct temp_dir {
+    fs::path path;
+
+    temp_dir() {
+        static std::atomic<int> counter{0};
+        path = fs::temp_directory_path() / ("nidan_test_config_" + std::to_string(::getpid()) +
+                                            "_" + std::to_string(counter++));
+        fs::create_directories(path);
+    }
+    ~temp_dir() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+
+    fs::path write(const std::string& name, const std::string& content) const {
+        const fs::path file = path / name;
+        std::ofstream(file, std::ios::binary) << content;
+        return file;
+    }
+};
+
+std::optional<config_error> caught(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const config_error& e) {
+        return e;
+    }
+    return std::nullopt;
+}
+
+std::vector<config_override> sets(const std::vector<std::string>& texts) {
+    std::vector<config_override> out;
+    for (const auto& t : texts) out.push_back(nidan::parse_override(t));
+    return out;
+}
+
+// Loading `toml` must fail on `key`, with `fragment` somewhere in the message.
+void expect_bad_file(const std::string& toml, const std::string& key,
+                     const std::string& fragment = "") {
+    BOOST_TEST_CONTEXT("file:\n" << toml) {
+        temp_dir dir;
+        const fs::path file = dir.write("bad.toml", toml);
+        const auto e = caught([&] { load_config(file, {}); });
+        BOOST_TEST_REQUIRE(e.has_value());
+        BOOST_TEST(e->key() == key);
+        BOOST_TEST(std::string(e->what()).find(fragment) != std::string::npos,
+                   "message '" << e->what() << "' lacks '" << fragment << "'");
+    }
+}
+
+void expect_bad_override(const std::string& text, const std::string& key,
+                         const std::string& fragment = "") {
+    BOOST_TEST_CONTEXT("--set " << text) {
+        const auto e = caught([&] { load_config({}, sets({text})); });
+        BOOST_TEST_REQUIRE(e.has_value());
+        BOOST_TEST(e->key() == key);
+        BOOST_TEST(std::string(e->what()).find(fragment) != std::string::npos,
+                   "message '" << e->what() << "' lacks '" << fragment << "'");
+    }
+}
+
+// Field by field, so a failure names the field.
+void check_same(const config& a, const config& b) {
+    BOOST_TEST(a.server.listen.to_string() == b.server.listen.to_string());
+    BOOST_TEST(a.server.io_threads == b.server.io_threads);
+    BOOST_TEST(a.server.max_connections == b.server.max_connections);
+    BOOST_TEST(a.server.max_header_bytes == b.server.max_header_bytes);
+    BOOST_TEST(a.server.max_body_bytes == b.server.max_body_bytes);
+    BOOST_TEST(a.server.header_timeout.count() == b.server.header_timeout.count());
+    BOOST_TEST(a.server.body_timeout.count() == b.server.body_timeout.count());
+    BOOST_TEST(a.server.write_timeout.count() == b.server.write_timeout.count());
+    BOOST_TEST(a.server.idle_timeout.count() == b.server.idle_timeout.count());
+    BOOST_TEST(a.server.shutdown_grace.count() == b.server.shutdown_grace.count());
+    BOOST_TEST(a.server.static_dir.string() == b.server.static_dir.string());
+    BOOST_TEST(a.server.static_max_age.count() == b.server.static_max_age.count());
+    BOOST_TEST(a.tls.enabled == b.tls.enabled);
+    BOOST_TEST(a.tls.cert_file.string() == b.tls.cert_file.string());
+    BOOST_TEST(a.tls.key_file.string() == b.tls.key_file.string());
+    BOOST_TEST(a.storage.data_dir.string() == b.storage.data_dir.string());
+    BOOST_TEST(a.storage.map_size_mib == b.storage.map_size_mib);
+    BOOST_TEST(a.storage.max_readers == b.storage.max_readers);
+    BOOST_TEST(static_cast<int>(a.storage.durability) == static_cast<int>(b.storage.durability));
+    BOOST_TEST(a.storage.sweep_interval.count() == b.storage.sweep_interval.count());
+    BOOST_TEST(a.storage.writer_max_batch == b.storage.writer_max_batch);
+    BOOST_TEST(a.storage.writer_max_queue == b.storage.writer_max_queue);
+    BOOST_TEST(a.hash.threads == b.hash.threads);
+    BOOST_TEST(a.hash.memory_kib == b.hash.memory_kib);
+    BOOST_TEST(a.hash.iterations == b.hash.iterations);
+    BOOST_TEST(a.hash.max_queue == b.hash.max_queue);
+    BOOST_TEST(a.smtp.relay.to_string() == b.smtp.relay.to_string());
+    BOOST_TEST(static_cast<int>(a.smtp.tls) == static_cast<int>(b.smtp.tls));
+    BOOST_TEST(a.log.level == b.log.level);
+    BOOST_TEST(a.log.file.string() == b.log.file.string());
+    BOOST_TEST(a.log.audit_file.string() == b.log.audit_file.string());
+    BOOST_TEST(a.log.access_log == b.log.access_log);
+}
+
+// Every key set, none to its default, so a key that is silently ignored shows up.
+const std::string custom_toml = R"(
+[server]
+listen = "[::1]:9090"
+io_threads = 4
+max_connections = 500
+max_header_bytes = 4096
+max_body_bytes = 32768
+header_timeout_ms = 1500
+body_timeout_ms = 2500
+write_timeout_ms = 3500
+idle_timeout_ms = 4500
+shutdown_grace_ms = 5500
+static_dir = "web/static"
+static_max_age_s = 0
+
+[tls]
+enabled = true
+cert_file = "tls/cert.pem"
+key_file = "tls/key.pem"
+
+[storage]
+data_dir = "var/db"
+map_size_mib = 64
+max_readers = 126
+durability = "no_meta_sync"
+sweep_interval_s = 30
+writer_max_batch = 32
+writer_max_queue = 2000
+
+[hash]
+threads = 3
+memory_kib = 65536
+iterations = 3
+max_queue = 16
+
+[smtp]
+relay = "mail.example.org:587"
+tls = "starttls"
+
+[log]
+level = "debug"
+file = "logs/nidan.log"
+audit_file = "logs/audit.log"
+access_log = false
+)";
+
+config custom_expected() {
+    config c;
+    c.server.listen = {"::1", 9090};
+    c.server.io_threads = 4;
+    c.server.max_connections = 500;
+    c.server.max_header_bytes = 4096;
+    c.server.max_body_bytes = 32768;
+    c.server.header_timeout = 1500ms;
+    c.server.body_timeout = 2500ms;
+    c.server.write_timeout = 3500ms;
+    c.server.idle_timeout = 4500ms;
+    c.server.shutdown_grace = 5500ms;
+    c.server.static_dir = "web/static";
+    c.server.static_max_age = 0s;
+    c.tls.enabled = true;
+    c.tls.cert_file = "tls/cert.pem";
+    c.tls.key_file = "tls/key.pem";
+    c.storage.data_dir = "var/db";
+    c.storage.map_size_mib = 64;
+    c.storage.max_readers = 126;
+    c.storage.durability = nidan::durability_mode::no_meta_sync;
+    c.storage.sweep_interval = 30s;
+    c.storage.writer_max_batch = 32;
+    c.storage.writer_max_queue = 2000;
+    c.hash.threads = 3;
+    c.hash.memory_kib = 65536;
+    c.hash.iterations = 3;
+    c.hash.max_queue = 16;
+    c.smtp.relay = {"mail.example.org", 587};
+    c.smtp.tls = nidan::smtp_tls_mode::starttls;
+    c.log.level = "debug";
+    c.log.file = "logs/nidan.log";
+    c.log.audit_file = "logs/audit.log";
+    c.log.access_log = false;
+    return c;
+}
+
+// The TOML value as an operator would type it after --set.
+std::string as_command_line(const toml::node& node) {
+    if (const auto* s = node.as_string()) return s->get();
+    if (const auto* i = node.as_integer()) return std::to_string(i->get());
+    if (const auto* b = node.as_boolean()) return b->get() ? "true" : "false";
+    BOOST_FAIL("unexpected TOML type in test file");
+    return {};
+}
+
+std::vector<std::string> keys_in(const toml::table& root) {
+    std::vector<std::string> out;
+    for (const auto& [section, node] : root) {
+        BOOST_TEST_REQUIRE(node.is_table());
+        for (const auto& [key, value] : *node.as_table())
+            out.push_back(std::string(section.str()) + "." + std::string(key.str()));
+    }
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(defaults_only) {
+    const config c = load_config({}, {});
+    check_same(c, config{});
+    BOOST_TEST(c.server.listen.to_string() == "127.0.0.1:8080");
+    BOOST_TEST(c.hash.memory_kib == 19456u);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_file_loads_with_expected_values) {
+    const config c = load_config(shipped_config(), {});
+    config expected;
+    expected.smtp.relay = {"127.0.0.1", 2525};  // the demo's local SMTP capture sink
+    expected.storage.data_dir = "data";
+    check_same(c, expected);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_file_lists_every_key_with_a_comment) {
+    const toml::table root = toml::parse_file(shipped_config().string());
+    const auto present = keys_in(root);
+    BOOST_TEST(std::set<std::string>(present.begin(), present.end()) ==
+                   std::set<std::string>(all_keys.begin(), all_keys.end()),
+               boost::test_tools::per_element());
+
+    // Each key line must follow a comment line, so no key goes undocumented.
+    std::ifstream in(shipped_config());
+    std::string line;
+    std::string previous;
+    while (std::getline(in, line)) {
+        const bool is_key = !line.empty() && line[0] != '#' && line[0] != '[' &&
+                            line.find('=') != std::string::npos;
+        if (is_key) BOOST_TEST(previous.starts_with("#"), "no comment above: " << line);
+        previous = line;
+    }
+}
+
+BOOST_AUTO_TEST_CASE(custom_file_sets_every_key) {
+    temp_dir dir;
+    const config c = load_config(dir.write("custom.toml", custom_toml), {});
+    check_same(c, custom_expected());
+    const auto present = keys_in(toml::parse(custom_toml));
+    BOOST_TEST(present.size() == all_keys.size());
+}
+
+// The file and --set must read every key the same way.
+BOOST_AUTO_TEST_CASE(every_key_reads_the_same_from_set) {
+    const toml::table root = toml::parse(custom_toml);
+    std::vector<config_override> overrides;
+    for (const auto& [section, node] : root)
+        for (const auto& [key, value] : *node.as_table())
+            overrides.push_back({std::string(section.str()) + "." + std::string(key.str()),
+                                 as_command_line(value)});
+    BOOST_TEST(overrides.size() == all_keys.size());
+    check_same(load_config({}, overrides), custom_expected());
+}
+
+BOOST_AUTO_TEST_CASE(overrides_win_over_the_file) {
+    temp_dir dir;
+    const fs::path file = dir.write("custom.toml", custom_toml);
+    const config c = load_config(
+        file, sets({
+                  "server.io_threads=8",                 // integer
+                  "server.idle_timeout_ms=1234",         // duration, milliseconds
+                  "storage.sweep_interval_s=5",          // duration, seconds
+                  "storage.durability=no_sync",          // enum
+                  "smtp.tls=tls",                        // enum
+                  "log.level=error",                     // string choice
+                  "server.listen=0.0.0.0:0",             // host:port, port 0 allowed
+                  "smtp.relay=[2001:db8::25]:25",        // host:port, IPv6
+                  "storage.data_dir=./other/../data2",   // path, kept as written
+                  "log.access_log=true",                 // bool
+                  "tls.enabled=false",                   // bool
+                  "log.file=",                           // empty path: back to stderr
+                  "hash.memory_kib=8",                   // lowest allowed
+              }));
+    BOOST_TEST(c.server.io_threads == 8u);
+    BOOST_TEST(c.server.idle_timeout.count() == 1234);
+    BOOST_TEST(c.storage.sweep_interval.count() == 5);
+    BOOST_TEST((c.storage.durability == nidan::durability_mode::no_sync));
+    BOOST_TEST((c.smtp.tls == nidan::smtp_tls_mode::tls));
+    BOOST_TEST(c.log.level == "error");
+    BOOST_TEST(c.server.listen.host == "0.0.0.0");
+    BOOST_TEST(c.server.listen.port == 0);
+    BOOST_TEST(c.smtp.relay.host == "2001:db8::25");
+    BOOST_TEST(c.smtp.relay.port == 25);
+    BOOST_TEST(c.storage.data_dir.string() == "./other/../data2");
+    BOOST_TEST(c.log.access_log == true);
+    BOOST_TEST(c.tls.enabled == false);
+    BOOST_TEST(c.log.file.empty());
+    BOOST_TEST(c.hash.memory_kib == 8u);
+    // Untouched keys keep the file's values.
+    BOOST_TEST(c.server.max_connections == 500u);
+    BOOST_TEST(c.log.audit_file.string() == "logs/audit.log");
+}
+
+BOOST_AUTO_TEST_CASE(later_override_wins_and_validation_runs_last) {
+    const config c = load_config({}, sets({"server.io_threads=3", "server.io_threads=5"}));
+    BOOST_TEST(c.server.io_threads == 5u);
+
+    // tls.enabled before its files is fine: the cross-key check sees the final result.
+    const config t = load_config(
+        {}, sets({"tls.enabled=true", "tls.cert_file=c.pem", "tls.key_file=k.pem"}));
+    BOOST_TEST(t.tls.enabled);
+    BOOST_TEST(t.tls.cert_file.string() == "c.pem");
+}
+
+BOOST_AUTO_TEST_CASE(bad_overrides_name_the_key) {
+    expect_bad_override("server.io_threads=abc", "server.io_threads",
+                        "must be an integer from 1 to 256");
+    expect_bad_override("server.io_threads=4x", "server.io_threads");
+    expect_bad_override("server.io_threads=0", "server.io_threads");
+    expect_bad_override("server.io_threads=", "server.io_threads");
+    expect_bad_override("server.io_threads=99999999999999999999", "server.io_threads");
+    expect_bad_override("server.header_timeout_ms=0", "server.header_timeout_ms",
+                        "milliseconds");
+    expect_bad_override("server.header_timeout_ms=3600001", "server.header_timeout_ms");
+    expect_bad_override("storage.durability=fast", "storage.durability",
+                        "full_sync, no_meta_sync, no_sync");
+    expect_bad_override("tls.enabled=yes", "tls.enabled", "true or false");
+    expect_bad_override("server.listen=127.0.0.1", "server.listen", "port");
+    expect_bad_override("server.static_dir=", "server.static_dir", "non-empty");
+    expect_bad_override("server.io_thread=2", "server.io_thread", "unknown key");
+    expect_bad_override("bogus.key=1", "bogus.key", "unknown key");
+    expect_bad_override("server.header_timeout=5", "server.header_timeout",
+                        "did you mean server.header_timeout_ms");
+    expect_bad_override("tls.enabled=true", "tls.cert_file");
+    const auto e = caught(
+        [] { load_config({}, sets({"tls.enabled=true", "tls.cert_file=c.pem"})); });
+    BOOST_TEST_REQUIRE(e.has_value());
+    BOOST_TEST(e->key() == "tls.key_file");
+}
+
+BOOST_AUTO_TEST_CASE(bad_files_name_the_key) {
+    // Syntax: no key, but the file and position are in the message.
+    expect_bad_file("[server\nio_threads = 2\n", "", "bad.toml");
+    expect_bad_file("[server]\nio_threads = \n", "", "line 2");
+
+    // Unknown names.
+    expect_bad_file("[server]\nio_thread = 2\n", "server.io_thread", "unknown key");
+    expect_bad_file("[bogus]\nx = 1\n", "bogus", "unknown section");
+    expect_bad_file("io_threads = 2\n", "io_threads", "unknown key");
+    expect_bad_file("[server.extra]\nx = 1\n", "server.extra", "unknown key");
+    expect_bad_file("server = 5\n", "server", "table");
+
+    // Wrong type; the position of the value is reported.
+    expect_bad_file("[server]\nio_threads = \"4\"\n", "server.io_threads",
+                    "must be an integer from 1 to 256");
+    expect_bad_file("[server]\nio_threads = 4.0\n", "server.io_threads");
+    expect_bad_file("\n\n[log]\naccess_log = \"yes\"\n", "log.access_log", "line 4");
+    expect_bad_file("[storage]\ndata_dir = 5\n", "storage.data_dir");
+    expect_bad_file("[server]\nlisten = 8080\n", "server.listen");
+
+    // Out of range.
+    expect_bad_file("[server]\nio_threads = 0\n", "server.io_threads");
+    expect_bad_file("[server]\nio_threads = 257\n", "server.io_threads");
+    expect_bad_file("[server]\nio_threads = -1\n", "server.io_threads");
+    expect_bad_file("[server]\nmax_header_bytes = 1023\n", "server.max_header_bytes");
+    expect_bad_file("[server]\nmax_body_bytes = 16777217\n", "server.max_body_bytes");
+    expect_bad_file("[server]\nidle_timeout_ms = 0\n", "server.idle_timeout_ms");
+    expect_bad_file("[server]\nshutdown_grace_ms = 3600001\n", "server.shutdown_grace_ms");
+    expect_bad_file("[storage]\nmap_size_mib = 0\n", "storage.map_size_mib");
+    expect_bad_file("[storage]\nmap_size_mib = 1048577\n", "storage.map_size_mib");
+    expect_bad_file("[storage]\nmax_readers = 100001\n", "storage.max_readers");
+    expect_bad_file("[storage]\nsweep_interval_s = 86401\n", "storage.sweep_interval_s");
+    expect_bad_file("[hash]\nmemory_kib = 7\n", "hash.memory_kib", "from 8 to 4194304");
+    expect_bad_file("[hash]\niterations = 0\n", "hash.iterations");
+    expect_bad_file("[hash]\nthreads = 0\n", "hash.threads");
+
+    // Bad enum.
+    expect_bad_file("[storage]\ndurability = \"fast\"\n", "storage.durability", "one of");
+    expect_bad_file("[smtp]\ntls = \"ssl\"\n", "smtp.tls", "none, starttls, tls");
+    expect_bad_file("[log]\nlevel = \"verbose\"\n", "log.level",
+                    "trace, debug, info, warn, error, off");
+
+    // Bad host:port.
+    expect_bad_file("[server]\nlisten = \"127.0.0.1\"\n", "server.listen");
+    expect_bad_file("[server]\nlisten = \"::1:8080\"\n", "server.listen", "brackets");
+    expect_bad_file("[server]\nlisten = \"example.com:80\"\n", "server.listen");
+    expect_bad_file("[smtp]\nrelay = \"127.0.0.1:0\"\n", "smtp.relay");
+    expect_bad_file("[smtp]\nrelay = \"127.0.0.1:70000\"\n", "smtp.relay");
+
+    // Cross-key.
+    expect_bad_file("[tls]\nenabled = true\n", "tls.cert_file");
+    expect_bad_file("[tls]\nenabled = true\ncert_file = \"c.pem\"\n", "tls.key_file");
+}
+
+BOOST_AUTO_TEST_CASE(missing_or_unreadable_file) {
+    temp_dir dir;
+    for (const fs::path& file : {dir.path / "absent.toml", dir.path}) {
+        const auto e = caught([&] { load_config(file, {}); });
+        BOOST_TEST_REQUIRE(e.has_value());
+        BOOST_TEST(e->key() == "");
+        BOOST_TEST(std::string(e->what()).find(file.string()) != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(parse_override_syntax) {
+    const auto o = nidan::parse_override("smtp.relay=a=b");
+    BOOST_TEST(o.key == "smtp.relay");
+    BOOST_TEST(o.value == "a=b");  // only the first '=' separates
+
+    const auto spaced = nidan::parse_override(" server.io_threads = 4 ");
+    BOOST_TEST(spaced.key == "server.io_threads");
+    BOOST_TEST(spaced.value == "4");
+
+    const auto empty = nidan::parse_override("log.file=");
+    BOOST_TEST(empty.value == "");
+
+    for (const std::string bad : {"", "=", "server.io_threads", "io_threads=4", "=4",
+                                  ".io_threads=4", "server.=4"}) {
+        BOOST_TEST_CONTEXT("input '" << bad << "'") {
+            const auto e = caught([&] { nidan::parse_override(bad); });
+            BOOST_TEST(e.has_value());
+        }
+    }
+    const auto e = caught([] { nidan::parse_override("server.io_threads"); });
+    BOOST_TEST_REQUIRE(e.has_value());
+    BOOST_TEST(e->key() == "server.io_threads");
+}
+
+BOOST_AUTO_TEST_CASE(host_port_round_trip) {
+    for (const std::string text : {"127.0.0.1:8080", "0.0.0.0:0", "localhost:65535", "[::1]:8080",
+                                   "[::]:443", "[2001:db8::1]:25", "[::ffff:192.0.2.1]:80",
+                                   "mail.example.org:587"}) {
+        BOOST_TEST_CONTEXT("input '" << text << "'") {
+            const auto hp = nidan::parse_host_port("k", text);
+            BOOST_TEST(hp.to_string() == text);
+        }
+    }
+    const auto v6 = nidan::parse_host_port("k", "[::1]:8080");
+    BOOST_TEST(v6.host == "::1");  // stored without brackets
+    BOOST_TEST(v6.port == 8080);
+    BOOST_TEST((nidan::host_port{"fe80::2", 1}.to_string() == "[fe80::2]:1"));
+
+    for (const std::string bad :
+         {"", "127.0.0.1", "127.0.0.1:", ":8080", "::1:8080", "[::1]8080", "[::1", "[::1]:",
+          "[]:80", "[zz::1]:80", "[127.0.0.1]:80", "host:65536", "host:-1", "host:+80",
+          "host:8o", "host: 80", "256.1.1.1:80", "1.2.3:80", "a b:80", "-bad.example:80",
+          "bad.:80", "host:0080080"}) {
+        BOOST_TEST_CONTEXT("input '" << bad << "'") {
+            const auto e = caught([&] { nidan::parse_host_port("smtp.relay", bad); });
+            BOOST_TEST_REQUIRE(e.has_value());
+            BOOST_TEST(e->key() == "smtp.relay");
+        }
+    }
+}
