@@ -372,6 +372,8 @@ const std::vector<key_def>& keys() {
          duration_key<1, one_hour_ms>(field{&config::server, &S::shutdown_grace})},
         {"server.static_dir", "folder served under /static/",
          path_key(field{&config::server, &S::static_dir}, empty_path::refused)},
+        {"server.templates_dir", "folder of the HTML and mail templates",
+         path_key(field{&config::server, &S::templates_dir}, empty_path::refused)},
         {"server.static_max_age_s", "Cache-Control max-age of static files",
          duration_key<0, 31'536'000>(field{&config::server, &S::static_max_age})},
         {"tls.enabled", "serve HTTPS instead of HTTP",

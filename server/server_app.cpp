@@ -33,10 +33,6 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // Bounds one sweep's write transaction so it never holds the writer for long.
 constexpr std::size_t sweep_batch = 10000;
 
-storage::options storage_options(const storage_config& c) {
-    return {c.data_dir, c.map_size_mib * 1024 * 1024, c.max_readers, c.durability};
-}
-
 std::unique_ptr<net::ssl::context> make_tls_context(const tls_config& c) {
     if (!c.enabled) return nullptr;
     auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
@@ -80,7 +76,7 @@ struct server_app::parts {
 
     explicit parts(config c)
         : cfg(std::move(c)),
-          env(std::make_unique<storage::environment>(storage_options(cfg.storage))),
+          env(std::make_unique<storage::environment>(storage::make_options(cfg.storage))),
           writer(std::make_unique<storage::writer>(*env, cfg.storage.writer_max_batch, cfg.storage.writer_max_queue)),
           templates(cfg.server.templates_dir),
           errors(templates),

@@ -36,7 +36,8 @@ public:
     // nullopt when the key is absent.
     std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) const;
 
-    // Visits entries in key order starting at the first key >= `from`.
+    // Visits entries in key order starting at the first key >= `from`. The visitor must not
+    // write to the table being walked; collect keys first and write afterwards.
     void for_each_from(MDB_dbi dbi, std::string_view from, const visitor& visit) const;
     // Visits entries whose key starts with `prefix` (all entries for an empty prefix).
     void for_each_prefix(MDB_dbi dbi, std::string_view prefix, const visitor& visit) const;

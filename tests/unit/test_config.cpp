@@ -31,7 +31,8 @@ const std::vector<std::string> all_keys{
     "server.listen",          "server.io_threads",       "server.max_connections",
     "server.max_header_bytes", "server.max_body_bytes",  "server.header_timeout_ms",
     "server.body_timeout_ms", "server.write_timeout_ms", "server.idle_timeout_ms",
-    "server.shutdown_grace_ms", "server.static_dir",     "server.static_max_age_s",
+    "server.shutdown_grace_ms", "server.static_dir",     "server.templates_dir",
+    "server.static_max_age_s",
     "tls.enabled",            "tls.cert_file",           "tls.key_file",
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
@@ -120,6 +121,7 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.server.idle_timeout.count() == b.server.idle_timeout.count());
     BOOST_TEST(a.server.shutdown_grace.count() == b.server.shutdown_grace.count());
     BOOST_TEST(a.server.static_dir.string() == b.server.static_dir.string());
+    BOOST_TEST(a.server.templates_dir.string() == b.server.templates_dir.string());
     BOOST_TEST(a.server.static_max_age.count() == b.server.static_max_age.count());
     BOOST_TEST(a.tls.enabled == b.tls.enabled);
     BOOST_TEST(a.tls.cert_file.string() == b.tls.cert_file.string());
@@ -157,6 +159,7 @@ write_timeout_ms = 3500
 idle_timeout_ms = 4500
 shutdown_grace_ms = 5500
 static_dir = "web/static"
+templates_dir = "web/templates"
 static_max_age_s = 0
 
 [tls]
@@ -203,6 +206,7 @@ config custom_expected() {
     c.server.idle_timeout = 4500ms;
     c.server.shutdown_grace = 5500ms;
     c.server.static_dir = "web/static";
+    c.server.templates_dir = "web/templates";
     c.server.static_max_age = 0s;
     c.tls.enabled = true;
     c.tls.cert_file = "tls/cert.pem";
