@@ -4,8 +4,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <iostream>
+#include <stdexcept>
 
 namespace nidan::cli {
 namespace {
@@ -48,6 +47,21 @@ private:
     bool active_ = false;
 };
 
+struct fd_closer {
+    int fd;
+    ~fd_closer() { ::close(fd); }
+};
+
+// Writes the prompt to the terminal and reads one line with echo off.
+std::optional<std::string> ask(int tty, const std::string& text) {
+    (void)!::write(tty, text.data(), text.size());
+    const echo_off guard(tty);
+    auto line = read_line(tty);
+    (void)!::write(tty, "\n", 1);
+    if (!line) return std::nullopt;
+    return strip_cr(std::move(*line));
+}
+
 }  // namespace
 
 std::optional<std::string> read_password_stdin() {
@@ -58,29 +72,14 @@ std::optional<std::string> read_password_stdin() {
 
 std::optional<std::string> prompt_password(const char* prompt, bool confirm) {
     const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-    if (tty < 0) {
-        std::cerr << "no terminal to prompt on: pass the password with --password-stdin\n";
-        return std::nullopt;
-    }
-    auto ask = [tty](const std::string& text) -> std::optional<std::string> {
-        (void)!::write(tty, text.data(), text.size());
-        echo_off guard(tty);
-        auto line = read_line(tty);
-        (void)!::write(tty, "\n", 1);
-        if (!line) return std::nullopt;
-        return strip_cr(std::move(*line));
-    };
-    auto first = ask(prompt);
-    std::optional<std::string> result = first;
-    if (first && confirm) {
-        auto second = ask("again: ");
-        if (!second || *second != *first) {
-            std::cerr << "the two passwords differ\n";
-            result.reset();
-        }
-    }
-    ::close(tty);
-    return result;
+    if (tty < 0) throw std::runtime_error("no terminal to prompt on: pass the password with --password-stdin");
+    const fd_closer closer{tty};
+    auto first = ask(tty, prompt);
+    if (!first || !confirm) return first;
+    auto second = ask(tty, "again: ");
+    if (!second) return std::nullopt;
+    if (*second != *first) throw std::runtime_error("the two passwords differ");
+    return first;
 }
 
 }  // namespace nidan::cli

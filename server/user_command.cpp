@@ -64,6 +64,10 @@ struct account_key {
     std::string text() const { return portal + "/" + id; }
 };
 
+command_failure already_exists(const account_key& key) {
+    return command_failure("account " + key.text() + " already exists");
+}
+
 account_key take_key(std::vector<std::string>& args) {
     account_key key{required(args, "--portal"), required(args, "--id")};
     check(portal_problem(key.portal));
@@ -120,10 +124,14 @@ int add(const config& cfg, std::vector<std::string> args) {
     a.selfcare_id = key.id;
     a.email = email;
     a.phone = *phone;
+    // Fail before prompting, so an operator does not type a password twice for nothing.
+    in_read(cfg, [&](storage::read_txn& txn) {
+        if (storage::get_account(txn, key.portal, key.id)) throw already_exists(key);
+    });
     a.password_hash = make_hasher(cfg).hash(obtain_password(from_stdin));
     a.created_at = a.updated_at = now_unix();
     in_write(cfg, [&](storage::write_txn& txn) {
-        if (!storage::insert_account(txn, a)) throw command_failure("account " + key.text() + " already exists");
+        if (!storage::insert_account(txn, a)) throw already_exists(key);
     });
     log::audit("account.created").add("actor", "cli").add("portal", key.portal).add("id", key.id)
         .add("email", log::mask_email(email)).add("phone", log::mask_phone(a.phone));
@@ -271,8 +279,8 @@ int import(const config& cfg, std::vector<std::string> args) {
             account a{row.portal, row.selfcare_id, row.phc, row.email, row.phone, now, now};
             // Another process may have added the same account since the check above.
             if (!storage::insert_account(txn, a))
-                throw command_failure(std::to_string(row.line) + ": account " + row.portal + "/" + row.selfcare_id +
-                                      " was created meanwhile; nothing imported");
+                throw command_failure(args.front() + ":" + std::to_string(row.line) + ": account " + row.portal + "/" +
+                                      row.selfcare_id + " was created meanwhile; nothing imported");
         }
     });
     for (const auto& row : parsed.rows) {

@@ -130,7 +130,7 @@ server_process::server_process(const std::string& data_dir, const std::vector<st
 
     std::string stdout_text;
     const auto deadline = clock::now() + std::chrono::seconds(30);
-    const std::string marker = "listening on http://";
+    const std::string marker = "listening on ";
     while (clock::now() < deadline) {
         pollfd fds[2] = {{out[0], POLLIN, 0}, {stderr_fd_, POLLIN, 0}};
         ::poll(fds, 2, 50);
@@ -139,6 +139,7 @@ server_process::server_process(const std::string& data_dir, const std::vector<st
         auto at = stdout_text.find(marker);
         auto eol = at == std::string::npos ? std::string::npos : stdout_text.find('\n', at);
         if (eol != std::string::npos) {
+            // "listening on http://127.0.0.1:PORT" or https://...
             auto address = stdout_text.substr(at + marker.size(), eol - at - marker.size());
             port_ = static_cast<unsigned short>(std::stoi(address.substr(address.rfind(':') + 1)));
             break;

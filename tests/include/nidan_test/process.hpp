@@ -28,7 +28,7 @@ class server_process {
 public:
     // Starts `nidan serve` with the shipped conf/nidan.toml, listen 127.0.0.1:0, templates and
     // static folders of the source tree, data_dir as given, then the extra --set overrides
-    // ("section.key=value"). Waits for "listening on http://HOST:PORT" (throws after 30 s).
+    // ("section.key=value"). Waits for "listening on http(s)://HOST:PORT" (throws after 30 s).
     server_process(const std::string& data_dir, const std::vector<std::string>& overrides = {});
     ~server_process();  // SIGKILL if still running
     server_process(const server_process&) = delete;
