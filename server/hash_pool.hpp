@@ -19,10 +19,13 @@ public:
     hash_pool(unsigned threads, std::size_t max_queue) : pool_(threads), max_queue_(max_queue) {}
 
     // Runs fn() on the pool; the caller resumes on its own executor. Throws
-    // std::system_error(errc::overloaded) when max_queue jobs are already waiting or running.
+    // std::system_error(errc::overloaded) when max_queue jobs are already waiting or running,
+    // std::system_error(errc::shutting_down) once stop() has been called.
     template <class Fn>
     awaitable<std::invoke_result_t<Fn&>> run(Fn fn) {
         using result = std::invoke_result_t<Fn&>;
+        if (stopping_.load(std::memory_order_acquire))
+            throw std::system_error(make_error_code(errc::shutting_down), "hash pool stopped");
         if (pending_.fetch_add(1, std::memory_order_relaxed) >= max_queue_) {
             pending_.fetch_sub(1, std::memory_order_relaxed);
             throw std::system_error(make_error_code(errc::overloaded), "hash queue full");
@@ -32,12 +35,25 @@ public:
             ~release() { n.fetch_sub(1, std::memory_order_relaxed); }
         } on_exit{pending_};
         co_return co_await net::co_spawn(
-            pool_, [fn = std::move(fn)]() mutable -> awaitable<result> { co_return fn(); }, net::use_awaitable);
+            pool_,
+            [this, fn = std::move(fn)]() mutable -> awaitable<result> {
+                if (stopping_.load(std::memory_order_acquire))
+                    throw std::system_error(make_error_code(errc::shutting_down), "hash pool stopped");
+                co_return fn();
+            },
+            net::use_awaitable);
     }
 
     std::size_t pending() const { return pending_.load(std::memory_order_relaxed); }
+
+    // Call once the io threads have returned and before the io_context is destroyed. Drains
+    // instead of abandoning: jobs not started yet fail with errc::shutting_down without
+    // hashing, so this waits for at most the hashes already running. A job left in the pool's
+    // queue would own its caller's coroutine frames and, when the pool is destroyed after the
+    // io_context (server_app's member order), destroy them through the dead io_context
+    // (heap-use-after-free under ASan).
     void stop() {
-        pool_.stop();
+        stopping_.store(true, std::memory_order_release);
         pool_.join();
     }
 
@@ -45,6 +61,7 @@ private:
     net::thread_pool pool_;
     const std::size_t max_queue_;
     std::atomic<std::size_t> pending_{0};
+    std::atomic<bool> stopping_{false};
 };
 
 }  // namespace nidan::server

@@ -1,10 +1,13 @@
 // `nidan user add|show|list|passwd|unlock|delete|import`: account administration for operators.
 // Works beside a running server on the same data folder: LMDB serialises the two processes'
 // writes through its lock file.
+#include <atomic>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "core/account_import.hpp"
@@ -96,8 +99,21 @@ void in_write(const config& cfg, Fn fn) {
     txn.commit();
 }
 
+bool has_data(const config& cfg) {
+    std::error_code ec;
+    return std::filesystem::exists(cfg.storage.data_dir / "data.mdb", ec);
+}
+
+// Commands that only look at or change existing accounts must not create an empty database
+// when storage.data_dir has a typo.
+void require_data(const config& cfg) {
+    if (!has_data(cfg))
+        throw command_failure("no nidan data in " + cfg.storage.data_dir.string() + " (check storage.data_dir)");
+}
+
 template <class Fn>
 void in_read(const config& cfg, Fn fn) {
+    require_data(cfg);
     storage::environment env(storage::make_options(cfg.storage));
     auto txn = env.begin_read();
     fn(txn);
@@ -125,9 +141,11 @@ int add(const config& cfg, std::vector<std::string> args) {
     a.email = email;
     a.phone = *phone;
     // Fail before prompting, so an operator does not type a password twice for nothing.
-    in_read(cfg, [&](storage::read_txn& txn) {
-        if (storage::get_account(txn, key.portal, key.id)) throw already_exists(key);
-    });
+    if (has_data(cfg)) {
+        in_read(cfg, [&](storage::read_txn& txn) {
+            if (storage::get_account(txn, key.portal, key.id)) throw already_exists(key);
+        });
+    }
     a.password_hash = make_hasher(cfg).hash(obtain_password(from_stdin));
     a.created_at = a.updated_at = now_unix();
     in_write(cfg, [&](storage::write_txn& txn) {
@@ -207,6 +225,7 @@ int passwd(const config& cfg, std::vector<std::string> args) {
 int unlock(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
+    require_data(cfg);
     in_write(cfg, [&](storage::write_txn& txn) {
         auto a = load_existing(txn, key);
         a.password_locked = false;
@@ -223,6 +242,7 @@ int unlock(const config& cfg, std::vector<std::string> args) {
 int remove(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
+    require_data(cfg);
     in_write(cfg, [&](storage::write_txn& txn) {
         if (!storage::erase_account(txn, key.portal, key.id)) throw command_failure("no account " + key.text());
     });
@@ -237,16 +257,26 @@ void hash_rows(const config& cfg, std::vector<import_row>& rows) {
     const auto hasher = make_hasher(cfg);
     const unsigned workers = std::max(1u, cfg.hash.threads);
     std::atomic<std::size_t> next{0};
+    std::mutex failure_mutex;
+    std::exception_ptr failure;
     auto work = [&] {
-        for (std::size_t i; (i = next.fetch_add(1)) < rows.size();) {
-            if (rows[i].phc.empty()) rows[i].phc = hasher.hash(rows[i].password);
-            rows[i].password.assign(rows[i].password.size(), '\0');
+        try {
+            for (std::size_t i; (i = next.fetch_add(1)) < rows.size();) {
+                if (rows[i].phc.empty()) rows[i].phc = hasher.hash(rows[i].password);
+                rows[i].password.assign(rows[i].password.size(), '\0');
+            }
+        } catch (...) {
+            // Stop the others and report the first failure once every thread has ended.
+            next = rows.size();
+            std::lock_guard lock(failure_mutex);
+            if (!failure) failure = std::current_exception();
         }
     };
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < workers; ++i) threads.emplace_back(work);
     work();
     for (auto& t : threads) t.join();
+    if (failure) std::rethrow_exception(failure);
 }
 
 int import(const config& cfg, std::vector<std::string> args) {
@@ -257,13 +287,15 @@ int import(const config& cfg, std::vector<std::string> args) {
     auto parsed = parse_account_csv(in);
 
     // Rows that clash with stored accounts are rejected like any other bad row.
-    in_read(cfg, [&](storage::read_txn& txn) {
-        std::erase_if(parsed.rows, [&](const import_row& row) {
-            if (!storage::get_account(txn, row.portal, row.selfcare_id)) return false;
-            parsed.rejections.push_back({row.line, "account " + row.portal + "/" + row.selfcare_id + " already exists"});
-            return true;
+    if (has_data(cfg)) {
+        in_read(cfg, [&](storage::read_txn& txn) {
+            std::erase_if(parsed.rows, [&](const import_row& row) {
+                if (!storage::get_account(txn, row.portal, row.selfcare_id)) return false;
+                parsed.rejections.push_back({row.line, "account " + row.portal + "/" + row.selfcare_id + " already exists"});
+                return true;
+            });
         });
-    });
+    }
     std::sort(parsed.rejections.begin(), parsed.rejections.end(),
               [](const auto& a, const auto& b) { return a.line < b.line; });
     for (const auto& r : parsed.rejections) std::cerr << args.front() << ":" << r.line << ": " << r.reason << "\n";

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -596,4 +597,18 @@ BOOST_AUTO_TEST_CASE(a_bad_setting_is_a_config_error) {
     BOOST_TEST(r.exit_code == 2);
     BOOST_TEST(first_line(r.err).starts_with("nidan user: config: hash.memory_kib"), r.err);
     BOOST_TEST(!std::filesystem::exists(w.data));
+}
+
+BOOST_AUTO_TEST_CASE(a_mistyped_data_dir_is_not_created) {
+    workspace w;
+    for (std::vector<std::string> args : {std::vector<std::string>{"show", "--portal", "mc050", "--id", "taro"},
+                                          {"list"},
+                                          {"unlock", "--portal", "mc050", "--id", "taro"},
+                                          {"delete", "--portal", "mc050", "--id", "taro"}}) {
+        auto r = w.user(args);
+        BOOST_TEST(r.exit_code == 1, args.front());
+        BOOST_TEST(lines_of(r.err).size() == 1u, r.err);
+        BOOST_TEST(mentions(r, "check storage.data_dir"), r.err);
+        BOOST_TEST(!std::filesystem::exists(w.data), args.front());
+    }
 }
