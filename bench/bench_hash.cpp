@@ -150,6 +150,7 @@ struct pool_result {
     unsigned threads = 0;
     std::size_t verifies = 0;
     std::size_t mismatches = 0;  // should stay 0: every verify uses the right password
+    std::size_t off_io_thread = 0;  // resumptions not on the io thread: should stay 0
     double wall_ms = 0;
     double request_ms_total = 0;  // co_await start to resume, summed over requests
     double io_cpu_ms = 0;         // CPU time of the io thread during the run
@@ -167,6 +168,7 @@ pool_result run_pool(const nidan::password_hasher& hasher, const std::string& ph
     nidan::server::hash_pool pool(std::max(threads, 1u), coroutines);
     net::steady_timer timer(ioc);
     bool done = false;
+    const auto io_thread = std::this_thread::get_id();  // ioc.run() is called on this thread
     unsigned active = threads ? coroutines : 0;
     const auto start = clock_type::now();
     const auto deadline = start + std::chrono::duration_cast<clock_type::duration>(duration<double>(seconds));
@@ -177,6 +179,7 @@ pool_result run_pool(const nidan::password_hasher& hasher, const std::string& ph
                 const auto asked = clock_type::now();
                 const auto verdict = co_await pool.run([&hasher, &phc] { return hasher.verify(phc, password); });
                 r.request_ms_total += ms_since(asked);
+                if (std::this_thread::get_id() != io_thread) ++r.off_io_thread;
                 ++r.verifies;
                 if (verdict == nidan::password_hasher::verdict::mismatch) ++r.mismatches;
             }
@@ -218,16 +221,18 @@ pool_result run_pool(const nidan::password_hasher& hasher, const std::string& ph
 }
 
 void print_throughput(const std::vector<const pool_result*>& runs) {
-    std::printf("  %-12s %8s %10s %14s %10s %10s\n", "hash.threads", "verifies", "verifies/s", "request ms",
-                "cores busy", "of it sys");
+    std::printf("  %-12s %8s %10s %14s %10s %10s %12s\n", "hash.threads", "verifies", "verifies/s", "request ms",
+                "cores busy", "of it sys", "per CPU s");
     for (const auto* r : runs) {
         const double n = static_cast<double>(std::max<std::size_t>(r->verifies, 1));
         const double busy = (r->cpu.user_ms + r->cpu.sys_ms) / r->wall_ms;
-        std::printf("  %-12u %8zu %10.1f %14.2f %10.2f %9.0f%%\n", r->threads, r->verifies,
+        const double cpu_ms = std::max(r->cpu.user_ms + r->cpu.sys_ms, 1e-9);
+        std::printf("  %-12u %8zu %10.1f %14.2f %10.2f %9.0f%% %12.1f\n", r->threads, r->verifies,
                     static_cast<double>(r->verifies) * 1e3 / r->wall_ms, r->request_ms_total / n, busy,
-                    100.0 * r->cpu.sys_ms / std::max(r->cpu.user_ms + r->cpu.sys_ms, 1e-9));
+                    100.0 * r->cpu.sys_ms / cpu_ms, static_cast<double>(r->verifies) * 1e3 / cpu_ms);
         if (!r->error.empty()) std::printf("  (stopped early: %s)\n", r->error.c_str());
         if (r->mismatches) std::printf("  (%zu verifies said mismatch)\n", r->mismatches);
+        if (r->off_io_thread) std::printf("  (%zu coroutines resumed off the io thread)\n", r->off_io_thread);
     }
 }
 
@@ -323,7 +328,11 @@ int main(int argc, char** argv) {
             const double rate2 = static_cast<double>(two.verifies) / two.wall_ms;
             std::printf("  verifies/s 2 threads / 1 thread = %.2f\n", rate2 / rate1);
         }
-        std::printf("  request ms: co_await to resume, queueing included; cores busy: process CPU / wall time\n");
+        if (!one.off_io_thread && !two.off_io_thread)
+            std::printf("  every coroutine resumed on the io thread after its hash\n");
+        std::printf("  request ms: co_await to resume, queueing included; cores busy: process CPU / wall time;\n"
+                    "  per CPU s: verifies per second of process CPU. cores busy below hash.threads means other\n"
+                    "  processes held the cores, and the ratio then understates the scaling.\n");
         std::printf("\nio thread while the pool hashes (a 1 ms periodic timer runs on it)\n");
         print_io_thread(idle, {&one, &two});
     } catch (const std::exception& e) {
