@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include "core/account_rules.hpp"  // email_problem, is_valid_utf8
+
 #include <arpa/inet.h>  // inet_pton only: the libc's strict address syntax, no sockets
 
 #include <toml++/toml.h>
@@ -13,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <ratio>
 #include <span>
 #include <sstream>
@@ -34,11 +37,34 @@ struct raw_value {
     std::string origin;  // appended to error messages so the operator knows where to look
 };
 
+// Control bytes are written escaped, so a value holding CR or LF cannot split the message.
 std::string quote(std::string_view s, char q = '\'') {
     std::string out(1, q);
-    out += s;
+    for (const char ch : s) {
+        const auto byte = static_cast<unsigned char>(ch);
+        if (ch == '\r') {
+            out += "\\r";
+        } else if (ch == '\n') {
+            out += "\\n";
+        } else if (byte < 0x20 || byte == 0x7f) {
+            constexpr std::string_view hex = "0123456789abcdef";
+            out += "\\x";
+            out += hex[byte >> 4];
+            out += hex[byte & 0x0f];
+        } else {
+            out += ch;
+        }
+    }
     out += q;
     return out;
+}
+
+std::string_view trim_view(std::string_view s) {
+    constexpr std::string_view space = " \t\r\n";
+    const auto first = s.find_first_not_of(space);
+    if (first == std::string_view::npos) return {};
+    const auto last = s.find_last_not_of(space);
+    return s.substr(first, last - first + 1);
 }
 
 // What the operator actually wrote, for the ", got ..." part of an error.
@@ -342,12 +368,159 @@ setter host_port_key(field<Section, host_port> f, endpoint_use use) {
     };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Text values. They end up in mail headers, the SMTP dialogue and pages, so CR and LF (which
+// would start a new header line or SMTP command) and NUL (which cuts C strings and separates
+// AUTH PLAIN fields) are refused everywhere; --set text must also be valid UTF-8 (the TOML
+// parser already checks the file).
+
+std::string read_line_of_text(const raw_value& v, std::string_view expected) {
+    std::string text = read_string(v, expected);
+    if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        reject(v, "must be a single line of text",
+               "CR, LF and NUL are refused: they would inject lines into mail headers or the "
+               "SMTP dialogue");
+    if (!is_valid_utf8(text)) reject(v, "must be valid UTF-8 text");
+    return text;
+}
+
+enum class empty_string { allowed, refused };
+
+template <class Section>
+setter string_key(field<Section, std::string> f, empty_string empty) {
+    const std::string expected = empty == empty_string::allowed
+                                     ? "must be a line of text (a string, may be empty)"
+                                     : "must be a non-empty line of text (a string)";
+    return [f, empty, expected](config& c, const raw_value& v) {
+        std::string text = read_line_of_text(v, expected);
+        if (text.empty() && empty == empty_string::refused) reject(v, expected);
+        f(c) = std::move(text);
+    };
+}
+
+// Returns an empty string when the text is fine, otherwise why not.
+using text_check = std::string (*)(std::string_view);
+
+// A non-empty line of text that must also pass `check`; `what` says what it must be.
+template <class Section>
+setter string_key(field<Section, std::string> f, std::string_view what, text_check check) {
+    return [f, expected = "must be " + std::string(what), check](config& c, const raw_value& v) {
+        std::string text = read_line_of_text(v, expected);
+        if (text.empty()) reject(v, expected);
+        if (std::string why = check(text); !why.empty()) reject(v, expected, why);
+        f(c) = std::move(text);
+    };
+}
+
+std::string host_name_problem(std::string_view text) {
+    if (is_host_name(text)) return {};
+    return "dot-separated labels of letters, digits and hyphens, at most 253 characters";
+}
+
+// EHLO's argument (RFC 5321 4.1.3): our host name, or an address literal when there is none.
+std::string helo_name_problem(std::string_view text) {
+    if (text.starts_with('[') && text.ends_with(']')) {
+        const std::string_view inner = text.substr(1, text.size() - 2);
+        constexpr std::string_view v6_tag = "IPv6:";
+        if (inner.starts_with(v6_tag)) {
+            if (is_ipv6(std::string(inner.substr(v6_tag.size())))) return {};
+            return "not an IPv6 address after '[IPv6:'";
+        }
+        if (is_ipv4(std::string(inner))) return {};
+        return "not an IPv4 address inside the brackets (IPv6 is written [IPv6:2001:db8::1])";
+    }
+    return host_name_problem(text);
+}
+
+std::string url_problem(std::string_view text) {
+    std::string_view rest;
+    if (text.starts_with("https://")) {
+        rest = text.substr(8);
+    } else if (text.starts_with("http://")) {
+        rest = text.substr(7);
+    } else {
+        return "it must start with https:// or http://";
+    }
+    if (rest.substr(0, rest.find_first_of("/?#")).empty()) return "the host is missing";
+    const bool clean = std::none_of(text.begin(), text.end(), [](char ch) {
+        const auto byte = static_cast<unsigned char>(ch);
+        return byte <= 0x20 || byte == 0x7f;
+    });
+    if (!clean) return "spaces and control characters must be percent-encoded";
+    return {};
+}
+
+std::string email_address_problem(std::string_view text) {
+    std::string why = email_problem(text);
+    constexpr std::string_view prefix = "email: ";
+    if (why.starts_with(prefix)) why.erase(0, prefix.size());
+    return why;
+}
+
+// A list of durations: a TOML array of integers in the file, "5,15,30" with --set. At least
+// MinCount and at most MaxCount elements, each from Lo to Hi, none smaller than the one before.
+template <std::size_t MinCount, std::size_t MaxCount, std::int64_t Lo, std::int64_t Hi,
+          class Section, class Duration>
+setter duration_list_key(field<Section, std::vector<Duration>> f) {
+    static_assert(MinCount <= MaxCount && Lo >= 0 && Lo <= Hi);
+    const std::string expected =
+        "must be a list of " + std::to_string(MinCount) + " to " + std::to_string(MaxCount) +
+        " integer numbers of " + std::string(unit_name<Duration>()) + ", each from " +
+        std::to_string(Lo) + " to " + std::to_string(Hi) +
+        " and none smaller than the one before (in the file [5, 15, 30], with --set 5,15,30)";
+    return [f, expected](config& c, const raw_value& v) {
+        // Each element as a raw_value of its own, so describe() can show it.
+        std::vector<raw_value> elements;
+        if (v.node != nullptr) {
+            const auto* array = v.node->as_array();
+            if (array == nullptr) reject(v, expected);
+            for (const toml::node& element : *array)
+                elements.push_back(raw_value{v.key, &element, {}, v.origin});
+        } else if (!trim_view(v.text).empty()) {
+            std::string_view rest = v.text;
+            while (true) {
+                const auto comma = rest.find(',');
+                elements.push_back(raw_value{v.key, nullptr, trim_view(rest.substr(0, comma)),
+                                             v.origin});
+                if (comma == std::string_view::npos) break;
+                rest.remove_prefix(comma + 1);
+            }
+        }
+        if (elements.size() < MinCount || elements.size() > MaxCount)
+            reject(v, expected, "it has " + std::to_string(elements.size()) + " elements");
+        std::vector<Duration> out;
+        for (const raw_value& element : elements) {
+            const std::string position = "element " + std::to_string(out.size() + 1);
+            std::optional<std::int64_t> n;
+            if (element.node != nullptr) {
+                if (const auto* i = element.node->as_integer()) n = i->get();
+            } else {
+                std::int64_t parsed = 0;
+                const char* first = element.text.data();
+                const char* last = first + element.text.size();
+                auto [end, ec] = std::from_chars(first, last, parsed);
+                if (ec == std::errc{} && end == last && first != last) n = parsed;
+            }
+            if (!n || *n < Lo || *n > Hi)
+                reject(v, expected, position + " is " + describe(element));
+            if (!out.empty() && *n < out.back().count())
+                reject(v, expected,
+                       position + " (" + std::to_string(*n) + ") is smaller than the one before (" +
+                           std::to_string(out.back().count()) + ")");
+            out.push_back(Duration{*n});
+        }
+        f(c) = std::move(out);
+    };
+}
+
 constexpr std::int64_t one_hour_ms = 3'600'000;
 
 const std::vector<key_def>& keys() {
     using S = server_config;
     using St = storage_config;
     using H = hash_config;
+    using M = smtp_config;
+    using O = operator_config;
     using L = log_config;
     static const std::vector<key_def> table{
         {"server.listen", "address and port to accept HTTP(S) on; port 0 picks a free port",
@@ -406,10 +579,65 @@ const std::vector<key_def>& keys() {
         {"hash.max_queue", "password checks waiting past this answer 503",
          integer_key<1, 1'000'000>(field{&config::hash, &H::max_queue})},
         {"smtp.relay", "SMTP server that sends the login codes",
-         host_port_key(field{&config::smtp, &smtp_config::relay}, endpoint_use::connect)},
+         host_port_key(field{&config::smtp, &M::relay}, endpoint_use::connect)},
         {"smtp.tls", "encryption towards the relay: none, starttls or tls",
-         choice_key(field{&config::smtp, &smtp_config::tls},
-                    choices<smtp_tls_mode>(smtp_tls_choices))},
+         choice_key(field{&config::smtp, &M::tls}, choices<smtp_tls_mode>(smtp_tls_choices))},
+        {"smtp.verify_certificate", "check the relay's TLS certificate and host name",
+         bool_key(field{&config::smtp, &M::verify_certificate})},
+        {"smtp.ca_file", "PEM CA certificates for the relay; empty uses the system store",
+         path_key(field{&config::smtp, &M::ca_file}, empty_path::allowed)},
+        {"smtp.username", "AUTH user name; empty sends without AUTH",
+         string_key(field{&config::smtp, &M::username}, empty_string::allowed)},
+        {"smtp.password_file", "file whose first line is the AUTH password",
+         path_key(field{&config::smtp, &M::password_file}, empty_path::allowed)},
+        {"smtp.allow_auth_without_tls", "permit AUTH when smtp.tls = none",
+         bool_key(field{&config::smtp, &M::allow_auth_without_tls})},
+        {"smtp.helo_name", "our name in EHLO: a host name or [address literal]",
+         string_key(field{&config::smtp, &M::helo_name},
+                    "a host name or an address literal such as [192.0.2.1]", helo_name_problem)},
+        {"smtp.pool_size", "connections to the relay at most",
+         integer_key<1, 64>(field{&config::smtp, &M::pool_size})},
+        {"smtp.max_messages_per_connection", "messages over one connection before it is closed",
+         integer_key<1, 100'000>(field{&config::smtp, &M::max_messages_per_connection})},
+        {"smtp.connection_max_age_s", "a connection older than this is closed after its message",
+         duration_key<1, 86'400>(field{&config::smtp, &M::connection_max_age})},
+        {"smtp.idle_timeout_s", "an unused pooled connection is closed after this",
+         duration_key<1, 3600>(field{&config::smtp, &M::idle_timeout})},
+        {"smtp.connect_timeout_ms", "name resolution plus TCP connect",
+         duration_key<1, one_hour_ms>(field{&config::smtp, &M::connect_timeout})},
+        {"smtp.tls_timeout_ms", "TLS handshake with the relay",
+         duration_key<1, one_hour_ms>(field{&config::smtp, &M::tls_timeout})},
+        {"smtp.greeting_timeout_ms", "wait for the relay's 220 greeting",
+         duration_key<1, one_hour_ms>(field{&config::smtp, &M::greeting_timeout})},
+        {"smtp.command_timeout_ms", "wait for the reply to one SMTP command",
+         duration_key<1, one_hour_ms>(field{&config::smtp, &M::command_timeout})},
+        {"smtp.data_timeout_ms", "sending a message after DATA and waiting for its reply",
+         duration_key<1, one_hour_ms>(field{&config::smtp, &M::data_timeout})},
+        {"smtp.retry_backoff_s", "waits between delivery attempts; the last one repeats",
+         duration_list_key<1, 20, 1, 3600>(field{&config::smtp, &M::retry_backoff})},
+        {"smtp.max_attempts", "delivery attempts before a mail without expiry fails",
+         integer_key<1, 1000>(field{&config::smtp, &M::max_attempts})},
+        {"operator.name", "operator's name on pages and in mails",
+         string_key(field{&config::operator_info, &O::name}, empty_string::refused)},
+        {"operator.mail_domain", "domain customers must allow in their mail filter",
+         string_key(field{&config::operator_info, &O::mail_domain}, "a host name",
+                    host_name_problem)},
+        {"operator.support_phone", "support phone number shown to customers",
+         string_key(field{&config::operator_info, &O::support_phone}, empty_string::refused)},
+        {"operator.support_hours", "support opening hours shown to customers",
+         string_key(field{&config::operator_info, &O::support_hours}, empty_string::refused)},
+        {"operator.enquiry_url", "enquiry form linked from pages and mails",
+         string_key(field{&config::operator_info, &O::enquiry_url},
+                    "an https:// or http:// URL", url_problem)},
+        {"mail.from_address", "sender address (From and MAIL FROM) of the mails",
+         string_key(field{&config::mail, &mail_config::from_address},
+                    "an e-mail address such as no-reply@example.com", email_address_problem)},
+        {"mail.from_name", "sender display name of the mails",
+         string_key(field{&config::mail, &mail_config::from_name}, empty_string::refused)},
+        {"code.length", "digits in a login code",
+         integer_key<4, 10>(field{&config::code, &code_config::length})},
+        {"code.lifetime_s", "how long a login code can be used",
+         duration_key<60, 86'400>(field{&config::code, &code_config::lifetime})},
         {"log.level", "least severe level written: trace, debug, info, warn, error, off",
          choice_key(field{&config::log, &L::level},
                     choices<std::string_view>(log_level_choices))},
@@ -535,6 +763,16 @@ void validate(const config& c) {
         if (c.tls.key_file.empty())
             throw config_error("tls.key_file", "required when tls.enabled = true");
     }
+    if (!c.smtp.username.empty()) {
+        if (c.smtp.password_file.empty())
+            throw config_error("smtp.password_file",
+                               "required when smtp.username is set (AUTH needs the password)");
+        if (c.smtp.tls == smtp_tls_mode::none && !c.smtp.allow_auth_without_tls)
+            throw config_error("smtp.allow_auth_without_tls",
+                               "AUTH would send the password in clear text; use smtp.tls = "
+                               "starttls or tls, or set smtp.allow_auth_without_tls = true (only "
+                               "for a relay on this machine or a trusted link)");
+    }
 }
 
 struct file_closer {
@@ -571,13 +809,7 @@ toml::table parse_file(const std::filesystem::path& file) {
     }
 }
 
-std::string trim(std::string_view s) {
-    constexpr std::string_view space = " \t\r\n";
-    const auto first = s.find_first_not_of(space);
-    if (first == std::string_view::npos) return {};
-    const auto last = s.find_last_not_of(space);
-    return std::string(s.substr(first, last - first + 1));
-}
+std::string trim(std::string_view s) { return std::string(trim_view(s)); }
 
 }  // namespace
 

@@ -63,6 +63,45 @@ struct hash_config {
 struct smtp_config {
     host_port relay{"127.0.0.1", 2525};
     smtp_tls_mode tls = smtp_tls_mode::none;
+    bool verify_certificate = true;            // against ca_file, or the system store when empty
+    std::filesystem::path ca_file;
+    std::string username;                      // AUTH when non-empty
+    std::filesystem::path password_file;       // the AUTH password, first line of this file
+    bool allow_auth_without_tls = false;
+    std::string helo_name = "localhost";
+    unsigned pool_size = 2;                    // connections to the relay at most
+    unsigned max_messages_per_connection = 100;
+    std::chrono::seconds connection_max_age{300};
+    std::chrono::seconds idle_timeout{30};     // an unused pooled connection is closed after this
+    // Per-phase deadlines (RFC 5321 4.5.3.2 gives minutes; a code lives 20 minutes, so ours are
+    // seconds, and a slow relay is left for another attempt instead).
+    std::chrono::milliseconds connect_timeout{10'000};   // resolve + TCP connect
+    std::chrono::milliseconds tls_timeout{10'000};       // TLS handshake
+    std::chrono::milliseconds greeting_timeout{30'000};  // the 220 banner
+    std::chrono::milliseconds command_timeout{30'000};   // EHLO, STARTTLS, AUTH, MAIL, RCPT, RSET, QUIT
+    std::chrono::milliseconds data_timeout{60'000};      // DATA: sending the message and its final reply
+    std::vector<std::chrono::seconds> retry_backoff{std::chrono::seconds{5}, std::chrono::seconds{15},
+                                                    std::chrono::seconds{30}, std::chrono::seconds{60}};
+    unsigned max_attempts = 20;                // a mail without expiry fails after this many tries
+};
+
+// Who the customer is dealing with: shown on pages and in mails. Defaults are the manual's.
+struct operator_config {
+    std::string name = "楽天コミュニケーションズ";
+    std::string mail_domain = "comm.rakuten.co.jp";  // the domain-filter advice names it
+    std::string support_phone = "0120-987-123";
+    std::string support_hours = "受付時間:9時~17時30分(土日祝日・年末年始を除く平日のみ)";
+    std::string enquiry_url = "https://comm.rakuten.co.jp/toiawase/selfcare-mail/";
+};
+
+struct mail_config {
+    std::string from_address = "no-reply@comm.rakuten.co.jp";
+    std::string from_name = "楽天コミュニケーションズ";
+};
+
+struct code_config {
+    unsigned length = 6;                   // digits
+    std::chrono::seconds lifetime{1200};   // the manual's 20 minutes
 };
 
 struct log_config {
@@ -78,6 +117,9 @@ struct config {
     storage_config storage;
     hash_config hash;
     smtp_config smtp;
+    operator_config operator_info;
+    mail_config mail;
+    code_config code;
     log_config log;
 };
 

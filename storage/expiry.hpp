@@ -1,5 +1,6 @@
 #pragma once
-// Entries that expire (sessions, codes, counters, outbox entries).
+// Entries that expire (sessions, codes, counters). Outbox mails do not: an expired code mail is
+// recorded by the delivery loop in outbox_failed, never swept away silently.
 //
 // put_expiring() stores `expires_at` (unix seconds, i64) as an 8-byte header in front of the
 // value, and adds an index entry to the `expiry` table keyed be64(expires_at), table id, key.

@@ -7,8 +7,10 @@
 // them in time/sequence order. Strings that may be followed by more key parts are ended by '\0'
 // and must not contain '\0' themselves; the last part of a key may hold any byte.
 //
-// Values in sessions, codes, counters and outbox are written with put_expiring() (expiry.hpp),
-// so they start with an 8-byte expiry header followed by the table's own encoding.
+// Values in sessions, codes and counters are written with put_expiring() (expiry.hpp), so they
+// start with an 8-byte expiry header followed by the table's own encoding. Outbox values are NOT:
+// a code mail whose code expired before it could be sent must be moved to outbox_failed by the
+// delivery loop, where the operator sees it, not swept away silently.
 //
 // | table         | key                                          | value                                   |
 // |---------------|----------------------------------------------|-----------------------------------------|
@@ -18,10 +20,12 @@
 // | codes         | portal '\0' selfcare_id (one live code each) | HMAC(code), attempts left, target       |
 // |               |                                              | address, purpose                        |
 // | counters      | kind '\0' subject '\0' be64(window start)    | count, first_seen                       |
-// | outbox        | u8 priority, be64(due time), be64(seq)       | envelope + body, attempts, code expiry  |
-// | outbox_failed | be64(failed at), be64(seq)                   | as outbox, plus the last SMTP reply     |
+// | outbox        | u8 priority, be64(due time, unix ms),        | every field of outbox_mail (outbox.cpp, |
+// |               | be64(id)                                     | format 1): envelope, body, attempts ... |
+// | outbox_failed | be64(failed at, unix s), be64(id)            | as outbox, failed_at and last error set |
 // | expiry        | be64(expires_at), u8 table_id, target key    | empty (an index, see expiry.hpp)        |
-// | meta          | name ("schema_version", "server_secret")     | be32 version / raw secret bytes         |
+// | meta          | name ("schema_version", "server_secret",     | be32 version / raw secret bytes /       |
+// |               | "outbox_seq")                                | be64 last outbox id                     |
 //
 // The outbox and expiry keys use fixed-width parts, so they need no '\0' separators.
 #include <lmdb.h>
@@ -41,6 +45,9 @@ inline constexpr std::uint32_t schema_version = 1;
 // Names in `meta`.
 inline constexpr std::string_view meta_schema_version = "schema_version";
 inline constexpr std::string_view meta_server_secret = "server_secret";
+// The last outbox id handed out. Bumped inside the enqueuing txn, so LMDB's write lock orders ids
+// across threads and processes, and an aborted enqueue gives its id back.
+inline constexpr std::string_view meta_outbox_seq = "outbox_seq";
 
 // One byte per table, stored inside expiry index keys: never renumber, only append.
 enum class table_id : std::uint8_t {
@@ -94,6 +101,7 @@ std::string account_key(std::string_view portal, std::string_view selfcare_id);
 // Splits at the first '\0'; a key without one throws storage_corrupt.
 std::pair<std::string_view, std::string_view> split_account_key(std::string_view key);
 std::string counter_key(std::string_view kind, std::string_view subject, std::int64_t window_start);
+// due_time in unix milliseconds; seq is the mail's id.
 std::string outbox_key(std::uint8_t priority, std::int64_t due_time, std::uint64_t seq);
 
 }  // namespace nidan::storage

@@ -38,8 +38,17 @@ const std::vector<std::string> all_keys{
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
     "storage.writer_max_queue", "hash.threads",          "hash.memory_kib",
     "hash.iterations",        "hash.max_queue",          "smtp.relay",
-    "smtp.tls",               "log.level",               "log.file",
-    "log.audit_file",         "log.access_log",
+    "smtp.tls",               "smtp.verify_certificate", "smtp.ca_file",
+    "smtp.username",          "smtp.password_file",      "smtp.allow_auth_without_tls",
+    "smtp.helo_name",         "smtp.pool_size",          "smtp.max_messages_per_connection",
+    "smtp.connection_max_age_s", "smtp.idle_timeout_s",  "smtp.connect_timeout_ms",
+    "smtp.tls_timeout_ms",    "smtp.greeting_timeout_ms", "smtp.command_timeout_ms",
+    "smtp.data_timeout_ms",   "smtp.retry_backoff_s",    "smtp.max_attempts",
+    "operator.name",          "operator.mail_domain",    "operator.support_phone",
+    "operator.support_hours", "operator.enquiry_url",    "mail.from_address",
+    "mail.from_name",         "code.length",             "code.lifetime_s",
+    "log.level",              "log.file",                "log.audit_file",
+    "log.access_log",
 };
 
 fs::path shipped_config() { return fs::path(NIDAN_SOURCE_DIR) / "conf" / "nidan.toml"; }
@@ -108,6 +117,12 @@ void expect_bad_override(const std::string& text, const std::string& key,
     }
 }
 
+std::vector<std::int64_t> seconds_of(const std::vector<std::chrono::seconds>& list) {
+    std::vector<std::int64_t> out;
+    for (const auto d : list) out.push_back(d.count());
+    return out;
+}
+
 // Field by field, so a failure names the field.
 void check_same(const config& a, const config& b) {
     BOOST_TEST(a.server.listen.to_string() == b.server.listen.to_string());
@@ -139,6 +154,33 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.hash.max_queue == b.hash.max_queue);
     BOOST_TEST(a.smtp.relay.to_string() == b.smtp.relay.to_string());
     BOOST_TEST(static_cast<int>(a.smtp.tls) == static_cast<int>(b.smtp.tls));
+    BOOST_TEST(a.smtp.verify_certificate == b.smtp.verify_certificate);
+    BOOST_TEST(a.smtp.ca_file.string() == b.smtp.ca_file.string());
+    BOOST_TEST(a.smtp.username == b.smtp.username);
+    BOOST_TEST(a.smtp.password_file.string() == b.smtp.password_file.string());
+    BOOST_TEST(a.smtp.allow_auth_without_tls == b.smtp.allow_auth_without_tls);
+    BOOST_TEST(a.smtp.helo_name == b.smtp.helo_name);
+    BOOST_TEST(a.smtp.pool_size == b.smtp.pool_size);
+    BOOST_TEST(a.smtp.max_messages_per_connection == b.smtp.max_messages_per_connection);
+    BOOST_TEST(a.smtp.connection_max_age.count() == b.smtp.connection_max_age.count());
+    BOOST_TEST(a.smtp.idle_timeout.count() == b.smtp.idle_timeout.count());
+    BOOST_TEST(a.smtp.connect_timeout.count() == b.smtp.connect_timeout.count());
+    BOOST_TEST(a.smtp.tls_timeout.count() == b.smtp.tls_timeout.count());
+    BOOST_TEST(a.smtp.greeting_timeout.count() == b.smtp.greeting_timeout.count());
+    BOOST_TEST(a.smtp.command_timeout.count() == b.smtp.command_timeout.count());
+    BOOST_TEST(a.smtp.data_timeout.count() == b.smtp.data_timeout.count());
+    BOOST_TEST(seconds_of(a.smtp.retry_backoff) == seconds_of(b.smtp.retry_backoff),
+               boost::test_tools::per_element());
+    BOOST_TEST(a.smtp.max_attempts == b.smtp.max_attempts);
+    BOOST_TEST(a.operator_info.name == b.operator_info.name);
+    BOOST_TEST(a.operator_info.mail_domain == b.operator_info.mail_domain);
+    BOOST_TEST(a.operator_info.support_phone == b.operator_info.support_phone);
+    BOOST_TEST(a.operator_info.support_hours == b.operator_info.support_hours);
+    BOOST_TEST(a.operator_info.enquiry_url == b.operator_info.enquiry_url);
+    BOOST_TEST(a.mail.from_address == b.mail.from_address);
+    BOOST_TEST(a.mail.from_name == b.mail.from_name);
+    BOOST_TEST(a.code.length == b.code.length);
+    BOOST_TEST(a.code.lifetime.count() == b.code.lifetime.count());
     BOOST_TEST(a.log.level == b.log.level);
     BOOST_TEST(a.log.file.string() == b.log.file.string());
     BOOST_TEST(a.log.audit_file.string() == b.log.audit_file.string());
@@ -185,6 +227,38 @@ max_queue = 16
 [smtp]
 relay = "mail.example.org:587"
 tls = "starttls"
+verify_certificate = false
+ca_file = "tls/relay-ca.pem"
+username = "mailer"
+password_file = "secrets/smtp.pass"
+allow_auth_without_tls = true
+helo_name = "login.example.org"
+pool_size = 8
+max_messages_per_connection = 50
+connection_max_age_s = 600
+idle_timeout_s = 10
+connect_timeout_ms = 2000
+tls_timeout_ms = 3000
+greeting_timeout_ms = 4000
+command_timeout_ms = 5000
+data_timeout_ms = 6000
+retry_backoff_s = [2, 2, 10, 120]
+max_attempts = 7
+
+[operator]
+name = "Example 通信"
+mail_domain = "mail.example.org"
+support_phone = "03-1234-5678"
+support_hours = "平日 10:00-18:00"
+enquiry_url = "http://support.example.org/contact?from=mail"
+
+[mail]
+from_address = "codes@mail.example.org"
+from_name = "Example ログイン"
+
+[code]
+length = 8
+lifetime_s = 600
 
 [log]
 level = "debug"
@@ -224,6 +298,32 @@ config custom_expected() {
     c.hash.max_queue = 16;
     c.smtp.relay = {"mail.example.org", 587};
     c.smtp.tls = nidan::smtp_tls_mode::starttls;
+    c.smtp.verify_certificate = false;
+    c.smtp.ca_file = "tls/relay-ca.pem";
+    c.smtp.username = "mailer";
+    c.smtp.password_file = "secrets/smtp.pass";
+    c.smtp.allow_auth_without_tls = true;
+    c.smtp.helo_name = "login.example.org";
+    c.smtp.pool_size = 8;
+    c.smtp.max_messages_per_connection = 50;
+    c.smtp.connection_max_age = 600s;
+    c.smtp.idle_timeout = 10s;
+    c.smtp.connect_timeout = 2000ms;
+    c.smtp.tls_timeout = 3000ms;
+    c.smtp.greeting_timeout = 4000ms;
+    c.smtp.command_timeout = 5000ms;
+    c.smtp.data_timeout = 6000ms;
+    c.smtp.retry_backoff = {2s, 2s, 10s, 120s};
+    c.smtp.max_attempts = 7;
+    c.operator_info.name = "Example 通信";
+    c.operator_info.mail_domain = "mail.example.org";
+    c.operator_info.support_phone = "03-1234-5678";
+    c.operator_info.support_hours = "平日 10:00-18:00";
+    c.operator_info.enquiry_url = "http://support.example.org/contact?from=mail";
+    c.mail.from_address = "codes@mail.example.org";
+    c.mail.from_name = "Example ログイン";
+    c.code.length = 8;
+    c.code.lifetime = 600s;
     c.log.level = "debug";
     c.log.file = "logs/nidan.log";
     c.log.audit_file = "logs/audit.log";
@@ -236,6 +336,14 @@ std::string as_command_line(const toml::node& node) {
     if (const auto* s = node.as_string()) return s->get();
     if (const auto* i = node.as_integer()) return std::to_string(i->get());
     if (const auto* b = node.as_boolean()) return b->get() ? "true" : "false";
+    if (const auto* a = node.as_array()) {  // a list is comma-separated on the command line
+        std::string out;
+        for (const auto& element : *a) {
+            if (!out.empty()) out += ",";
+            out += as_command_line(element);
+        }
+        return out;
+    }
     BOOST_FAIL("unexpected TOML type in test file");
     return {};
 }
@@ -324,6 +432,11 @@ BOOST_AUTO_TEST_CASE(overrides_win_over_the_file) {
                   "tls.enabled=false",                   // bool
                   "log.file=",                           // empty path: back to stderr
                   "hash.memory_kib=8",                   // lowest allowed
+                  "smtp.retry_backoff_s=1, 1,3600",      // list; spaces around elements
+                  "smtp.username=",                      // empty string allowed: no AUTH
+                  "smtp.helo_name=[IPv6:2001:db8::1]",   // address literal
+                  "mail.from_name=Other <sender>",       // any one-line text
+                  "code.lifetime_s=60",                  // lowest allowed
               }));
     BOOST_TEST(c.server.io_threads == 8u);
     BOOST_TEST(c.server.idle_timeout.count() == 1234);
@@ -340,6 +453,12 @@ BOOST_AUTO_TEST_CASE(overrides_win_over_the_file) {
     BOOST_TEST(c.tls.enabled == false);
     BOOST_TEST(c.log.file.empty());
     BOOST_TEST(c.hash.memory_kib == 8u);
+    BOOST_TEST(seconds_of(c.smtp.retry_backoff) == (std::vector<std::int64_t>{1, 1, 3600}),
+               boost::test_tools::per_element());
+    BOOST_TEST(c.smtp.username.empty());
+    BOOST_TEST(c.smtp.helo_name == "[IPv6:2001:db8::1]");
+    BOOST_TEST(c.mail.from_name == "Other <sender>");
+    BOOST_TEST(c.code.lifetime.count() == 60);
     // Untouched keys keep the file's values.
     BOOST_TEST(c.server.max_connections == 500u);
     BOOST_TEST(c.log.audit_file.string() == "logs/audit.log");
@@ -380,6 +499,107 @@ BOOST_AUTO_TEST_CASE(bad_overrides_name_the_key) {
         [] { load_config({}, sets({"tls.enabled=true", "tls.cert_file=c.pem"})); });
     BOOST_TEST_REQUIRE(e.has_value());
     BOOST_TEST(e->key() == "tls.key_file");
+}
+
+BOOST_AUTO_TEST_CASE(bad_text_and_list_overrides_name_the_key) {
+    // Text keys: CR, LF and NUL would inject into mail headers or the SMTP dialogue.
+    expect_bad_override("mail.from_name=a\r\nBcc: x@example.org", "mail.from_name",
+                        "single line");
+    expect_bad_override("operator.name=a\nb", "operator.name", "CR, LF and NUL");
+    expect_bad_override(std::string("smtp.username=a\0b", 16), "smtp.username", "NUL");
+    expect_bad_override("operator.support_hours=\xff\xfe", "operator.support_hours", "UTF-8");
+    expect_bad_override("mail.from_name=", "mail.from_name", "non-empty");
+    expect_bad_override("operator.support_phone=", "operator.support_phone", "non-empty");
+
+    // Host names.
+    expect_bad_override("smtp.helo_name=", "smtp.helo_name", "host name");
+    expect_bad_override("smtp.helo_name=bad_name", "smtp.helo_name", "host name");
+    expect_bad_override("smtp.helo_name=[::1]", "smtp.helo_name", "[IPv6:");
+    expect_bad_override("smtp.helo_name=[IPv6:zz]", "smtp.helo_name", "IPv6");
+    expect_bad_override("smtp.helo_name=[192.0.2.300]", "smtp.helo_name", "IPv4");
+    expect_bad_override("smtp.helo_name=192.0.2.1", "smtp.helo_name", "address literal");
+    expect_bad_override("operator.mail_domain=example .org", "operator.mail_domain",
+                        "host name");
+
+    // URL and e-mail address.
+    expect_bad_override("operator.enquiry_url=ftp://example.org/", "operator.enquiry_url",
+                        "https:// or http://");
+    expect_bad_override("operator.enquiry_url=javascript:alert(1)", "operator.enquiry_url",
+                        "must start with");
+    expect_bad_override("operator.enquiry_url=https://", "operator.enquiry_url", "host");
+    expect_bad_override("operator.enquiry_url=https://example.org/a b", "operator.enquiry_url",
+                        "percent-encoded");
+    expect_bad_override("mail.from_address=no-reply", "mail.from_address", "exactly one @");
+    expect_bad_override("mail.from_address=a@b@example.org", "mail.from_address", "one @");
+    expect_bad_override("mail.from_address=<no-reply@example.org>", "mail.from_address",
+                        "e-mail address");
+    expect_bad_override("mail.from_address=no reply@example.org", "mail.from_address");
+    expect_bad_override("mail.from_address=ノー@example.org", "mail.from_address");
+    expect_bad_override("mail.from_address=", "mail.from_address", "e-mail address");
+
+    // Lists of durations.
+    expect_bad_override("smtp.retry_backoff_s=", "smtp.retry_backoff_s", "it has 0 elements");
+    expect_bad_override("smtp.retry_backoff_s=5,x,30", "smtp.retry_backoff_s",
+                        "element 2 is 'x'");
+    expect_bad_override("smtp.retry_backoff_s=5,,30", "smtp.retry_backoff_s", "element 2");
+    expect_bad_override("smtp.retry_backoff_s=5,15,", "smtp.retry_backoff_s", "element 3");
+    expect_bad_override("smtp.retry_backoff_s=0,5", "smtp.retry_backoff_s", "element 1");
+    expect_bad_override("smtp.retry_backoff_s=5,3601", "smtp.retry_backoff_s",
+                        "each from 1 to 3600");
+    expect_bad_override("smtp.retry_backoff_s=5;15", "smtp.retry_backoff_s");
+    expect_bad_override("smtp.retry_backoff_s=30,15", "smtp.retry_backoff_s",
+                        "element 2 (15) is smaller than the one before (30)");
+    expect_bad_override("smtp.retry_backoff_s=1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1",
+                        "smtp.retry_backoff_s", "it has 21 elements");
+
+    // Ranges of the new numeric keys.
+    expect_bad_override("smtp.pool_size=0", "smtp.pool_size", "from 1 to 64");
+    expect_bad_override("smtp.pool_size=65", "smtp.pool_size");
+    expect_bad_override("smtp.max_messages_per_connection=100001",
+                        "smtp.max_messages_per_connection");
+    expect_bad_override("smtp.connection_max_age_s=86401", "smtp.connection_max_age_s");
+    expect_bad_override("smtp.idle_timeout_s=0", "smtp.idle_timeout_s", "seconds");
+    expect_bad_override("smtp.data_timeout_ms=3600001", "smtp.data_timeout_ms", "milliseconds");
+    expect_bad_override("smtp.connect_timeout_ms=0", "smtp.connect_timeout_ms");
+    expect_bad_override("smtp.max_attempts=1001", "smtp.max_attempts");
+    expect_bad_override("code.length=3", "code.length", "from 4 to 10");
+    expect_bad_override("code.length=11", "code.length");
+    expect_bad_override("code.lifetime_s=59", "code.lifetime_s", "from 60 to 86400");
+    expect_bad_override("code.lifetime_s=86401", "code.lifetime_s");
+    expect_bad_override("smtp.verify_certificate=no", "smtp.verify_certificate", "true or false");
+}
+
+BOOST_AUTO_TEST_CASE(smtp_auth_needs_a_password_and_tls) {
+    // Username without password file.
+    expect_bad_override("smtp.username=mailer", "smtp.password_file", "smtp.username");
+    // Auth over plain text: the default smtp.tls is none.
+    const auto e = caught([] {
+        load_config({}, sets({"smtp.username=mailer", "smtp.password_file=p"}));
+    });
+    BOOST_TEST_REQUIRE(e.has_value());
+    BOOST_TEST(e->key() == "smtp.allow_auth_without_tls");
+    BOOST_TEST(std::string(e->what()).find("clear text") != std::string::npos);
+
+    // Either TLS or the explicit permission makes it acceptable.
+    for (const std::string fix : {"smtp.tls=starttls", "smtp.tls=tls",
+                                  "smtp.allow_auth_without_tls=true"}) {
+        BOOST_TEST_CONTEXT(fix) {
+            const config c =
+                load_config({}, sets({"smtp.username=mailer", "smtp.password_file=p", fix}));
+            BOOST_TEST(c.smtp.username == "mailer");
+        }
+    }
+    // No username: no AUTH, so neither is needed.
+    const config plain = load_config({}, sets({"smtp.password_file=p"}));
+    BOOST_TEST(plain.smtp.username.empty());
+}
+
+BOOST_AUTO_TEST_CASE(error_messages_escape_control_characters) {
+    const auto e = caught([] { load_config({}, sets({"operator.name=a\r\nb"})); });
+    BOOST_TEST_REQUIRE(e.has_value());
+    const std::string message = e->what();
+    BOOST_TEST(message.find_first_of("\r\n") == std::string::npos);
+    BOOST_TEST(message.find("'a\\r\\nb'") != std::string::npos, message);
 }
 
 BOOST_AUTO_TEST_CASE(bad_files_name_the_key) {
@@ -431,7 +651,33 @@ BOOST_AUTO_TEST_CASE(bad_files_name_the_key) {
     expect_bad_file("[smtp]\nrelay = \"127.0.0.1:0\"\n", "smtp.relay");
     expect_bad_file("[smtp]\nrelay = \"127.0.0.1:70000\"\n", "smtp.relay");
 
+    // Text, lists, addresses.
+    expect_bad_file("[operator]\nname = \"a\\r\\nb\"\n", "operator.name", "line 2");
+    expect_bad_file("[mail]\nfrom_name = \"x\\u0000y\"\n", "mail.from_name", "NUL");
+    expect_bad_file("[mail]\nfrom_name = 5\n", "mail.from_name", "string");
+    expect_bad_file("[smtp]\nusername = true\n", "smtp.username");
+    expect_bad_file("[smtp]\nretry_backoff_s = 5\n", "smtp.retry_backoff_s", "list");
+    expect_bad_file("[smtp]\nretry_backoff_s = \"5,15\"\n", "smtp.retry_backoff_s");
+    expect_bad_file("[smtp]\nretry_backoff_s = []\n", "smtp.retry_backoff_s", "0 elements");
+    expect_bad_file("[smtp]\nretry_backoff_s = [5, \"15\"]\n", "smtp.retry_backoff_s",
+                    "element 2 is the string \"15\"");
+    expect_bad_file("[smtp]\nretry_backoff_s = [5, 1.5]\n", "smtp.retry_backoff_s",
+                    "element 2");
+    expect_bad_file("[smtp]\nretry_backoff_s = [60, 30]\n", "smtp.retry_backoff_s",
+                    "smaller than the one before");
+    expect_bad_file("[smtp]\nretry_backoff_s = [[5]]\n", "smtp.retry_backoff_s", "element 1");
+    expect_bad_file("[mail]\nfrom_address = \"no-reply@@example.org\"\n", "mail.from_address");
+    expect_bad_file("[mail]\nfrom_address = \"a@example.org\\r\\nBcc: b@example.org\"\n",
+                    "mail.from_address", "single line");
+    expect_bad_file("[operator]\nenquiry_url = \"www.example.org\"\n", "operator.enquiry_url",
+                    "https://");
+    expect_bad_file("[operator]\nmail_domain = \"\"\n", "operator.mail_domain");
+    expect_bad_file("[smtp]\nhelo_name = \"\"\n", "smtp.helo_name");
+
     // Cross-key.
+    expect_bad_file("[smtp]\nusername = \"mailer\"\n", "smtp.password_file");
+    expect_bad_file("[smtp]\nusername = \"mailer\"\npassword_file = \"p\"\n",
+                    "smtp.allow_auth_without_tls", "clear text");
     expect_bad_file("[tls]\nenabled = true\n", "tls.cert_file");
     expect_bad_file("[tls]\nenabled = true\ncert_file = \"c.pem\"\n", "tls.key_file");
 }
