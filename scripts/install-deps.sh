@@ -9,6 +9,7 @@ packages=(
   liblmdb-dev lmdb-utils libssl-dev libsodium-dev
   libtomlplusplus-dev libkainjow-mustache-dev libspdlog-dev
   python3 python3-aiosmtpd curl openssl
+  postfix wrk
 )
 
 missing=()
@@ -22,6 +23,8 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}" >&2
   sudo_cmd=()
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  # Postfix is installed for its smtp-sink test server only: no mail system gets configured.
+  echo 'postfix postfix/main_mailer_type select No configuration' | "${sudo_cmd[@]}" debconf-set-selections
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

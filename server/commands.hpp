@@ -9,5 +9,7 @@ namespace nidan::cli {
 
 int serve_command(std::vector<std::string> args);
 int user_command(std::vector<std::string> args);
+int outbox_command(std::vector<std::string> args);
+int mail_command(std::vector<std::string> args);
 
 }  // namespace nidan::cli

@@ -12,7 +12,9 @@ constexpr const char* usage = R"(usage: nidan COMMAND [options]
 
 commands:
   serve   run the server            nidan serve --config FILE [--set section.key=value ...]
-  user    manage accounts           nidan user add|show|passwd|unlock|delete|import ...
+  user    manage accounts           nidan user add|show|list|passwd|unlock|delete|import ...
+  outbox  the mail queue            nidan outbox list|retry|purge ...
+  mail    check the relay settings  nidan mail test --to ADDRESS
   help    this text
 
 Every command takes --config FILE and --set section.key=value (repeatable).
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (command == "serve") return nidan::cli::serve_command(std::move(args));
     if (command == "user") return nidan::cli::user_command(std::move(args));
+    if (command == "outbox") return nidan::cli::outbox_command(std::move(args));
+    if (command == "mail") return nidan::cli::mail_command(std::move(args));
     std::cerr << "nidan: unknown command '" << command << "'\n" << usage;
     return 2;
 }

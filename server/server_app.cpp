@@ -20,6 +20,8 @@
 #include "server/hash_pool.hpp"
 #include "server/health_routes.hpp"
 #include "server/listener.hpp"
+#include "server/mail_delivery.hpp"
+#include "server/metrics_routes.hpp"
 #include "server/static_files.hpp"
 #include "server/storage_bridge.hpp"
 #include "storage/environment.hpp"
@@ -70,6 +72,7 @@ struct server_app::parts {
     // Declared after everything a coroutine frame may refer to: the io_context destroys
     // pending frames first.
     net::io_context ioc;
+    mail_delivery delivery;
     tcp::acceptor acceptor;
     net::signal_set signals;
     net::steady_timer sweep_timer;
@@ -85,10 +88,12 @@ struct server_app::parts {
           tls(make_tls_context(cfg.tls)),
           state(cfg, errors),
           ioc(static_cast<int>(cfg.server.io_threads)),
+          delivery(ioc, cfg, *env, *writer),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
           sweep_timer(ioc) {
         add_health_routes(state.routes, *env, *writer);
+        add_metrics_route(state, {*env, *writer, delivery.metrics(), [this] { return hashes.pending(); }});
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
                                 [this](request_context& ctx) -> awaitable<response> {
                                     if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);
@@ -130,6 +135,7 @@ struct server_app::parts {
         beast::error_code ignored;
         acceptor.close(ignored);
         sweep_timer.cancel();
+        delivery.stop();
         state.connections.close_idle();
 
         net::steady_timer poll(ioc);
@@ -162,6 +168,7 @@ int server_app::run() {
     net::co_spawn(p.ioc, accept_connections(p.acceptor, p.state, p.tls.get()), net::detached);
     net::co_spawn(p.ioc, p.sweep_loop(), net::detached);
     net::co_spawn(p.ioc, p.shutdown_on_signal(), net::detached);
+    p.delivery.start();
 
     const auto url = p.listening_url();
     log::info("server.started").add("url", url).add("io_threads", p.cfg.server.io_threads)

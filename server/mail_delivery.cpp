@@ -1,0 +1,225 @@
+#include "server/mail_delivery.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+
+#include "core/log.hpp"
+#include "server/smtp_connection.hpp"
+#include "server/storage_bridge.hpp"
+
+namespace nidan::server {
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+// Mails queued by another process (`nidan outbox retry`, an import) are not announced through
+// notify(); the scheduler looks at least this often.
+constexpr std::chrono::milliseconds poll_interval{1000};
+constexpr std::chrono::hours forever{24};
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string recipients(const storage::outbox_mail& mail) {
+    std::string out;
+    for (const auto& r : mail.rcpt_to) {
+        if (!out.empty()) out += ",";
+        out += log::mask_email(r);
+    }
+    return out;
+}
+
+void log_escaped(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        log::error("mail.delivery_crashed").add("error", ex.what());
+    }
+}
+
+}  // namespace
+
+mail_delivery::mail_delivery(net::io_context& ioc, const config& cfg, storage::environment& env, storage::writer& writer)
+    : ioc_(ioc),
+      cfg_(cfg),
+      env_(env),
+      writer_(writer),
+      tls_(make_smtp_tls_context(cfg.smtp)),
+      credentials_(load_smtp_credentials(cfg.smtp)),
+      strand_(net::make_strand(ioc)),
+      scheduler_wake_(strand_) {
+    for (unsigned i = 0; i < cfg.smtp.pool_size; ++i) worker_wake_.push_back(std::make_unique<net::steady_timer>(strand_));
+}
+
+mail_delivery::~mail_delivery() = default;
+
+void mail_delivery::start() {
+    net::co_spawn(strand_, schedule(), log_escaped);
+    for (std::size_t i = 0; i < worker_wake_.size(); ++i) net::co_spawn(strand_, work(i), log_escaped);
+}
+
+void mail_delivery::notify() {
+    net::post(strand_, [this] {
+        wake_pending_ = true;
+        scheduler_wake_.cancel();
+    });
+}
+
+void mail_delivery::stop() {
+    net::post(strand_, [this] {
+        stopping_ = true;
+        scheduler_wake_.cancel();
+        wake_workers();
+    });
+}
+
+void mail_delivery::wake_workers() {
+    for (auto& timer : worker_wake_) timer->cancel();
+}
+
+awaitable<void> mail_delivery::schedule() {
+    const std::size_t pool = worker_wake_.size();
+    while (!stopping_) {
+        const auto now = now_ms();
+        std::vector<storage::outbox_mail> fetched;
+        std::optional<std::int64_t> next_due;
+        try {
+            // A short read transaction, closed before any co_await.
+            auto txn = env_.begin_read();
+            if (ready_.size() < pool) {
+                fetched = storage::due_mails(txn, now, pool - ready_.size(),
+                                             [this](std::uint64_t id) { return in_flight_.contains(id); });
+            }
+            next_due = storage::next_due_after(txn, now);
+        } catch (const std::exception& e) {
+            log::error("mail.outbox_read_failed").add("error", e.what());
+        }
+
+        std::vector<storage::outbox_mail> expired;
+        for (auto& mail : fetched) {
+            if (mail.expires_at != 0 && mail.expires_at * 1000 <= now) {
+                expired.push_back(std::move(mail));
+                continue;
+            }
+            in_flight_.insert(mail.id);
+            ready_.push_back(std::move(mail));
+        }
+        if (!ready_.empty()) wake_workers();
+        if (!expired.empty()) co_await drop_expired(std::move(expired));
+
+        if (wake_pending_) {
+            wake_pending_ = false;
+            continue;
+        }
+        auto wait = poll_interval;
+        if (next_due) wait = std::min(wait, std::chrono::milliseconds(std::max<std::int64_t>(*next_due - now, 0)));
+        scheduler_wake_.expires_after(wait);
+        co_await scheduler_wake_.async_wait(use_tuple);
+        wake_pending_ = false;
+    }
+}
+
+awaitable<void> mail_delivery::drop_expired(std::vector<storage::outbox_mail> mails) {
+    const auto now = now_ms() / 1000;
+    auto ec = co_await write(writer_, [&mails, now](storage::write_txn& txn) {
+        for (const auto& mail : mails) storage::fail_mail(txn, mail, "expired: the code expired before it could be delivered", now);
+    });
+    if (ec) {
+        log::error("mail.record_failed").add("error", ec.message());
+        co_return;
+    }
+    for (const auto& mail : mails) {
+        metrics_.expired.fetch_add(1, std::memory_order_relaxed);
+        log::warn("mail.expired").add("mail_id", mail.id).add("kind", mail.kind).add("to", recipients(mail))
+            .add("attempts", mail.attempts);
+    }
+}
+
+awaitable<void> mail_delivery::work(std::size_t index) {
+    auto& wake = *worker_wake_[index];
+    std::unique_ptr<smtp_connection> connection;
+    const auto& smtp = cfg_.smtp;
+    while (!stopping_) {
+        if (ready_.empty()) {
+            wake.expires_after(connection ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(smtp.idle_timeout)
+                                          : std::chrono::duration_cast<std::chrono::steady_clock::duration>(forever));
+            auto [ec] = co_await wake.async_wait(use_tuple);
+            if (!ec && connection && ready_.empty()) {  // idle for smtp.idle_timeout_s
+                co_await connection->close();
+                connection.reset();
+            }
+            continue;
+        }
+        auto mail = std::move(ready_.front());
+        ready_.pop_front();
+
+        if (connection && (!connection->usable() || connection->messages_sent() >= smtp.max_messages_per_connection ||
+                           std::chrono::steady_clock::now() - connection->opened_at() > smtp.connection_max_age)) {
+            co_await connection->close();
+            connection.reset();
+        }
+        smtp::message_outcome outcome;
+        if (!connection) {
+            connection = std::make_unique<smtp_connection>(strand_, smtp, *tls_, credentials_, [](const std::string& line) {
+                log::debug("smtp.dialogue").add("line", line);
+            });
+            metrics_.connections.fetch_add(1, std::memory_order_relaxed);
+            if (auto error = co_await connection->open(); !error.empty()) {
+                metrics_.connection_failures.fetch_add(1, std::memory_order_relaxed);
+                log::warn("smtp.connect_failed").add("relay", smtp.relay.to_string()).add("error", error);
+                outcome = {smtp::message_outcome::kind::transient, 0, "connection", error};
+                connection.reset();
+            }
+        }
+        if (connection) outcome = co_await connection->send(smtp::envelope{mail.mail_from, mail.rcpt_to, mail.message});
+        co_await record(mail, outcome);
+        in_flight_.erase(mail.id);
+        wake_pending_ = true;
+        scheduler_wake_.cancel();
+    }
+    if (connection) co_await connection->close();
+}
+
+awaitable<void> mail_delivery::record(const storage::outbox_mail& mail, const smtp::message_outcome& outcome) {
+    using kind = smtp::message_outcome::kind;
+    const auto& smtp = cfg_.smtp;
+    const auto now = now_ms();
+    const auto attempts = mail.attempts + 1;
+    // The relay's reply (its code included) or the connection error, for the log and the operator.
+    const std::string reply = outcome.stage + ": " + outcome.reply;
+
+    auto result = outcome.result;
+    if (result == kind::transient && attempts >= smtp.max_attempts) result = kind::permanent;
+    const auto& backoff = smtp.retry_backoff;
+    const auto delay = backoff[std::min<std::size_t>(attempts - 1, backoff.size() - 1)];
+    const auto next_try = now + std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
+
+    bool stored = false;
+    auto ec = co_await write(writer_, [&](storage::write_txn& txn) {
+        switch (result) {
+        case kind::accepted: stored = storage::remove_mail(txn, mail); break;
+        case kind::permanent: stored = storage::fail_mail(txn, mail, reply, now / 1000); break;
+        case kind::transient: stored = storage::reschedule_mail(txn, mail, next_try, reply); break;
+        }
+    });
+    if (ec) {
+        // The mail stays queued as it was and is tried again: at least once, never lost.
+        log::error("mail.record_failed").add("mail_id", mail.id).add("error", ec.message());
+        co_return;
+    }
+    auto event = result == kind::accepted ? log::info("mail.sent") : log::warn(result == kind::permanent ? "mail.failed" : "mail.retry");
+    event.add("mail_id", mail.id).add("kind", mail.kind).add("to", recipients(mail)).add("attempts", attempts)
+        .add("reply", reply);
+    if (result == kind::transient) event.add("next_try_in_s", static_cast<std::int64_t>(delay.count()));
+    if (!stored) event.add("note", "the mail had left the queue meanwhile (operator action)");
+    auto& counter = result == kind::accepted ? metrics_.sent : result == kind::permanent ? metrics_.failed : metrics_.retried;
+    counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace nidan::server

@@ -1,0 +1,69 @@
+#include "server/metrics_routes.hpp"
+
+#include <ctime>
+
+#include "server/error_pages.hpp"
+#include "storage/outbox.hpp"
+
+namespace nidan::server {
+namespace {
+
+void metric(std::string& out, const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+    out += name;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+}
+
+}  // namespace
+
+void add_metrics_route(app_state& app, metrics_sources sources) {
+    app.routes.add(http::verb::get, "/metrics", [&app, sources](request_context& ctx) -> awaitable<response> {
+        storage::outbox_stats outbox;
+        storage::environment::usage usage;
+        {
+            auto txn = sources.env.begin_read();
+            outbox = storage::outbox_statistics(txn);
+            usage = sources.env.stats();
+        }
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        const auto& mail = sources.mail;
+        std::string body;
+        metric(body, "nidan_outbox_queued", "gauge", "Mails waiting for the relay.", outbox.queued);
+        metric(body, "nidan_outbox_failed", "gauge", "Mails the relay refused for good or that expired, kept for the operator.", outbox.failed);
+        metric(body, "nidan_outbox_oldest_age_seconds", "gauge", "Age of the oldest queued mail.",
+               outbox.oldest_created_at ? static_cast<std::uint64_t>(std::max<std::int64_t>(now - outbox.oldest_created_at, 0)) : 0);
+        metric(body, "nidan_mail_sent_total", "counter", "Mails the relay accepted.", mail.sent.load());
+        metric(body, "nidan_mail_retried_total", "counter", "Delivery attempts that failed transiently.", mail.retried.load());
+        metric(body, "nidan_mail_failed_total", "counter", "Mails refused for good or out of attempts.", mail.failed.load());
+        metric(body, "nidan_mail_expired_total", "counter", "Code mails dropped because the code expired first.", mail.expired.load());
+        metric(body, "nidan_smtp_connections_total", "counter", "Connections opened to the relay.", mail.connections.load());
+        metric(body, "nidan_smtp_connection_failures_total", "counter", "Connections to the relay that failed.", mail.connection_failures.load());
+        metric(body, "nidan_http_connections_open", "gauge", "Open HTTP connections.", app.connections.open());
+        metric(body, "nidan_storage_writer_queue", "gauge", "Writes waiting for the storage writer.", sources.writer.queue_depth());
+        metric(body, "nidan_storage_commits_total", "counter", "Write transactions committed by the writer.", sources.writer.commits());
+        metric(body, "nidan_storage_used_bytes", "gauge", "LMDB data file high-water mark.", usage.used_bytes);
+        metric(body, "nidan_storage_map_bytes", "gauge", "LMDB map size (storage.map_size_mib).", usage.map_bytes);
+        metric(body, "nidan_hash_queue", "gauge", "Password hashes waiting or running.", sources.hash_queue());
+
+        response res{http::status::ok, ctx.req.version()};
+        add_common_headers(res);
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.set(http::field::cache_control, "no-store");
+        res.keep_alive(ctx.req.keep_alive());
+        res.body() = std::move(body);
+        res.prepare_payload();
+        co_return res;
+    });
+}
+
+}  // namespace nidan::server

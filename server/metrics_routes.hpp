@@ -1,0 +1,22 @@
+#pragma once
+// GET /metrics: counters and gauges for the operator in the Prometheus text format (outbox
+// depth and age, mails sent/retried/failed/expired, open connections, queue lengths).
+#include <functional>
+
+#include "server/app_state.hpp"
+#include "server/mail_delivery.hpp"
+#include "storage/environment.hpp"
+#include "storage/writer.hpp"
+
+namespace nidan::server {
+
+struct metrics_sources {
+    storage::environment& env;
+    storage::writer& writer;
+    const delivery_metrics& mail;
+    std::function<std::size_t()> hash_queue;
+};
+
+void add_metrics_route(app_state& app, metrics_sources sources);
+
+}  // namespace nidan::server

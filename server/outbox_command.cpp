@@ -1,0 +1,138 @@
+// `nidan outbox list|retry|purge`: what waits for the relay, what it refused, and putting a
+// refused mail back in the queue. Works beside a running server (it picks retried mails up
+// within a second).
+#include <chrono>
+#include <ctime>
+#include <iostream>
+
+#include "core/log.hpp"
+#include "server/cli_options.hpp"
+#include "server/commands.hpp"
+#include "storage/environment.hpp"
+#include "storage/outbox.hpp"
+
+namespace nidan::cli {
+namespace {
+
+constexpr const char* outbox_usage = R"(usage:
+  nidan outbox list  [--failed]     queued mails (or the failed ones) with their state
+  nidan outbox retry ID             a failed mail back to the queue, or a waiting one due now
+  nidan outbox purge (ID | --all)   delete failed mails
+every form also takes --config FILE and --set section.key=value
+)";
+
+std::string when(std::int64_t unix_seconds) {
+    if (unix_seconds == 0) return "-";
+    char buffer[32];
+    std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+std::string recipients(const storage::outbox_mail& mail) {
+    std::string out;
+    for (const auto& r : mail.rcpt_to) out += (out.empty() ? "" : ",") + r;
+    return out;
+}
+
+void print(const storage::outbox_mail& mail, bool failed) {
+    std::cout << mail.id << "\t" << mail.kind << "\t" << recipients(mail) << "\tcreated=" << when(mail.created_at)
+              << "\tattempts=" << mail.attempts;
+    if (failed) std::cout << "\tfailed=" << when(mail.failed_at);
+    else std::cout << "\tdue=" << when(mail.due_at / 1000);
+    if (mail.expires_at) std::cout << "\texpires=" << when(mail.expires_at);
+    if (!mail.last_error.empty()) std::cout << "\tlast_error=" << mail.last_error;
+    std::cout << "\n";
+}
+
+std::uint64_t parse_id(const std::string& text) {
+    std::size_t used = 0;
+    unsigned long long id = 0;
+    try {
+        id = std::stoull(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty()) throw std::invalid_argument("not a mail id: " + text);
+    return id;
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int outbox_command(std::vector<std::string> args) {
+    try {
+        auto options = take_common_options(args);
+        if (args.empty()) throw std::invalid_argument("missing outbox command");
+        const std::string sub = args.front();
+        args.erase(args.begin());
+        const auto cfg = load(options);
+        log::init(cfg.log);
+        if (!std::filesystem::exists(cfg.storage.data_dir / "data.mdb")) {
+            std::cerr << "nidan outbox: no nidan data in " << cfg.storage.data_dir.string() << " (check storage.data_dir)\n";
+            return 1;
+        }
+        storage::environment env(storage::make_options(cfg.storage));
+        if (sub == "list") {
+            const bool failed = take_flag(args, "--failed");
+            if (!args.empty()) throw std::invalid_argument("unexpected argument: " + args.front());
+            auto txn = env.begin_read();
+            const auto stats = storage::outbox_statistics(txn);
+            std::cout << "queued: " << stats.queued << ", failed: " << stats.failed << "\n";
+            auto visit = [failed](const storage::outbox_mail& m) {
+                print(m, failed);
+                return true;
+            };
+            if (failed) storage::for_each_failed(txn, visit);
+            else storage::for_each_queued(txn, visit);
+            return 0;
+        }
+        if (sub == "retry") {
+            if (args.size() != 1) throw std::invalid_argument("retry takes one mail id");
+            const auto id = parse_id(args.front());
+            auto txn = env.begin_write();
+            if (!storage::retry_mail(txn, id, now_ms())) {
+                std::cerr << "nidan outbox: no mail " << id << "\n";
+                return 1;
+            }
+            txn.commit();
+            log::audit("outbox.retry").add("actor", "cli").add("mail_id", id);
+            std::cout << "mail " << id << " queued for delivery\n";
+            return 0;
+        }
+        if (sub == "purge") {
+            const bool all = take_flag(args, "--all");
+            if (all == (args.size() == 1) || args.size() > 1)
+                throw std::invalid_argument("purge takes one mail id or --all");
+            std::optional<std::uint64_t> id;
+            if (!all) id = parse_id(args.front());
+            auto txn = env.begin_write();
+            const auto removed = storage::purge_failed(txn, id);
+            txn.commit();
+            if (id && removed == 0) {
+                std::cerr << "nidan outbox: no failed mail " << *id << "\n";
+                return 1;
+            }
+            log::audit("outbox.purge").add("actor", "cli").add("removed", static_cast<std::uint64_t>(removed));
+            std::cout << "purged " << removed << " failed mails\n";
+            return 0;
+        }
+        throw std::invalid_argument("unknown outbox command '" + sub + "'");
+    } catch (const config_error& e) {
+        std::cerr << "nidan outbox: config: " << e.what() << "\n";
+        return 2;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "nidan outbox: " << e.what() << "\n" << outbox_usage;
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "nidan outbox: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace nidan::cli
