@@ -84,6 +84,15 @@ bool is_valid_path(std::string_view address) {
     });
 }
 
+// It goes into EHLO/HELO as is: a space or line end in it would split or add commands.
+bool is_valid_helo_name(std::string_view name) {
+    if (name.empty() || name.size() > max_path) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        const auto b = static_cast<unsigned char>(c);
+        return b > 0x20 && b < 0x7F;
+    });
+}
+
 std::string too_large(std::uint64_t size, std::uint64_t limit) {
     return "message too large: " + std::to_string(size) + " bytes, limit " + std::to_string(limit);
 }
@@ -111,6 +120,7 @@ bool dialogue::is_ready() const { return state_ == state::ready; }
 
 action dialogue::start() {
     if (state_ != state::initial) return begin_closing("start() called twice");
+    if (!is_valid_helo_name(options_.helo_name)) return begin_closing("invalid helo_name");
     state_ = state::greeting;
     return make(action::kind::wait);
 }

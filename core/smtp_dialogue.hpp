@@ -89,6 +89,7 @@ public:
     explicit dialogue(dialogue_options options);
 
     // After the TCP (and for implicit TLS, the TLS) connection is up: wait for the greeting.
+    // (closed at once when helo_name is empty or holds spaces, control or non-ASCII bytes.)
     action start();
     // Each complete reply from the relay. A reply the current state does not expect closes the
     // connection ("unexpected reply: ..."); 421 anywhere means the relay is closing. Either way

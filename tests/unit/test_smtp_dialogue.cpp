@@ -870,6 +870,17 @@ BOOST_AUTO_TEST_CASE(unexpected_replies) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(invalid_helo_name) {
+    for (const auto& name : {""s, "nidan test"s, "nidan.test\r\nMAIL FROM:<x@y>"s}) {
+        auto o = plain_options();
+        o.helo_name = name;
+        dialogue d(o);
+        const auto a = d.start();
+        BOOST_TEST(a.what == kind::closed);
+        BOOST_TEST(a.error == "invalid helo_name");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(calls_out_of_order_never_crash) {
     dialogue d(plain_options());
     BOOST_TEST(d.after_message().what == kind::closed);
