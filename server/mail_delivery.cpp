@@ -159,7 +159,7 @@ awaitable<void> mail_delivery::work(std::size_t index) {
         auto mail = std::move(ready_.front());
         ready_.pop_front();
 
-        if (connection && (!connection->usable() || connection->messages_sent() >= smtp.max_messages_per_connection ||
+        if (connection && (!connection->reusable() || connection->messages_sent() >= smtp.max_messages_per_connection ||
                            std::chrono::steady_clock::now() - connection->opened_at() > smtp.connection_max_age)) {
             co_await connection->close();
             connection.reset();
@@ -177,7 +177,12 @@ awaitable<void> mail_delivery::work(std::size_t index) {
                 connection.reset();
             }
         }
-        if (connection) outcome = co_await connection->send(smtp::envelope{mail.mail_from, mail.rcpt_to, mail.message});
+        if (connection) {
+            // A named envelope, not a braced temporary inside the co_await expression: GCC 12
+            // destroys such a temporary twice (a double free on every mail sent).
+            smtp::envelope envelope{mail.mail_from, mail.rcpt_to, mail.message};
+            outcome = co_await connection->send(std::move(envelope));
+        }
         co_await record(mail, outcome);
         in_flight_.erase(mail.id);
         wake_pending_ = true;

@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <poll.h>
 
 #include <array>
 #include <fstream>
@@ -159,6 +160,24 @@ awaitable<void> smtp_connection::close() {
     beast::get_lowest_layer(stream_).close();
 }
 
+bool smtp_connection::reusable() {
+    if (!usable_) return false;
+    // Between mails the relay has nothing to say: anything readable is the end of the stream,
+    // a reset, a 421 notice or a TLS alert, and sending the next mail into it would only fail
+    // (and cost that mail a retry backoff).
+    pollfd idle{beast::get_lowest_layer(stream_).socket().native_handle(), POLLIN, 0};
+    if (::poll(&idle, 1, 0) != 0) usable_ = false;
+    return usable_;
+}
+
+std::string smtp_connection::read_failure() const {
+    if (parser_.failed()) return "bad reply from the relay: " + parser_.error();
+    if (read_error_ == beast::error::timeout) return "no reply from the relay in time";
+    if (read_error_ == net::error::eof || read_error_ == net::ssl::error::stream_truncated)
+        return "the relay closed the connection";
+    return "reading from the relay failed: " + read_error_.message();
+}
+
 std::string smtp_connection::tls_version() const {
     if (!tls_on_) return {};
     return SSL_get_version(const_cast<stream_type&>(stream_).native_handle());
@@ -182,8 +201,7 @@ awaitable<smtp::action> smtp_connection::drive(smtp::action next, phase during) 
         case kind::wait: {
             auto reply = co_await read_reply(timeout_for(current));
             if (!reply) {
-                next = dialogue_.connection_failed(parser_.failed() ? "bad reply from the relay: " + parser_.error()
-                                                                    : "no reply from the relay in time");
+                next = dialogue_.connection_failed(read_failure());
                 continue;
             }
             if (trace_) trace_("S: " + reply->summary());
@@ -243,6 +261,7 @@ awaitable<bool> smtp_connection::write(const std::string& bytes, std::chrono::mi
 
 awaitable<std::optional<smtp::reply>> smtp_connection::read_reply(std::chrono::milliseconds timeout) {
     std::array<char, 4096> chunk;
+    read_error_ = {};
     beast::get_lowest_layer(stream_).expires_after(timeout);
     for (;;) {
         if (auto reply = parser_.next()) co_return reply;
@@ -254,7 +273,10 @@ awaitable<std::optional<smtp::reply>> smtp_connection::read_reply(std::chrono::m
         } else {
             std::tie(ec, n) = co_await stream_.next_layer().async_read_some(net::buffer(chunk), use_tuple);
         }
-        if (ec) co_return std::nullopt;
+        if (ec) {
+            read_error_ = ec;
+            co_return std::nullopt;
+        }
         parser_.feed(std::string_view(chunk.data(), n));
     }
 }

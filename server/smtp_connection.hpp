@@ -42,6 +42,10 @@ public:
     awaitable<void> close();
 
     bool usable() const { return usable_; }
+    // For a connection taken from the pool: usable(), and the relay has neither closed it nor
+    // sent anything (such as a 421 idle-timeout notice) while it sat idle. Checked without
+    // blocking; a connection found dead is marked unusable, so close() skips the QUIT.
+    bool reusable();
     std::uint64_t messages_sent() const { return dialogue_.messages_sent(); }
     std::chrono::steady_clock::time_point opened_at() const { return opened_at_; }
     std::string tls_version() const;          // "TLSv1.3", or "" without TLS
@@ -56,6 +60,7 @@ private:
     awaitable<bool> write(const std::string& bytes, std::chrono::milliseconds timeout);
     awaitable<std::optional<smtp::reply>> read_reply(std::chrono::milliseconds timeout);
     std::chrono::milliseconds timeout_for(phase p) const;
+    std::string read_failure() const;  // why read_reply() gave nothing, for the log
     void trace_sent(const std::string& bytes);
 
     const smtp_config& cfg_;
@@ -63,6 +68,7 @@ private:
     stream_type stream_;
     smtp::dialogue dialogue_;
     smtp::reply_parser parser_;
+    beast::error_code read_error_;  // of the last read: timeout, end of stream, reset ...
     transcript trace_;
     bool tls_on_ = false;
     bool usable_ = false;

@@ -1,0 +1,108 @@
+#pragma once
+// Puts mails into a data folder's outbox from the test process, built the way the server builds
+// them: server::code_mailer with the shipped conf/nidan.toml and the real templates/. Header-only
+// because it needs the project's headers, which only test executables linked with nidan_server
+// see (not the support library).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/code_mail.hpp"
+#include "core/config.hpp"
+#include "core/mail_message.hpp"
+#include "core/template_store.hpp"
+#include "nidan_test/process.hpp"
+#include "server/code_mailer.hpp"
+#include "storage/environment.hpp"
+#include "storage/outbox.hpp"
+
+namespace nidan_test {
+
+inline std::int64_t unix_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+inline std::int64_t unix_now() { return unix_now_ms() / 1000; }
+
+// conf/nidan.toml as shipped, pointed at data_dir.
+inline nidan::config shipped_config(const std::filesystem::path& data_dir) {
+    return nidan::load_config(source_dir() + "/conf/nidan.toml", {{"storage.data_dir", data_dir.string()}});
+}
+
+inline const nidan::template_store& real_templates() {
+    static const nidan::template_store templates(source_dir() + "/templates");
+    return templates;
+}
+
+struct code_mail_input {
+    std::string to = "taro@example.jp";
+    std::string code = "123456";
+    std::string portal = "ip-phone";
+    std::string portal_name = "IP電話サービス";
+    std::int64_t expires_in_s = 1200;  // negative: the code expired already
+};
+
+inline nidan::storage::outbox_mail code_mail(const nidan::config& cfg, const code_mail_input& in) {
+    const auto now = unix_now();
+    nidan::server::code_mailer mailer(cfg, real_templates());
+    return mailer.login_code({in.portal, in.portal_name, in.to, in.code, now, now + in.expires_in_s});
+}
+
+// The text render_code_mail gives for the same inputs, as the relay must receive it after
+// decoding: with CRLF line ends (the MIME canonical form the body is encoded in).
+inline nidan::mail::rendered_mail expected_code_mail(const nidan::config& cfg, const code_mail_input& in) {
+    const auto minutes = static_cast<int>((cfg.code.lifetime.count() + 59) / 60);
+    auto text = nidan::mail::render_code_mail(real_templates(),
+                                              {in.portal, in.portal_name, cfg.operator_info.name,
+                                               cfg.operator_info.mail_domain, cfg.operator_info.enquiry_url, in.code,
+                                               minutes});
+    std::string crlf;
+    for (std::size_t i = 0; i < text.body.size(); ++i) {
+        if (text.body[i] == '\n' && (i == 0 || text.body[i - 1] != '\r')) crlf += '\r';
+        crlf += text.body[i];
+    }
+    text.body = std::move(crlf);
+    return text;
+}
+
+// A notice (lower priority than codes), such as an address-change notice.
+inline nidan::storage::outbox_mail notice_mail(const nidan::config& cfg, const std::string& to) {
+    nidan::mail::message_fields fields;
+    fields.from_address = cfg.mail.from_address;
+    fields.from_name = cfg.mail.from_name;
+    fields.to_address = to;
+    fields.subject = "【" + cfg.operator_info.name + "】メールアドレス変更のお知らせ";
+    fields.body = "メールアドレスが変更されました。\n";
+    fields.date_unix = unix_now();
+    fields.message_id = nidan::mail::make_message_id(cfg.operator_info.mail_domain, fields.date_unix);
+    nidan::storage::outbox_mail mail;
+    mail.priority = nidan::storage::mail_priority::notice;
+    mail.kind = "address_notice";
+    mail.mail_from = cfg.mail.from_address;
+    mail.rcpt_to = {to};
+    mail.message = nidan::mail::build_message(fields);
+    return mail;
+}
+
+// Enqueues the mails in one write transaction and returns their ids. The environment is open
+// only for that transaction: LMDB lets this process write while a server in another process
+// has the folder open, but one process must not hold the same folder open twice.
+inline std::vector<std::uint64_t> enqueue(const std::filesystem::path& data_dir,
+                                          std::vector<nidan::storage::outbox_mail> mails) {
+    const auto cfg = shipped_config(data_dir);
+    nidan::storage::environment env(nidan::storage::make_options(cfg.storage));
+    auto txn = env.begin_write();
+    std::vector<std::uint64_t> ids;
+    const auto now_ms = unix_now_ms();
+    for (auto& mail : mails) ids.push_back(nidan::storage::enqueue_mail(txn, std::move(mail), now_ms));
+    txn.commit();
+    return ids;
+}
+
+inline std::uint64_t enqueue_code_mail(const std::filesystem::path& data_dir, const code_mail_input& in = {}) {
+    return enqueue(data_dir, {code_mail(shipped_config(data_dir), in)}).front();
+}
+
+}  // namespace nidan_test
