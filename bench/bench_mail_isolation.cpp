@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/log.hpp"
 #include "core/template_store.hpp"
 #include "server/code_mailer.hpp"
 #include "server/mail_delivery.hpp"
@@ -79,6 +80,7 @@ private:
 class healthy_relay {
 public:
     healthy_relay(const fs::path& dir) : port_(free_port()) {
+        std::fflush(stdout);  // the child must not print our buffered output again
         pid_ = ::fork();
         if (pid_ == 0) {
             const std::string listen = "127.0.0.1:" + std::to_string(port_);
@@ -192,6 +194,9 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    log_config quiet;
+    quiet.level = "warn";
+    log::init(quiet);
     std::string pattern = (fs::temp_directory_path() / "nidan-bench-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) return 1;
     const fs::path work = pattern;

@@ -36,8 +36,12 @@ auto async_write(storage::writer& writer, storage::writer::work work, Token&& to
 }
 
 // The usual form: `auto ec = co_await write(writer, [&](storage::write_txn& txn) { ... });`
-inline awaitable<std::error_code> write(storage::writer& writer, storage::writer::work work) {
-    return async_write(writer, std::move(work), net::use_awaitable);
+// The std::function is made here, not as a temporary of the caller's co_await expression: g++ 12
+// may destroy such temporaries twice, harmless for a lambda of references, fatal for an object
+// that owns memory.
+template <class Work>
+awaitable<std::error_code> write(storage::writer& writer, Work&& work) {
+    return async_write(writer, storage::writer::work(std::forward<Work>(work)), net::use_awaitable);
 }
 
 }  // namespace nidan::server
