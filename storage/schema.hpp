@@ -15,18 +15,25 @@
 // | table         | key                                          | value                                   |
 // |---------------|----------------------------------------------|-----------------------------------------|
 // | accounts      | portal '\0' selfcare_id                      | account_table.cpp, format 1             |
-// | sessions      | SHA-256(session id), 32 raw bytes            | portal, id, state, created, last_seen,  |
-// |               |                                              | csrf secret                             |
-// | codes         | portal '\0' selfcare_id (one live code each) | HMAC(code), attempts left, target       |
-// |               |                                              | address, purpose                        |
-// | counters      | kind '\0' subject '\0' be64(window start)    | count, first_seen                       |
+// | sessions      | SHA-256(session id), 32 raw bytes            | session_table.cpp, format 1: portal,    |
+// |               |                                              | selfcare_id, state, created_at,         |
+// |               |                                              | last_seen, idle and absolute expiry,    |
+// |               |                                              | csrf secret, pending address            |
+// | codes         | portal '\0' selfcare_id (one live code each) | code_table.cpp, format 1: HMAC(code),   |
+// |               |                                              | issued_at, attempts left, target        |
+// |               |                                              | address, purpose, session hash          |
+// | counters      | kind '\0' subject '\0' be64(window start)    | counter_table.cpp, format 1: be32 count |
 // | outbox        | u8 priority, be64(due time, unix ms),        | every field of outbox_mail (outbox.cpp, |
 // |               | be64(id)                                     | format 1): envelope, body, attempts ... |
 // | outbox_failed | be64(failed at, unix s), be64(id)            | as outbox, failed_at and last error set |
 // | expiry        | be64(expires_at), u8 table_id, target key    | empty (an index, see expiry.hpp)        |
-// | meta          | name ("schema_version", "server_secret",     | be32 version / raw secret bytes /       |
-// |               | "outbox_seq")                                | be64 last outbox id                     |
+// | meta          | name ("schema_version", "server_secret",     | be32 version / raw secret bytes         |
+// |               | other secret.hpp names, "outbox_seq")        | (secret.cpp) / be64 last outbox id      |
 //
+// The expiry header of sessions and codes is their expiry time: min(idle, absolute) for a session
+// (both also kept in the value), expires_at for a code (kept only in the header).
+// A counter subject may itself contain '\0' (an account key): the kind has none and the window
+// is a fixed-width suffix, so the key still splits one way only (counter_table.hpp).
 // The outbox and expiry keys use fixed-width parts, so they need no '\0' separators.
 #include <lmdb.h>
 

@@ -1,0 +1,44 @@
+#pragma once
+// Login and address-change codes in the `codes` table: at most one live code per account, keyed
+// by account_key(portal, selfcare_id). Issuing a new code replaces (and so kills) the previous
+// one. Only the code's MAC is stored, never the code itself.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/txn.hpp"
+
+namespace nidan::storage {
+
+inline constexpr std::size_t code_mac_size = 32;
+
+enum class code_purpose : std::uint8_t { login = 1, address_change = 2 };
+
+struct code_record {
+    std::string mac;            // code_mac_size bytes: HMAC of the code under the server secret
+    std::int64_t issued_at = 0;   // unix seconds
+    std::int64_t expires_at = 0;  // unix seconds; stored as the expiry header, not repeated
+    std::uint32_t attempts_left = 0;
+    std::string target_email;   // where the code was sent
+    code_purpose purpose = code_purpose::login;
+    std::string session_hash;   // session_hash_size bytes: the session the code was issued to
+};
+
+// Insert or replace; the entry expires (and is swept) at expires_at. A mac or session_hash of
+// the wrong size, a purpose outside code_purpose or a portal with '\0' throw invalid_input.
+void put_code(write_txn& t, std::string_view portal, std::string_view selfcare_id, const code_record& c);
+
+// The live code, or nullopt when absent or when `now` (unix seconds) has reached expires_at.
+std::optional<code_record> get_code(const txn& t, std::string_view portal, std::string_view selfcare_id,
+                                    std::int64_t now);
+
+// The stored code whether or not it has expired, so the caller can tell "expired, log in again"
+// from "wrong code". Best effort only: sweep_expired() may already have removed an expired code,
+// after which this returns nullopt just as if none had been issued.
+std::optional<code_record> get_code_any(const txn& t, std::string_view portal, std::string_view selfcare_id);
+
+// False when there was no code (an expired, unswept one counts as present).
+bool erase_code(write_txn& t, std::string_view portal, std::string_view selfcare_id);
+
+}  // namespace nidan::storage

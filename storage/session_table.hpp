@@ -1,0 +1,46 @@
+#pragma once
+// Login sessions in the `sessions` table, keyed by the SHA-256 of the session id: the id itself
+// (the cookie value) is never stored, so a copy of the data folder cannot be used to log in.
+// The caller hashes; these functions only check the hash's size.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/txn.hpp"
+
+namespace nidan::storage {
+
+inline constexpr std::size_t session_hash_size = 32;
+
+enum class session_state : std::uint8_t { code_pending = 1, authenticated = 2 };
+
+struct session_record {
+    std::string portal;
+    std::string selfcare_id;
+    session_state state = session_state::code_pending;
+    std::int64_t created_at = 0;           // unix seconds
+    std::int64_t last_seen = 0;
+    std::int64_t idle_expires_at = 0;
+    std::int64_t absolute_expires_at = 0;
+    std::string csrf_secret;
+    std::string pending_email;  // address form: the new address awaiting its code; empty = none
+};
+
+// Insert or replace; the entry expires (and is swept) at min(idle_expires_at,
+// absolute_expires_at). An id_hash that is not session_hash_size bytes, or a state outside
+// session_state, throws storage::error(invalid_input).
+void put_session(write_txn& t, std::string_view id_hash, const session_record& s);
+
+// nullopt when absent or when `now` (unix seconds) has reached either expiry. A value that fails
+// to decode throws storage_corrupt.
+std::optional<session_record> get_session(const txn& t, std::string_view id_hash, std::int64_t now);
+
+// False when there was no such session (expired but not yet swept still counts as present).
+bool erase_session(write_txn& t, std::string_view id_hash);
+
+// The value encoding (without the expiry header), exposed for tests and tools.
+std::string encode_session(const session_record& s);
+session_record decode_session(std::string_view value);
+
+}  // namespace nidan::storage
