@@ -1,0 +1,97 @@
+#define BOOST_TEST_MODULE throttle
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+
+#include "core/throttle.hpp"
+
+using namespace std::chrono_literals;
+using namespace nidan;
+
+namespace {
+
+std::int64_t ms(std::chrono::milliseconds d) { return d.count(); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(named_policies) {
+    BOOST_TEST(per_address_throttle.free_failures == 10u);
+    BOOST_TEST(ms(per_address_throttle.base_delay) == 1000);
+    BOOST_TEST(ms(per_address_throttle.max_delay) == 30'000);
+    BOOST_TEST(per_address_throttle.window.count() == 900);
+    BOOST_TEST(per_account_throttle.free_failures == 5u);
+    BOOST_TEST(ms(per_account_throttle.base_delay) == 1000);
+    BOOST_TEST(ms(per_account_throttle.max_delay) == 60'000);
+    BOOST_TEST(per_account_throttle.window.count() == 900);
+}
+
+BOOST_AUTO_TEST_CASE(account_delay_table) {
+    const std::int64_t expected[] = {0,    0,    0,    0,     0,     0,  // 0..5 failures: free
+                                     1000, 2000, 4000, 8000,  16000, 32000,
+                                     60000, 60000, 60000};
+    for (unsigned failures = 0; failures < std::size(expected); ++failures) {
+        BOOST_TEST_INFO("failures " << failures);
+        BOOST_TEST(ms(delay_for(per_account_throttle, failures)) == expected[failures]);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(address_delay_table) {
+    const std::int64_t expected[] = {0,    0,    0,    0,    0,     0, 0, 0, 0, 0, 0,  // 0..10
+                                     1000, 2000, 4000, 8000, 16000, 30000, 30000};
+    for (unsigned failures = 0; failures < std::size(expected); ++failures) {
+        BOOST_TEST_INFO("failures " << failures);
+        BOOST_TEST(ms(delay_for(per_address_throttle, failures)) == expected[failures]);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(huge_counts_stay_at_the_cap) {
+    for (const unsigned failures : {64u, 65u, 100u, 1000u, 1u << 20,
+                                    std::numeric_limits<unsigned>::max()}) {
+        BOOST_TEST(ms(delay_for(per_account_throttle, failures)) == 60'000);
+        BOOST_TEST(ms(delay_for(per_address_throttle, failures)) == 30'000);
+    }
+    // A cap at the top of the range: doubling must saturate instead of overflowing.
+    const throttle_policy wide{0, 1ms, std::chrono::milliseconds::max(), 60s};
+    BOOST_TEST(ms(delay_for(wide, 1)) == 1);
+    BOOST_TEST(ms(delay_for(wide, 11)) == 1024);
+    BOOST_TEST(ms(delay_for(wide, 63)) == std::int64_t{1} << 62);
+    BOOST_TEST(ms(delay_for(wide, 64)) == std::numeric_limits<std::int64_t>::max());
+    BOOST_TEST(ms(delay_for(wide, std::numeric_limits<unsigned>::max())) ==
+               std::numeric_limits<std::int64_t>::max());
+}
+
+BOOST_AUTO_TEST_CASE(odd_policies) {
+    // The cap wins over a base above it.
+    BOOST_TEST(ms(delay_for({0, 10s, 3s, 60s}, 1)) == 3000);
+    // The cap need not be base * 2^n.
+    BOOST_TEST(ms(delay_for({0, 3s, 10s, 60s}, 2)) == 6000);
+    BOOST_TEST(ms(delay_for({0, 3s, 10s, 60s}, 3)) == 10000);
+    // Zero base or cap: never a delay, and no endless loop for big counts.
+    BOOST_TEST(ms(delay_for({0, 0ms, 10s, 60s}, std::numeric_limits<unsigned>::max())) == 0);
+    BOOST_TEST(ms(delay_for({0, 1s, 0ms, 60s}, 5)) == 0);
+    BOOST_TEST(ms(delay_for({0, -1s, 10s, 60s}, 5)) == 0);
+    // Every failure free.
+    BOOST_TEST(ms(delay_for({std::numeric_limits<unsigned>::max(), 1s, 10s, 60s},
+                            std::numeric_limits<unsigned>::max())) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(window_rounding) {
+    const auto& p = per_account_throttle;  // 900 s
+    BOOST_TEST(window_start(p, 0) == 0);
+    BOOST_TEST(window_start(p, 899) == 0);
+    BOOST_TEST(window_start(p, 900) == 900);
+    BOOST_TEST(window_start(p, 1'700'000'123) == 1'700'000'100);  // 1'700'000'100 = 900 * 1'888'889
+    BOOST_TEST(window_start(p, -1) == -900);
+    BOOST_TEST(window_start(p, -900) == -900);
+    BOOST_TEST(window_start(p, -901) == -1800);
+    const auto max = std::numeric_limits<std::int64_t>::max();
+    const auto min = std::numeric_limits<std::int64_t>::min();
+    BOOST_TEST(window_start(p, max) == max - max % 900);
+    BOOST_TEST(window_start(p, min) % 900 == 0);
+    BOOST_TEST(window_start(p, min) <= min + 900);
+    BOOST_TEST(window_start({0, 1s, 1s, 0s}, 12345) == 12345);
+    BOOST_TEST(window_start({0, 1s, 1s, 1s}, 12345) == 12345);
+    BOOST_TEST(window_start({0, 1s, 1s, std::chrono::seconds::max()}, max - 1) == 0);
+}
