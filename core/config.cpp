@@ -726,10 +726,218 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     throw config_error(name, reason + origin);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Portals: an array of tables, [[portal]], with [[portal.menu]] inside. Not in the key table:
+// an entry is a group of keys, and --set cannot address one. Errors name "portal[N].field",
+// N counting from 0 in the order of the file (the line is in the message too).
+
+constexpr std::string_view portal_section = "portal";
+constexpr std::size_t max_portals = 64;
+constexpr std::size_t max_menu_items = 64;
+constexpr std::array<std::string_view, 9> portal_keys{
+    "id",   "name", "login_path", "title",     "address_link_text", "code_screen_note",
+    "home", "menu", "manual_url",
+};
+constexpr std::array<std::string_view, 2> menu_keys{"label", "url"};
+// Paths nidan serves itself, whatever the portals are (/portal/<id>/... holds each portal's
+// code, address and account pages).
+constexpr std::array<std::string_view, 7> reserved_paths{
+    "/static", "/api", "/auth", "/healthz", "/readyz", "/metrics", "/portal"};
+
+template <std::size_t N>
+std::string word_list(const std::array<std::string_view, N>& words) {
+    std::string out;
+    for (const auto word : words) {
+        if (!out.empty()) out += ", ";
+        out += word;
+    }
+    return out;
+}
+
+std::string portal_id_problem(std::string_view text) {
+    if (text.size() > 32) return "at most 32 characters";
+    const bool ok = std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+    if (!ok) return "only lower-case letters a-z, digits 0-9 and '-' are allowed";
+    return {};
+}
+
+bool is_path_char(char c) {
+    constexpr std::string_view extra = "-._~!$&'()*+,;=:@/";
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           extra.find(c) != std::string_view::npos;
+}
+
+std::string login_path_problem(std::string_view text) {
+    if (!text.starts_with('/')) return "it must start with '/'";
+    if (!std::all_of(text.begin(), text.end(), is_path_char))
+        return "only letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ / are allowed "
+               "(no spaces, '?', '#' or '%')";
+    if (text.find("//") != std::string_view::npos) return "empty segments ('//') are not allowed";
+    std::string_view rest = text.substr(1);
+    while (true) {
+        const auto slash = rest.find('/');
+        const std::string_view segment = rest.substr(0, slash);
+        if (segment == "." || segment == "..") return "'.' and '..' segments are not allowed";
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+    }
+    for (const auto reserved : reserved_paths) {
+        if (text == reserved ||
+            (text.starts_with(reserved) && text[reserved.size()] == '/'))
+            return "it is under " + std::string(reserved) + ", which nidan serves itself";
+    }
+    return {};
+}
+
+// A link on a page: a path of this site or an https:// URL.
+std::string link_problem(std::string_view text) {
+    if (text.starts_with("https://")) return url_problem(text);
+    if (!text.starts_with('/')) return "it must start with '/' (this site) or https://";
+    if (text.starts_with("//")) return "'//' leads to another site; write https:// for that";
+    const bool clean = std::none_of(text.begin(), text.end(), [](char ch) {
+        const auto byte = static_cast<unsigned char>(ch);
+        return byte <= 0x20 || byte == 0x7f;
+    });
+    if (!clean) return "spaces and control characters must be percent-encoded";
+    return {};
+}
+
+// One [[portal]] or [[portal.menu]] table, with the name its errors use ("portal[1]").
+struct entry_reader {
+    const toml::table& table;
+    std::string name;
+    std::string origin;  // where the table starts
+
+    template <std::size_t N>
+    void refuse_unknown_keys(const std::array<std::string_view, N>& known) const {
+        for (const auto& [key, node] : table) {
+            const std::string_view k = key.str();
+            if (std::find(known.begin(), known.end(), k) == known.end())
+                throw config_error(name + "." + std::string(k),
+                                   "unknown key; known are " + word_list(known) +
+                                       origin_of(key.source()));
+        }
+    }
+
+    // A line of text. Absent or empty is "" when optional; `what` and `check` (if given) say
+    // what a non-empty value must be.
+    std::string text(std::string_view key, bool required, std::string_view what = {},
+                     text_check check = nullptr) const {
+        const std::string full = name + "." + std::string(key);
+        const toml::node* node = table.get(key);
+        if (node == nullptr) {
+            if (required) throw config_error(full, "missing; every entry needs it" + origin);
+            return {};
+        }
+        std::string expected;
+        if (!what.empty()) {
+            expected = "must be " + std::string(what);
+        } else {
+            expected = required ? "must be a non-empty line of text (a string)"
+                                : "must be a line of text (a string, may be empty)";
+        }
+        const raw_value v{full, node, {}, origin_of(node->source())};
+        std::string value = read_line_of_text(v, expected);
+        if (value.empty()) {
+            if (required) reject(v, expected);
+            return value;
+        }
+        if (check != nullptr) {
+            if (std::string why = check(value); !why.empty()) reject(v, expected, why);
+        }
+        return value;
+    }
+};
+
+std::vector<menu_item> read_menu(const toml::node& node, const std::string& name) {
+    const std::string origin = origin_of(node.source());
+    constexpr std::string_view expected =
+        "must be a list of tables with label and url ([[portal.menu]] entries)";
+    const auto* array = node.as_array();
+    if (array == nullptr) throw config_error(name, std::string(expected) + origin);
+    if (array->size() > max_menu_items)
+        throw config_error(name, "at most " + std::to_string(max_menu_items) + " entries" + origin);
+    std::vector<menu_item> out;
+    for (const toml::node& element : *array) {
+        const std::string item_name = name + "[" + std::to_string(out.size()) + "]";
+        const auto* table = element.as_table();
+        if (table == nullptr)
+            throw config_error(item_name, std::string(expected) + origin_of(element.source()));
+        const entry_reader item{*table, item_name, origin_of(element.source())};
+        item.refuse_unknown_keys(menu_keys);
+        menu_item m;
+        m.label = item.text("label", true);
+        m.url = item.text("url", true, "a path starting with '/' or an https:// URL",
+                          link_problem);
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+std::vector<portal_config> read_portals(const toml::node& node, const std::string& origin) {
+    const std::string section(portal_section);
+    const auto* array = node.as_array();
+    if (array == nullptr || !array->is_array_of_tables())
+        throw config_error(section, "must be an array of tables: write [[portal]] (two brackets) "
+                                    "above each portal's keys" + origin);
+    if (array->empty()) throw config_error(section, "needs at least one [[portal]]" + origin);
+    if (array->size() > max_portals)
+        throw config_error(section, "at most " + std::to_string(max_portals) + " portals" + origin);
+    std::vector<portal_config> out;
+    for (const toml::node& element : *array) {
+        const std::string name = section + "[" + std::to_string(out.size()) + "]";
+        const entry_reader entry{*element.as_table(), name, origin_of(element.source())};
+        entry.refuse_unknown_keys(portal_keys);
+        portal_config p;
+        p.id = entry.text("id", true, "1 to 32 characters of a-z, 0-9 and '-'", portal_id_problem);
+        p.name = entry.text("name", true);
+        p.login_path = entry.text("login_path", true, "a path starting with '/'",
+                                  login_path_problem);
+        p.title = entry.text("title", true);
+        p.address_link_text = entry.text("address_link_text", true);
+        p.code_screen_note = entry.text("code_screen_note", false);
+        p.home = entry.text("home", true, "one of account, menu", [](std::string_view text) {
+            return text == "account" || text == "menu" ? std::string{}
+                                                       : std::string("neither account nor menu");
+        });
+        p.manual_url = entry.text("manual_url", false,
+                                  "empty, a path starting with '/' or an https:// URL",
+                                  link_problem);
+        const toml::node* menu = entry.table.get("menu");
+        if (menu != nullptr) p.menu = read_menu(*menu, name + ".menu");
+        if (p.home == "menu" && p.menu.empty())
+            throw config_error(name + ".menu",
+                               "required when home = \"menu\": add [[portal.menu]] entries with "
+                               "label and url" + entry.origin);
+        if (p.home == "account" && !p.menu.empty())
+            throw config_error(name + ".menu", "only shown when home = \"menu\"; remove it or "
+                                               "set home = \"menu\"" +
+                                                   origin_of(menu->source()));
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const std::string other = section + "[" + std::to_string(i) + "]";
+            if (out[i].id == p.id)
+                throw config_error(name + ".id", quote(p.id) + " is already the id of " + other +
+                                                     entry.origin);
+            if (out[i].login_path == p.login_path)
+                throw config_error(name + ".login_path", quote(p.login_path) +
+                                                             " is already the login_path of " +
+                                                             other + entry.origin);
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
 void apply_file(config& c, const toml::table& root) {
     for (const auto& [section_key, section_node] : root) {
         const std::string section(section_key.str());
         const std::string origin = origin_of(section_key.source());
+        if (section == portal_section) {
+            c.portals = read_portals(section_node, origin);
+            continue;
+        }
         const auto* table = section_node.as_table();
         if (table == nullptr) {
             if (is_section(section))
@@ -750,6 +958,9 @@ void apply_file(config& c, const toml::table& root) {
 }
 
 void apply_override(config& c, const config_override& o) {
+    if (o.key.starts_with("portal.") || o.key.starts_with("portal["))
+        throw config_error(o.key, "portals are set only in the configuration file ([[portal]] "
+                                  "tables), not with --set (in --set)");
     const key_def* def = find_key(o.key);
     if (def == nullptr) unknown_key(o.key, " (in --set)");
     def->set(c, raw_value{o.key, nullptr, o.value, " (in --set)"});
@@ -812,6 +1023,58 @@ toml::table parse_file(const std::filesystem::path& file) {
 std::string trim(std::string_view s) { return std::string(trim_view(s)); }
 
 }  // namespace
+
+std::vector<portal_config> manual_portals() {
+    const std::string address_link_text =
+        "メールアドレス未登録の方・メールが届かない方はこちらをクリックしてください";
+    return {
+        portal_config{
+            .id = "ip-phone",
+            .name = "IP電話サービス",
+            .login_path = "/selfcare/SelfcareLogin.in",
+            .title = "IP電話サービス セルフケア",
+            .address_link_text = address_link_text,
+            .code_screen_note = "",
+            .home = "account",
+            .menu = {},
+            .manual_url = "",
+        },
+        portal_config{
+            .id = "mc050",
+            .name = "モバイルチョイス\"050\"",
+            .login_path = "/mfes/users/login",
+            .title = "モバイルチョイス\"050\" - 各種サービス設定・変更 -",
+            .address_link_text = address_link_text,
+            .code_screen_note = "",
+            .home = "menu",
+            // Placeholders: the services are separate applications whose addresses the
+            // operator configures.
+            .menu =
+                {
+                    {"IP電話番号(050番号) 追加申込", "/mfes/services/add-number"},
+                    {"モバイルチョイス050登録", "/mfes/services/mc050-register"},
+                    {"モバイルチョイス050解除", "/mfes/services/mc050-cancel"},
+                    {"マスタテーブル設定(グループ・利用制限)", "/mfes/services/master-table"},
+                    {"グループ・利用制限設定・内容変更", "/mfes/services/group-limits"},
+                    {"着信拒否一括登録・削除", "/mfes/services/call-blocking"},
+                    {"アップロード・ダウンロード", "/mfes/services/upload-download"},
+                },
+            .manual_url = "/mfes/manual.pdf",
+        },
+        portal_config{
+            .id = "freevoice",
+            .name = "フリーボイス・モバイルチョイス",
+            .login_path = "/cgi-bin/fb_csc_sc_login.cgi.pl",
+            .title = "カスタマー・セルフケア・サービス",
+            .address_link_text = "メールアドレス登録・変更",
+            .code_screen_note =
+                "認証コードが受信できない場合は上記リンクからメールアドレスの登録・変更を行ってください",
+            .home = "account",
+            .menu = {},
+            .manual_url = "",
+        },
+    };
+}
 
 std::string host_port::to_string() const {
     const std::string p = std::to_string(port);

@@ -111,6 +111,28 @@ struct log_config {
     bool access_log = true;
 };
 
+struct menu_item {
+    std::string label;
+    std::string url;  // "/path" on this site or "https://..."; the services are other applications
+};
+
+// One self-care portal: its own login page, customers and post-login screen. [[portal]] in the
+// file; --set does not reach these.
+struct portal_config {
+    std::string id;                 // [a-z0-9-]{1,32}, unique; stored with each account
+    std::string name;               // the service's name, e.g. IP電話サービス
+    std::string login_path;         // where its login page is served, e.g. /selfcare/SelfcareLogin.in
+    std::string title;              // heading of every page of this portal
+    std::string address_link_text;  // code screen's link to the address form
+    std::string code_screen_note;   // extra line under that link; may be empty
+    std::string home;               // after login: "account" (details + change forms) or "menu"
+    std::vector<menu_item> menu;    // home = "menu": 設定内容選択 entries
+    std::string manual_url;         // マニュアルダウンロード link; may be empty
+};
+
+// The manual's three portals (IP phone, Mobile Choice "050", Free Voice / Mobile Choice).
+std::vector<portal_config> manual_portals();
+
 struct config {
     server_config server;
     tls_config tls;
@@ -121,6 +143,7 @@ struct config {
     mail_config mail;
     code_config code;
     log_config log;
+    std::vector<portal_config> portals = manual_portals();
 };
 
 class config_error : public std::runtime_error {

@@ -18,7 +18,9 @@ class hash_pool {
 public:
     hash_pool(unsigned threads, std::size_t max_queue) : pool_(threads), max_queue_(max_queue) {}
 
-    // Runs fn() on the pool; the caller resumes on its own executor. Throws
+    // Runs fn() on the pool; the caller resumes on its own executor. Give it a lambda that
+    // captures by reference (the caller's locals outlive the co_await): g++ 12 may destroy a
+    // temporary of a co_await expression twice. Throws
     // std::system_error(errc::overloaded) when max_queue jobs are already waiting or running,
     // std::system_error(errc::shutting_down) once stop() has been called.
     template <class Fn>

@@ -22,10 +22,12 @@
 #include "server/listener.hpp"
 #include "server/mail_delivery.hpp"
 #include "server/metrics_routes.hpp"
+#include "server/portal_routes.hpp"
 #include "server/static_files.hpp"
 #include "server/storage_bridge.hpp"
 #include "storage/environment.hpp"
 #include "storage/expiry.hpp"
+#include "storage/secret.hpp"
 #include "storage/writer.hpp"
 
 namespace nidan::server {
@@ -71,6 +73,9 @@ struct server_app::parts {
     app_state state;
     // Declared after everything a coroutine frame may refer to: the io_context destroys
     // pending frames first.
+    password_hasher hasher;
+    code_mailer mailer;
+    std::unique_ptr<portal_site> portals;
     net::io_context ioc;
     mail_delivery delivery;
     tcp::acceptor acceptor;
@@ -87,6 +92,8 @@ struct server_app::parts {
           hashes(cfg.hash.threads, cfg.hash.max_queue),
           tls(make_tls_context(cfg.tls)),
           state(cfg, errors),
+          hasher(hash_params{cfg.hash.memory_kib, cfg.hash.iterations}),
+          mailer(cfg, templates),
           ioc(static_cast<int>(cfg.server.io_threads)),
           delivery(ioc, cfg, *env, *writer),
           acceptor(ioc),
@@ -94,12 +101,25 @@ struct server_app::parts {
           sweep_timer(ioc) {
         add_health_routes(state.routes, *env, *writer);
         add_metrics_route(state, {*env, *writer, delivery.metrics(), [this] { return hashes.pending(); }});
+        // The dummy hash for unknown IDs is made now, so the first such login is not slower.
+        hasher.verify_dummy("");
+        portals = std::make_unique<portal_site>(
+            state, portal_services{cfg, *env, *writer, hashes, hasher, templates, mailer, [this] { delivery.notify(); },
+                                   load_server_secret()});
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
                                 [this](request_context& ctx) -> awaitable<response> {
                                     if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);
                                     co_return errors.make(http::status::not_found, ctx.req.version(), ctx.req.keep_alive());
                                 });
         bind();
+    }
+
+    // Created on first start; keys the code MACs and the signed form tokens.
+    std::string load_server_secret() {
+        auto txn = env->begin_write();
+        auto secret = storage::get_or_create_secret(txn, storage::meta_server_secret, 32);
+        txn.commit();
+        return secret;
     }
 
     void bind() {

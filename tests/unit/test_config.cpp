@@ -51,6 +51,14 @@ const std::vector<std::string> all_keys{
     "log.access_log",
 };
 
+// The keys of a [[portal]] and of a [[portal.menu]] entry, spelled out for the same reason.
+const std::vector<std::string> all_portal_keys{
+    "portal.id",          "portal.name",       "portal.login_path",
+    "portal.title",       "portal.address_link_text", "portal.code_screen_note",
+    "portal.home",        "portal.manual_url", "portal.menu.label",
+    "portal.menu.url",
+};
+
 fs::path shipped_config() { return fs::path(NIDAN_SOURCE_DIR) / "conf" / "nidan.toml"; }
 
 // A private folder per test case, removed afterwards.
@@ -185,6 +193,26 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.log.file.string() == b.log.file.string());
     BOOST_TEST(a.log.audit_file.string() == b.log.audit_file.string());
     BOOST_TEST(a.log.access_log == b.log.access_log);
+    BOOST_TEST_REQUIRE(a.portals.size() == b.portals.size());
+    for (std::size_t i = 0; i < a.portals.size(); ++i) {
+        const auto& p = a.portals[i];
+        const auto& q = b.portals[i];
+        BOOST_TEST_CONTEXT("portal[" << i << "]") {
+            BOOST_TEST(p.id == q.id);
+            BOOST_TEST(p.name == q.name);
+            BOOST_TEST(p.login_path == q.login_path);
+            BOOST_TEST(p.title == q.title);
+            BOOST_TEST(p.address_link_text == q.address_link_text);
+            BOOST_TEST(p.code_screen_note == q.code_screen_note);
+            BOOST_TEST(p.home == q.home);
+            BOOST_TEST(p.manual_url == q.manual_url);
+            BOOST_TEST_REQUIRE(p.menu.size() == q.menu.size());
+            for (std::size_t j = 0; j < p.menu.size(); ++j) {
+                BOOST_TEST(p.menu[j].label == q.menu[j].label);
+                BOOST_TEST(p.menu[j].url == q.menu[j].url);
+            }
+        }
+    }
 }
 
 // Every key set, none to its default, so a key that is silently ignored shows up.
@@ -348,9 +376,11 @@ std::string as_command_line(const toml::node& node) {
     return {};
 }
 
+// The "section.key" names of the file; the [[portal]] array is not a section and is skipped.
 std::vector<std::string> keys_in(const toml::table& root) {
     std::vector<std::string> out;
     for (const auto& [section, node] : root) {
+        if (section.str() == "portal" && node.is_array_of_tables()) continue;
         BOOST_TEST_REQUIRE(node.is_table());
         for (const auto& [key, value] : *node.as_table())
             out.push_back(std::string(section.str()) + "." + std::string(key.str()));
@@ -382,14 +412,44 @@ BOOST_AUTO_TEST_CASE(shipped_file_lists_every_key_with_a_comment) {
                    std::set<std::string>(all_keys.begin(), all_keys.end()),
                boost::test_tools::per_element());
 
-    // Each key line must follow a comment line, so no key goes undocumented.
+    // Every portal key is shown too (across the three portals).
+    std::set<std::string> portal_keys;
+    for (const auto& portal : *root["portal"].as_array()) {
+        for (const auto& [key, value] : *portal.as_table()) {
+            if (key.str() != "menu") {
+                portal_keys.insert("portal." + std::string(key.str()));
+                continue;
+            }
+            for (const auto& item : *value.as_array())
+                for (const auto& [menu_key, ignored] : *item.as_table())
+                    portal_keys.insert("portal.menu." + std::string(menu_key.str()));
+        }
+    }
+    BOOST_TEST(portal_keys == std::set<std::string>(all_portal_keys.begin(), all_portal_keys.end()),
+               boost::test_tools::per_element());
+
+    // Each key line must follow a comment line, so no key goes undocumented. In the [[portal]]
+    // blocks the first occurrence of each key documents it; later portals repeat the keys.
     std::ifstream in(shipped_config());
     std::string line;
     std::string previous;
+    std::string array_header;  // "portal" or "portal.menu" inside [[...]] blocks, else ""
+    std::set<std::string> documented;
     while (std::getline(in, line)) {
+        if (line.starts_with("[[")) {
+            array_header = line.substr(2, line.find("]]") - 2);
+        } else if (line.starts_with("[")) {
+            array_header.clear();
+        }
         const bool is_key = !line.empty() && line[0] != '#' && line[0] != '[' &&
                             line.find('=') != std::string::npos;
-        if (is_key) BOOST_TEST(previous.starts_with("#"), "no comment above: " << line);
+        if (is_key) {
+            std::string key = line.substr(0, line.find('='));
+            key.erase(key.find_last_not_of(' ') + 1);
+            const bool first_time =
+                array_header.empty() || documented.insert(array_header + "." + key).second;
+            if (first_time) BOOST_TEST(previous.starts_with("#"), "no comment above: " << line);
+        }
         previous = line;
     }
 }
@@ -741,4 +801,245 @@ BOOST_AUTO_TEST_CASE(host_port_round_trip) {
             BOOST_TEST(e->key() == "smtp.relay");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portals
+
+BOOST_AUTO_TEST_CASE(default_portals_are_the_manuals_three) {
+    const config c = load_config({}, {});
+    BOOST_TEST_REQUIRE(c.portals.size() == 3u);
+
+    const auto& ip = c.portals[0];
+    BOOST_TEST(ip.id == "ip-phone");
+    BOOST_TEST(ip.name == "IP電話サービス");
+    BOOST_TEST(ip.login_path == "/selfcare/SelfcareLogin.in");
+    BOOST_TEST(ip.address_link_text ==
+               "メールアドレス未登録の方・メールが届かない方はこちらをクリックしてください");
+    BOOST_TEST(ip.code_screen_note == "");
+    BOOST_TEST(ip.home == "account");
+    BOOST_TEST(ip.menu.empty());
+
+    const auto& mc = c.portals[1];
+    BOOST_TEST(mc.id == "mc050");
+    BOOST_TEST(mc.name == "モバイルチョイス\"050\"");
+    BOOST_TEST(mc.login_path == "/mfes/users/login");
+    BOOST_TEST(mc.address_link_text == ip.address_link_text);
+    BOOST_TEST(mc.home == "menu");
+    const std::vector<std::string> labels{
+        "IP電話番号(050番号) 追加申込",
+        "モバイルチョイス050登録",
+        "モバイルチョイス050解除",
+        "マスタテーブル設定(グループ・利用制限)",
+        "グループ・利用制限設定・内容変更",
+        "着信拒否一括登録・削除",
+        "アップロード・ダウンロード",
+    };
+    BOOST_TEST_REQUIRE(mc.menu.size() == labels.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        BOOST_TEST(mc.menu[i].label == labels[i]);
+        BOOST_TEST(mc.menu[i].url.starts_with("/mfes/"));
+    }
+
+    const auto& fv = c.portals[2];
+    BOOST_TEST(fv.id == "freevoice");
+    BOOST_TEST(fv.name == "フリーボイス・モバイルチョイス");
+    BOOST_TEST(fv.login_path == "/cgi-bin/fb_csc_sc_login.cgi.pl");
+    BOOST_TEST(fv.address_link_text == "メールアドレス登録・変更");
+    BOOST_TEST(fv.code_screen_note ==
+               "認証コードが受信できない場合は上記リンクからメールアドレスの登録・変更を行ってください");
+    BOOST_TEST(fv.home == "account");
+    BOOST_TEST(fv.menu.empty());
+
+    for (const auto& p : c.portals) BOOST_TEST(!p.title.empty());
+}
+
+BOOST_AUTO_TEST_CASE(shipped_file_has_exactly_the_default_portals) {
+    const config shipped = load_config(shipped_config(), {});
+    const config defaults;
+    BOOST_TEST_REQUIRE(shipped.portals.size() == 3u);
+    check_same(shipped, defaults);  // portals compared field by field, menus included
+}
+
+// The portal keys as a fourth entry would add them.
+const std::string fourth_portal = R"(
+[[portal]]
+id = "hikari"
+name = "光サービス"
+login_path = "/hikari/login"
+title = "光サービス <セルフケア>"
+address_link_text = "メールアドレスの登録はこちら"
+code_screen_note = "届かない場合はこちら"
+home = "menu"
+manual_url = "https://manual.example.org/hikari.pdf"
+
+[[portal.menu]]
+label = "契約内容の確認"
+url = "/hikari/contract"
+
+[[portal.menu]]
+label = "オプション申込"
+url = "https://options.example.org/apply?from=selfcare"
+)";
+
+BOOST_AUTO_TEST_CASE(custom_file_with_a_fourth_portal) {
+    // The shipped file plus one portal: no code needed for a new portal.
+    std::ifstream in(shipped_config(), std::ios::binary);
+    const std::string shipped((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    temp_dir dir;
+    const config c = load_config(dir.write("four.toml", shipped + fourth_portal), {});
+    BOOST_TEST_REQUIRE(c.portals.size() == 4u);
+    const config defaults;
+    for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(c.portals[i].id == defaults.portals[i].id);
+    const auto& p = c.portals[3];
+    BOOST_TEST(p.id == "hikari");
+    BOOST_TEST(p.name == "光サービス");
+    BOOST_TEST(p.login_path == "/hikari/login");
+    BOOST_TEST(p.title == "光サービス <セルフケア>");
+    BOOST_TEST(p.address_link_text == "メールアドレスの登録はこちら");
+    BOOST_TEST(p.code_screen_note == "届かない場合はこちら");
+    BOOST_TEST(p.home == "menu");
+    BOOST_TEST(p.manual_url == "https://manual.example.org/hikari.pdf");
+    BOOST_TEST_REQUIRE(p.menu.size() == 2u);
+    BOOST_TEST(p.menu[0].label == "契約内容の確認");
+    BOOST_TEST(p.menu[0].url == "/hikari/contract");
+    BOOST_TEST(p.menu[1].url == "https://options.example.org/apply?from=selfcare");
+
+    // A file with [[portal]] replaces the whole list; optional keys default to "".
+    const config only = load_config(dir.write("one.toml", R"(
+[[portal]]
+id = "solo"
+name = "Solo"
+login_path = "/"
+title = "Solo"
+address_link_text = "link"
+home = "account"
+)"),
+                                    {});
+    BOOST_TEST_REQUIRE(only.portals.size() == 1u);
+    BOOST_TEST(only.portals[0].id == "solo");
+    BOOST_TEST(only.portals[0].code_screen_note == "");
+    BOOST_TEST(only.portals[0].manual_url == "");
+
+    // A file without [[portal]] keeps the defaults.
+    const config none = load_config(dir.write("none.toml", "[log]\nlevel = \"warn\"\n"), {});
+    BOOST_TEST(none.portals.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(set_does_not_reach_portals) {
+    expect_bad_override("portal.id=x", "portal.id", "only in the configuration file");
+    expect_bad_override("portal[0].home=menu", "portal[0].home", "--set");
+}
+
+namespace {
+
+// A valid portal with one line replaced (or removed when `replacement` is empty).
+std::string portal_with(const std::string& key, const std::string& replacement,
+                        const std::string& id = "p", const std::string& path = "/p/login") {
+    std::string out = "[[portal]]\n";
+    const std::vector<std::pair<std::string, std::string>> lines{
+        {"id", "id = \"" + id + "\""},
+        {"name", "name = \"Name\""},
+        {"login_path", "login_path = \"" + path + "\""},
+        {"title", "title = \"Title\""},
+        {"address_link_text", "address_link_text = \"link\""},
+        {"home", "home = \"account\""},
+    };
+    for (const auto& [name, line] : lines) {
+        if (name == key) {
+            if (!replacement.empty()) out += replacement + "\n";
+        } else {
+            out += line + "\n";
+        }
+    }
+    if (!key.empty() && std::none_of(lines.begin(), lines.end(),
+                                     [&](const auto& l) { return l.first == key; }))
+        out += replacement + "\n";
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(bad_portal_entries_name_the_key) {
+    // The helper itself yields a valid file.
+    {
+        temp_dir dir;
+        const config ok = load_config(dir.write("ok.toml", portal_with("", "")), {});
+        BOOST_TEST(ok.portals.size() == 1u);
+    }
+    const std::string first = portal_with("", "", "a", "/a");
+
+    // Shape.
+    expect_bad_file("[portal]\nid = \"x\"\n", "portal", "[[portal]]");
+    expect_bad_file("portal = []\n", "portal", "[[portal]]");
+    expect_bad_file("portal = 5\n", "portal", "[[portal]]");
+    expect_bad_file(portal_with("colour", "colour = \"red\""), "portal[0].colour",
+                    "unknown key");
+
+    // Required keys, types, text.
+    expect_bad_file(portal_with("id", ""), "portal[0].id", "missing");
+    expect_bad_file(portal_with("name", ""), "portal[0].name", "missing");
+    expect_bad_file(portal_with("title", "title = \"\""), "portal[0].title", "non-empty");
+    expect_bad_file(portal_with("name", "name = 5"), "portal[0].name", "string");
+    expect_bad_file(portal_with("title", "title = \"a\\r\\nb\""), "portal[0].title",
+                    "single line");
+    expect_bad_file(portal_with("name", "name = \"a\\u0000b\""), "portal[0].name", "NUL");
+    expect_bad_file(portal_with("code_screen_note", "code_screen_note = \"x\\ny\""),
+                    "portal[0].code_screen_note", "single line");
+    expect_bad_file(first + portal_with("address_link_text", "address_link_text = \"\\r\""),
+                    "portal[1].address_link_text", "single line");
+
+    // id.
+    expect_bad_file(portal_with("id", "id = \"IP\""), "portal[0].id", "a-z");
+    expect_bad_file(portal_with("id", "id = \"ip_phone\""), "portal[0].id");
+    expect_bad_file(portal_with("id", "id = \"" + std::string(33, 'a') + "\""), "portal[0].id",
+                    "32");
+    expect_bad_file(portal_with("id", "id = \"\""), "portal[0].id");
+    expect_bad_file(first + portal_with("", "", "a", "/b"), "portal[1].id",
+                    "already the id of portal[0]");
+
+    // login_path.
+    expect_bad_file(portal_with("login_path", "login_path = \"login\""), "portal[0].login_path",
+                    "start with '/'");
+    expect_bad_file(first + portal_with("", "", "b", "/a"), "portal[1].login_path",
+                    "already the login_path of portal[0]");
+    for (const std::string reserved : {"/static", "/static/login", "/api/x", "/auth", "/auth/code",
+                                       "/healthz", "/readyz", "/metrics", "/metrics/x",
+                                       "/portal", "/portal/mc050/code"})
+        expect_bad_file(portal_with("login_path", "login_path = \"" + reserved + "\""),
+                        "portal[0].login_path", "nidan serves itself");
+    for (const std::string odd : {"/a b", "/a?x=1", "/a#b", "/a%20b", "//evil", "/a/../b",
+                                  "/a/./b"})
+        expect_bad_file(portal_with("login_path", "login_path = \"" + odd + "\""),
+                        "portal[0].login_path");
+
+    // home and menu.
+    expect_bad_file(portal_with("home", "home = \"services\""), "portal[0].home",
+                    "account, menu");
+    expect_bad_file(portal_with("home", "home = \"menu\""), "portal[0].menu",
+                    "required when home = \"menu\"");
+    expect_bad_file(portal_with("", "") + "[[portal.menu]]\nlabel = \"x\"\nurl = \"/x\"\n",
+                    "portal[0].menu", "only shown when home = \"menu\"");
+    const std::string menu_portal = portal_with("home", "home = \"menu\"");
+    expect_bad_file(menu_portal + "[[portal.menu]]\nlabel = \"x\"\n", "portal[0].menu[0].url",
+                    "missing");
+    expect_bad_file(first + menu_portal + "[[portal.menu]]\nlabel = \"x\"\nurl = \"/x\"\n" +
+                        "[[portal.menu]]\nlabel = \"\"\nurl = \"/y\"\n",
+                    "portal[1].menu[1].label", "non-empty");
+    for (const std::string bad_url : {"x/y", "javascript:alert(1)", "http://example.org/",
+                                      "//example.org/", "/a b", "https://"})
+        expect_bad_file(menu_portal + "[[portal.menu]]\nlabel = \"x\"\nurl = \"" + bad_url + "\"\n",
+                        "portal[0].menu[0].url");
+    expect_bad_file(menu_portal + "[[portal.menu]]\nlabel = \"x\"\nurl = \"/x\"\nicon = \"i\"\n",
+                    "portal[0].menu[0].icon", "unknown key");
+    expect_bad_file(menu_portal + "menu = \"x\"\n", "portal[0].menu", "list of tables");
+
+    // manual_url.
+    expect_bad_file(portal_with("manual_url", "manual_url = \"manual.pdf\""),
+                    "portal[0].manual_url", "https://");
+    expect_bad_file(portal_with("manual_url", "manual_url = \"ftp://x/m.pdf\""),
+                    "portal[0].manual_url");
+
+    // The position of the offending value is in the message.
+    expect_bad_file(first + portal_with("title", "title = 7"), "portal[1].title", "line 12");
 }

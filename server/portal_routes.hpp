@@ -1,0 +1,50 @@
+#pragma once
+// The two-step login of every configured portal, as HTML pages:
+//   GET/POST <login_path>          step 1: self-care ID and password
+//   GET/POST /portal/<id>/code     step 2: the code from the mail
+//   GET      /portal/<id>/home     after login: account details or the service menu
+//   POST     /portal/<id>/logout
+//   GET      /auth/verify          for reverse proxies (nginx auth_request): 200 or 401
+// Sessions live in LMDB under the SHA-256 of their id; the cookie carries only the id.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/password_hasher.hpp"
+#include "core/template_store.hpp"
+#include "server/app_state.hpp"
+#include "server/code_mailer.hpp"
+#include "server/hash_pool.hpp"
+#include "storage/environment.hpp"
+#include "storage/writer.hpp"
+
+namespace nidan::server {
+
+struct portal_services {
+    const config& cfg;
+    storage::environment& env;
+    storage::writer& writer;
+    hash_pool& hashes;
+    const password_hasher& hasher;
+    const template_store& templates;
+    const code_mailer& mailer;
+    std::function<void()> mail_queued;  // wakes the delivery loop after a commit
+    std::string server_secret;          // from `meta`: MACs of codes, signed tokens
+};
+
+// Adds every portal's routes and /auth/verify to app.routes; the routes call into this object,
+// which must live as long as the router.
+class portal_site {
+public:
+    portal_site(app_state& app, portal_services services);
+    ~portal_site();
+    portal_site(const portal_site&) = delete;
+    portal_site& operator=(const portal_site&) = delete;
+
+private:
+    struct flows;
+    std::unique_ptr<flows> flows_;
+};
+
+}  // namespace nidan::server
