@@ -637,7 +637,7 @@ const std::vector<key_def>& keys() {
         {"code.length", "digits in a login code",
          integer_key<4, 10>(field{&config::code, &code_config::length})},
         {"code.lifetime_s", "how long a login code can be used",
-         duration_key<60, 86'400>(field{&config::code, &code_config::lifetime})},
+         duration_key<5, 86'400>(field{&config::code, &code_config::lifetime})},
         {"log.level", "least severe level written: trace, debug, info, warn, error, off",
          choice_key(field{&config::log, &L::level},
                     choices<std::string_view>(log_level_choices))},

@@ -496,7 +496,7 @@ BOOST_AUTO_TEST_CASE(overrides_win_over_the_file) {
                   "smtp.username=",                      // empty string allowed: no AUTH
                   "smtp.helo_name=[IPv6:2001:db8::1]",   // address literal
                   "mail.from_name=Other <sender>",       // any one-line text
-                  "code.lifetime_s=60",                  // lowest allowed
+                  "code.lifetime_s=5",                   // lowest allowed
               }));
     BOOST_TEST(c.server.io_threads == 8u);
     BOOST_TEST(c.server.idle_timeout.count() == 1234);
@@ -518,7 +518,7 @@ BOOST_AUTO_TEST_CASE(overrides_win_over_the_file) {
     BOOST_TEST(c.smtp.username.empty());
     BOOST_TEST(c.smtp.helo_name == "[IPv6:2001:db8::1]");
     BOOST_TEST(c.mail.from_name == "Other <sender>");
-    BOOST_TEST(c.code.lifetime.count() == 60);
+    BOOST_TEST(c.code.lifetime.count() == 5);
     // Untouched keys keep the file's values.
     BOOST_TEST(c.server.max_connections == 500u);
     BOOST_TEST(c.log.audit_file.string() == "logs/audit.log");
@@ -624,7 +624,7 @@ BOOST_AUTO_TEST_CASE(bad_text_and_list_overrides_name_the_key) {
     expect_bad_override("smtp.max_attempts=1001", "smtp.max_attempts");
     expect_bad_override("code.length=3", "code.length", "from 4 to 10");
     expect_bad_override("code.length=11", "code.length");
-    expect_bad_override("code.lifetime_s=59", "code.lifetime_s", "from 60 to 86400");
+    expect_bad_override("code.lifetime_s=4", "code.lifetime_s", "from 5 to 86400");
     expect_bad_override("code.lifetime_s=86401", "code.lifetime_s");
     expect_bad_override("smtp.verify_certificate=no", "smtp.verify_certificate", "true or false");
 }
