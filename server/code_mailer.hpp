@@ -27,6 +27,11 @@ public:
 
     // Throws std::invalid_argument for an address or code that cannot go into a mail.
     storage::outbox_mail login_code(const code_mail_request& request) const;
+    // The notice to the previous address after the registered address changed (no code in it;
+    // it tells the customer to call support if they did not make the change).
+    storage::outbox_mail address_notice(const std::string& portal_name, const std::string& selfcare_id,
+                                        const std::string& old_address, const std::string& new_address,
+                                        std::int64_t now) const;
 
 private:
     const config& cfg_;

@@ -46,6 +46,9 @@ const char* const msg_wrong_code = "認証コードが正しくありません�
 const char* const msg_code_format = "認証コードは半角数字で入力してください。";
 const char* const msg_code_dead =
     "認証コードの入力回数が上限を超えました。もう一度セルフケアログインページからログインし直してください。";
+const char* const msg_bad_address = "メールアドレスを正しく入力してください。";
+const char* const msg_bad_phone = "連絡先電話番号を半角数字(ハイフン無し)で正しく入力してください。";
+const char* const msg_wrong_phone = "入力された連絡先電話番号が、登録されている電話番号と一致しません。";
 const char* const msg_unavailable = "ただいま混み合っています。しばらくしてから再度お試しください。";
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -54,6 +57,10 @@ std::int64_t now_ms() {
 }
 
 enum class code_result { accepted, wrong, dead, expired };
+enum class address_result { code_sent, wrong_phone, locked, rate_limited, no_account };
+
+// Wrong phone numbers before the address form locks (the manual's three).
+constexpr std::uint32_t phone_strikes_to_lock = 3;
 
 class portal_flow {
 public:
@@ -72,11 +79,16 @@ private:
     awaitable<response> login_submit(request_context& ctx);
     awaitable<response> code_page(request_context& ctx);
     awaitable<response> code_submit(request_context& ctx);
+    awaitable<response> address_page(request_context& ctx);
+    awaitable<response> address_submit(request_context& ctx);
     awaitable<response> home_page(request_context& ctx);
     awaitable<response> logout(request_context& ctx);
 
     response render_login(const request& req, http::status status, const std::string& error, const std::string& id);
     response render_code(const request& req, http::status status, const current_session& session, const std::string& error);
+    response render_address(const request& req, http::status status, const current_session& session,
+                            const std::string& error, const std::string& email, const std::string& phone);
+    response render_locked(const request& req);
     template_data page_data() const;
 
     std::optional<current_session> load_session(const request& req) const;
@@ -318,6 +330,7 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
     const auto new_id = random_token(32);
     const auto new_hash = sha256(new_id);
     code_result result = code_result::expired;
+    std::string old_address, new_address;
     // Decided inside the write transaction, so two concurrent guesses cannot both use the same
     // remaining attempt.
     const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) {
@@ -342,6 +355,18 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
             return;
         }
         storage::erase_code(txn, portal_.id, id);
+        if (stored->purpose == storage::code_purpose::address_change) {
+            // The code reached the new address: only now does it become the registered one.
+            if (auto acct = storage::get_account(txn, portal_.id, id)) {
+                old_address = acct->email;
+                new_address = stored->target_email;
+                acct->email = stored->target_email;
+                acct->updated_at = now;
+                storage::put_account(txn, *acct);
+                if (!old_address.empty() && old_address != new_address)
+                    storage::enqueue_mail(txn, s_.mailer.address_notice(portal_.name, id, old_address, new_address, now), now_ms());
+            }
+        }
         // A new session id at the change of privilege (session fixation).
         storage::erase_session(txn, session->hash);
         auto record = session->record;
@@ -360,6 +385,11 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
     switch (result) {
     case code_result::accepted:
         log::audit("code.verified").add("portal", portal_.id).add("id", id).add("client", client);
+        if (!new_address.empty()) {
+            log::audit("address.changed").add("portal", portal_.id).add("id", id).add("client", client)
+                .add("old", log::mask_email(old_address)).add("new", log::mask_email(new_address));
+            if (!old_address.empty() && old_address != new_address) s_.mail_queued();
+        }
         co_return see_other(req, base_ + "/home", {session_cookie(new_id)});
     case code_result::wrong:
         log::audit("code.wrong").add("portal", portal_.id).add("id", id).add("client", client);
@@ -376,6 +406,124 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
                            "ログイン認証コードの有効期限(" + minutes +
                                "分)が過ぎました。もう一度ログインし直して、ログイン認証コードを再度入手してください。",
                            id);
+}
+
+response portal_flow::render_address(const request& req, http::status status, const current_session& session,
+                                     const std::string& error, const std::string& email, const std::string& phone) {
+    auto data = page_data();
+    data.set("action", base_ + "/address");
+    data.set("csrf", session.record.csrf_secret);
+    data.set("email", email);
+    data.set("phone", phone);
+    data.set("back_url", base_ + "/code");
+    if (!error.empty()) data.set("error", error);
+    return html_page(req, status, s_.templates.render("address.html", data));
+}
+
+response portal_flow::render_locked(const request& req) {
+    return html_page(req, http::status::forbidden, s_.templates.render("locked.html", page_data()));
+}
+
+awaitable<response> portal_flow::address_page(request_context& ctx) {
+    auto session = load_session(ctx.req);
+    if (!session || session->record.state != storage::session_state::code_pending)
+        co_return see_other(ctx.req, portal_.login_path);
+    std::optional<account> acct;
+    {
+        auto txn = s_.env.begin_read();
+        acct = storage::get_account(txn, portal_.id, session->record.selfcare_id);
+    }
+    if (acct && acct->address_form_locked) co_return render_locked(ctx.req);
+    co_return render_address(ctx.req, http::status::ok, *session, "", "", "");
+}
+
+awaitable<response> portal_flow::address_submit(request_context& ctx) {
+    const auto& req = ctx.req;
+    if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+    if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+    auto session = load_session(req);
+    if (!session || session->record.state != storage::session_state::code_pending) co_return see_other(req, portal_.login_path);
+    std::string form_error;
+    auto form = parse_form(req.body(), form_error);
+    if (!form) co_return render_address(req, http::status::bad_request, *session, msg_bad_form, "", "");
+    if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
+        log::audit("address.csrf_refused").add("portal", portal_.id).add("client", ctx.client.to_string());
+        co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+    }
+    const std::string email(form->get("email"));
+    const std::string phone_raw(form->get("phone"));
+    // Nothing is stored for input that breaks the rules; the values are shown again to fix.
+    if (email.empty() || !email_problem(email).empty())
+        co_return render_address(req, http::status::bad_request, *session, msg_bad_address, email, phone_raw);
+    const auto phone = normalise_phone(phone_raw);
+    if (!phone) co_return render_address(req, http::status::bad_request, *session, msg_bad_phone, email, phone_raw);
+
+    const auto now = now_s();
+    const auto& id = session->record.selfcare_id;
+    const auto account_key = storage::account_key(portal_.id, id);
+    const auto hour_window = now - now % 3600;
+    const auto code = generate_code(s_.cfg.code.length);
+    const auto expires = now + s_.cfg.code.lifetime.count();
+    auto mail = s_.mailer.login_code({portal_.id, portal_.name, email, code, now, expires});
+    address_result result = address_result::no_account;
+    std::uint32_t strikes = 0;
+    const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) {
+        auto acct = storage::get_account(txn, portal_.id, id);
+        if (!acct) return;
+        if (acct->address_form_locked) {
+            result = address_result::locked;
+            return;
+        }
+        if (!constant_time_equal(*phone, acct->phone)) {
+            strikes = ++acct->phone_strikes;
+            if (strikes >= phone_strikes_to_lock) acct->address_form_locked = true;
+            acct->updated_at = now;
+            storage::put_account(txn, *acct);
+            result = acct->address_form_locked ? address_result::locked : address_result::wrong_phone;
+            return;
+        }
+        if (storage::get_counter(txn, "mail_hour", account_key, hour_window, now) >= code_mails_per_hour) {
+            result = address_result::rate_limited;
+            return;
+        }
+        if (acct->phone_strikes != 0) {
+            acct->phone_strikes = 0;
+            storage::put_account(txn, *acct);
+        }
+        // The address changes only when this code is verified.
+        storage::put_code(txn, portal_.id, id,
+                          {code_mac(s_.server_secret, account_key, code), now, expires, code_attempts, email,
+                           storage::code_purpose::address_change, session->hash});
+        storage::enqueue_mail(txn, std::move(mail), now_ms());
+        storage::increment_counter(txn, "mail_hour", account_key, hour_window, hour_window + 3600);
+        result = address_result::code_sent;
+    });
+    if (ec) {
+        log::error("address.store_failed").add("portal", portal_.id).add("error", ec.message());
+        co_return render_address(req, http::status::service_unavailable, *session, msg_unavailable, email, phone_raw);
+    }
+    const auto client = ctx.client.to_string();
+    switch (result) {
+    case address_result::code_sent:
+        s_.mail_queued();
+        log::audit("address.phone_ok").add("portal", portal_.id).add("id", id).add("client", client);
+        log::audit("code.sent").add("portal", portal_.id).add("id", id).add("to", log::mask_email(email)).add("purpose", "address_change");
+        co_return see_other(req, base_ + "/code");
+    case address_result::wrong_phone:
+        log::audit("address.phone_wrong").add("portal", portal_.id).add("id", id).add("client", client)
+            .add("phone", log::mask_phone(*phone)).add("strikes", strikes);
+        co_return render_address(req, http::status::unauthorized, *session, msg_wrong_phone, email, "");
+    case address_result::locked:
+        if (strikes >= phone_strikes_to_lock)
+            log::audit("address.locked").add("portal", portal_.id).add("id", id).add("client", client).add("strikes", strikes);
+        co_return render_locked(req);
+    case address_result::rate_limited:
+        log::audit("code.rate_limited").add("portal", portal_.id).add("id", id).add("client", client);
+        co_return render_address(req, http::status::too_many_requests, *session, msg_too_many_mails, email, phone_raw);
+    case address_result::no_account:
+        break;
+    }
+    co_return see_other(req, portal_.login_path, {expired_session_cookie()});
 }
 
 awaitable<response> portal_flow::home_page(request_context& ctx) {
@@ -442,6 +590,8 @@ void portal_flow::add_routes(router& routes) {
     routes.add(http::verb::post, portal_.login_path, bind(&portal_flow::login_submit));
     routes.add(http::verb::get, base_ + "/code", bind(&portal_flow::code_page));
     routes.add(http::verb::post, base_ + "/code", bind(&portal_flow::code_submit));
+    routes.add(http::verb::get, base_ + "/address", bind(&portal_flow::address_page));
+    routes.add(http::verb::post, base_ + "/address", bind(&portal_flow::address_submit));
     routes.add(http::verb::get, base_ + "/home", bind(&portal_flow::home_page));
     routes.add(http::verb::post, base_ + "/logout", bind(&portal_flow::logout));
 }
