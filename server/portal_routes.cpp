@@ -82,6 +82,11 @@ private:
     awaitable<response> address_page(request_context& ctx);
     awaitable<response> address_submit(request_context& ctx);
     awaitable<response> home_page(request_context& ctx);
+    awaitable<response> change_email(request_context& ctx);
+    awaitable<response> change_password(request_context& ctx);
+    response render_account(const request& req, http::status status, const current_session& session,
+                            const std::string& notice, const std::string& error);
+    std::optional<current_session> authenticated_post(const request& req, std::optional<form_data>& form, response& refusal);
     awaitable<response> logout(request_context& ctx);
 
     response render_login(const request& req, http::status status, const std::string& error, const std::string& id);
@@ -302,9 +307,9 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
 }
 
 awaitable<response> portal_flow::code_page(request_context& ctx) {
+    // An authenticated session comes here to confirm a new address from the account page.
     auto session = load_session(ctx.req);
-    if (!session || session->record.state != storage::session_state::code_pending)
-        co_return see_other(ctx.req, portal_.login_path);
+    if (!session) co_return see_other(ctx.req, portal_.login_path);
     co_return render_code(ctx.req, http::status::ok, *session, "");
 }
 
@@ -313,7 +318,7 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
     if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
     if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
     auto session = load_session(req);
-    if (!session || session->record.state != storage::session_state::code_pending) co_return see_other(req, portal_.login_path);
+    if (!session) co_return see_other(req, portal_.login_path);
     std::string form_error;
     auto form = parse_form(req.body(), form_error);
     if (!form) co_return render_code(req, http::status::bad_request, *session, msg_bad_form);
@@ -554,17 +559,131 @@ awaitable<response> portal_flow::home_page(request_context& ctx) {
         if (!portal_.manual_url.empty()) data.set("manual_url", portal_.manual_url);
         co_return html_page(ctx.req, http::status::ok, s_.templates.render("menu.html", data));
     }
+    co_return render_account(ctx.req, http::status::ok, *session, "", "");
+}
+
+response portal_flow::render_account(const request& req, http::status status, const current_session& session,
+                                     const std::string& notice, const std::string& error) {
+    auto data = page_data();
+    data.set("csrf", session.record.csrf_secret);
+    data.set("logout_action", base_ + "/logout");
+    data.set("selfcare_id", session.record.selfcare_id);
     std::optional<account> acct;
     {
         auto txn = s_.env.begin_read();
-        acct = storage::get_account(txn, portal_.id, session->record.selfcare_id);
+        acct = storage::get_account(txn, portal_.id, session.record.selfcare_id);
     }
     if (acct && !acct->email.empty()) data.set("masked_email", log::mask_email(acct->email));
     if (acct && !acct->phone.empty()) data.set("masked_phone", log::mask_phone(acct->phone));
     data.set("email_action", base_ + "/email");
     data.set("password_action", base_ + "/password");
     data.set("min_password", "8");
-    co_return html_page(ctx.req, http::status::ok, s_.templates.render("account.html", data));
+    if (!notice.empty()) data.set("notice", notice);
+    if (!error.empty()) data.set("error", error);
+    return html_page(req, status, s_.templates.render("account.html", data));
+}
+
+// The checks every form behind the login shares; on refusal `refusal` holds the answer.
+std::optional<portal_flow::current_session> portal_flow::authenticated_post(const request& req, std::optional<form_data>& form,
+                                                                            response& refusal) {
+    if (!same_origin(req)) {
+        refusal = errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        return std::nullopt;
+    }
+    if (!is_form(req)) {
+        refusal = errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+        return std::nullopt;
+    }
+    auto session = load_session(req);
+    if (!session || session->record.state != storage::session_state::authenticated) {
+        refusal = see_other(req, portal_.login_path);
+        return std::nullopt;
+    }
+    std::string form_error;
+    form = parse_form(req.body(), form_error);
+    if (!form) {
+        refusal = render_account(req, http::status::bad_request, *session, "", msg_bad_form);
+        return std::nullopt;
+    }
+    if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
+        refusal = errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        return std::nullopt;
+    }
+    return session;
+}
+
+awaitable<response> portal_flow::change_email(request_context& ctx) {
+    const auto& req = ctx.req;
+    std::optional<form_data> form;
+    response refusal;
+    auto session = authenticated_post(req, form, refusal);
+    if (!session) co_return refusal;
+    const std::string email(form->get("new_email"));
+    if (email.empty() || !email_problem(email).empty())
+        co_return render_account(req, http::status::bad_request, *session, "", msg_bad_address);
+    const auto now = now_s();
+    const auto& id = session->record.selfcare_id;
+    const auto account_key = storage::account_key(portal_.id, id);
+    const auto hour_window = now - now % 3600;
+    const auto code = generate_code(s_.cfg.code.length);
+    const auto expires = now + s_.cfg.code.lifetime.count();
+    auto mail = s_.mailer.login_code({portal_.id, portal_.name, email, code, now, expires});
+    bool rate_limited = false;
+    const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) {
+        if (storage::get_counter(txn, "mail_hour", account_key, hour_window, now) >= code_mails_per_hour) {
+            rate_limited = true;
+            return;
+        }
+        storage::put_code(txn, portal_.id, id,
+                          {code_mac(s_.server_secret, account_key, code), now, expires, code_attempts, email,
+                           storage::code_purpose::address_change, session->hash});
+        storage::enqueue_mail(txn, std::move(mail), now_ms());
+        storage::increment_counter(txn, "mail_hour", account_key, hour_window, hour_window + 3600);
+    });
+    if (ec) co_return render_account(req, http::status::service_unavailable, *session, "", msg_unavailable);
+    if (rate_limited) co_return render_account(req, http::status::too_many_requests, *session, "", msg_too_many_mails);
+    s_.mail_queued();
+    log::audit("code.sent").add("portal", portal_.id).add("id", id).add("to", log::mask_email(email)).add("purpose", "address_change");
+    co_return see_other(req, base_ + "/code");
+}
+
+awaitable<response> portal_flow::change_password(request_context& ctx) {
+    const auto& req = ctx.req;
+    std::optional<form_data> form;
+    response refusal;
+    auto session = authenticated_post(req, form, refusal);
+    if (!session) co_return refusal;
+    const std::string current(form->get("current_password"));
+    const std::string replacement(form->get("new_password"));
+    if (!password_problem(replacement).empty())
+        co_return render_account(req, http::status::bad_request, *session, "",
+                                 "新しいパスワードは8文字以上で入力してください。");
+    const auto& id = session->record.selfcare_id;
+    std::optional<account> acct;
+    {
+        auto txn = s_.env.begin_read();
+        acct = storage::get_account(txn, portal_.id, id);
+    }
+    if (!acct) co_return see_other(req, portal_.login_path, {expired_session_cookie()});
+    const auto& hasher = s_.hasher;
+    const auto& stored_hash = acct->password_hash;
+    const auto verdict = co_await s_.hashes.run([&hasher, &stored_hash, &current] { return hasher.verify(stored_hash, current); });
+    if (verdict == password_hasher::verdict::mismatch) {
+        log::audit("account.password_change_refused").add("portal", portal_.id).add("id", id).add("client", ctx.client.to_string());
+        co_return render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。");
+    }
+    const auto new_hash = co_await s_.hashes.run([&hasher, &replacement] { return hasher.hash(replacement); });
+    const auto now = now_s();
+    const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) {
+        auto latest = storage::get_account(txn, portal_.id, id);
+        if (!latest) return;
+        latest->password_hash = new_hash;
+        latest->updated_at = now;
+        storage::put_account(txn, *latest);
+    });
+    if (ec) co_return render_account(req, http::status::service_unavailable, *session, "", msg_unavailable);
+    log::audit("account.password_changed").add("portal", portal_.id).add("id", id).add("client", ctx.client.to_string());
+    co_return render_account(req, http::status::ok, *session, "パスワードを変更しました。", "");
 }
 
 awaitable<response> portal_flow::logout(request_context& ctx) {
@@ -593,6 +712,10 @@ void portal_flow::add_routes(router& routes) {
     routes.add(http::verb::get, base_ + "/address", bind(&portal_flow::address_page));
     routes.add(http::verb::post, base_ + "/address", bind(&portal_flow::address_submit));
     routes.add(http::verb::get, base_ + "/home", bind(&portal_flow::home_page));
+    if (portal_.home == "account") {
+        routes.add(http::verb::post, base_ + "/email", bind(&portal_flow::change_email));
+        routes.add(http::verb::post, base_ + "/password", bind(&portal_flow::change_password));
+    }
     routes.add(http::verb::post, base_ + "/logout", bind(&portal_flow::logout));
 }
 
