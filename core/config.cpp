@@ -457,6 +457,29 @@ std::string email_address_problem(std::string_view text) {
     return why;
 }
 
+// The elements of a list value, each a raw_value of its own so describe() can show it: a TOML
+// array in the file; with --set comma-separated text, spaces around elements ignored, and empty
+// text the empty list.
+std::vector<raw_value> list_elements(const raw_value& v, std::string_view expected) {
+    std::vector<raw_value> elements;
+    if (v.node != nullptr) {
+        const auto* array = v.node->as_array();
+        if (array == nullptr) reject(v, expected);
+        for (const toml::node& element : *array)
+            elements.push_back(raw_value{v.key, &element, {}, v.origin});
+    } else if (!trim_view(v.text).empty()) {
+        std::string_view rest = v.text;
+        while (true) {
+            const auto comma = rest.find(',');
+            elements.push_back(
+                raw_value{v.key, nullptr, trim_view(rest.substr(0, comma)), v.origin});
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    return elements;
+}
+
 // A list of durations: a TOML array of integers in the file, "5,15,30" with --set. At least
 // MinCount and at most MaxCount elements, each from Lo to Hi, none smaller than the one before.
 template <std::size_t MinCount, std::size_t MaxCount, std::int64_t Lo, std::int64_t Hi,
@@ -469,23 +492,7 @@ setter duration_list_key(field<Section, std::vector<Duration>> f) {
         std::to_string(Lo) + " to " + std::to_string(Hi) +
         " and none smaller than the one before (in the file [5, 15, 30], with --set 5,15,30)";
     return [f, expected](config& c, const raw_value& v) {
-        // Each element as a raw_value of its own, so describe() can show it.
-        std::vector<raw_value> elements;
-        if (v.node != nullptr) {
-            const auto* array = v.node->as_array();
-            if (array == nullptr) reject(v, expected);
-            for (const toml::node& element : *array)
-                elements.push_back(raw_value{v.key, &element, {}, v.origin});
-        } else if (!trim_view(v.text).empty()) {
-            std::string_view rest = v.text;
-            while (true) {
-                const auto comma = rest.find(',');
-                elements.push_back(raw_value{v.key, nullptr, trim_view(rest.substr(0, comma)),
-                                             v.origin});
-                if (comma == std::string_view::npos) break;
-                rest.remove_prefix(comma + 1);
-            }
-        }
+        const std::vector<raw_value> elements = list_elements(v, expected);
         if (elements.size() < MinCount || elements.size() > MaxCount)
             reject(v, expected, "it has " + std::to_string(elements.size()) + " elements");
         std::vector<Duration> out;
@@ -514,6 +521,35 @@ setter duration_list_key(field<Section, std::vector<Duration>> f) {
 }
 
 constexpr std::int64_t one_hour_ms = 3'600'000;
+
+// A list of IP addresses (IPv4 or IPv6, no port, no prefix length), kept as written: a TOML
+// array of strings in the file, "192.0.2.1,2001:db8::1" with --set; may be empty.
+template <class Section>
+setter address_list_key(field<Section, std::vector<std::string>> f) {
+    const std::string expected =
+        "must be a list of IPv4 or IPv6 addresses, without port or /prefix (in the file "
+        "[\"192.0.2.1\", \"2001:db8::1\"], with --set 192.0.2.1,2001:db8::1; may be empty)";
+    return [f, expected](config& c, const raw_value& v) {
+        std::vector<std::string> out;
+        for (const raw_value& element : list_elements(v, expected)) {
+            const std::string position = "element " + std::to_string(out.size() + 1);
+            std::string text;
+            if (element.node == nullptr) {
+                text = std::string(element.text);
+            } else if (const auto* str = element.node->as_string()) {
+                text = str->get();
+            } else {
+                reject(v, expected, position + " is " + describe(element));
+            }
+            // inet_pton would stop at a NUL and accept what precedes it.
+            if (text.find('\0') != std::string::npos || (!is_ipv4(text) && !is_ipv6(text)))
+                reject(v, expected,
+                       position + " (" + quote(text) + ") is not an IPv4 or IPv6 address");
+            out.push_back(std::move(text));
+        }
+        f(c) = std::move(out);
+    };
+}
 
 const std::vector<key_def>& keys() {
     using S = server_config;
@@ -549,6 +585,10 @@ const std::vector<key_def>& keys() {
          path_key(field{&config::server, &S::templates_dir}, empty_path::refused)},
         {"server.static_max_age_s", "Cache-Control max-age of static files",
          duration_key<0, 31'536'000>(field{&config::server, &S::static_max_age})},
+        {"server.behind_tls", "reached through a TLS-terminating proxy: Secure, __Host- cookies",
+         bool_key(field{&config::server, &S::behind_tls})},
+        {"server.trusted_proxies", "proxy addresses whose X-Forwarded-For entry is believed",
+         address_list_key(field{&config::server, &S::trusted_proxies})},
         {"tls.enabled", "serve HTTPS instead of HTTP",
          bool_key(field{&config::tls, &tls_config::enabled})},
         {"tls.cert_file", "PEM certificate chain",
@@ -638,6 +678,19 @@ const std::vector<key_def>& keys() {
          integer_key<4, 10>(field{&config::code, &code_config::length})},
         {"code.lifetime_s", "how long a login code can be used",
          duration_key<5, 86'400>(field{&config::code, &code_config::lifetime})},
+        {"code.max_attempts", "wrong codes before the code is dead",
+         integer_key<1, 20>(field{&config::code, &code_config::max_attempts})},
+        {"code.mails_per_hour", "code mails per account per hour at most",
+         integer_key<1, 100>(field{&config::code, &code_config::mails_per_hour})},
+        {"session.idle_timeout_s", "a session unused this long ends",
+         duration_key<60, 86'400>(field{&config::session, &session_config::idle_timeout})},
+        {"session.absolute_lifetime_s", "a session ends this long after login, used or not",
+         duration_key<300, 604'800>(
+             field{&config::session, &session_config::absolute_lifetime})},
+        {"password.min_length", "shortest password accepted, characters",
+         integer_key<8, 64>(field{&config::password, &password_config::min_length})},
+        {"address.phone_strikes", "wrong contact phone numbers before the address form locks",
+         integer_key<1, 10>(field{&config::address, &address_config::phone_strikes})},
         {"log.level", "least severe level written: trace, debug, info, warn, error, off",
          choice_key(field{&config::log, &L::level},
                     choices<std::string_view>(log_level_choices))},
@@ -968,6 +1021,12 @@ void apply_override(config& c, const config_override& o) {
 
 // Checks that involve more than one key; single values were checked when they were set.
 void validate(const config& c) {
+    if (c.session.idle_timeout > c.session.absolute_lifetime)
+        throw config_error("session.idle_timeout_s",
+                           "must not exceed session.absolute_lifetime_s (" +
+                               std::to_string(c.session.idle_timeout.count()) + " > " +
+                               std::to_string(c.session.absolute_lifetime.count()) +
+                               "): the absolute limit would always end the session first");
     if (c.tls.enabled) {
         if (c.tls.cert_file.empty())
             throw config_error("tls.cert_file", "required when tls.enabled = true");

@@ -35,6 +35,12 @@ struct server_config {
     std::filesystem::path static_dir{"static"};
     std::filesystem::path templates_dir{"templates"};
     std::chrono::seconds static_max_age{3600};
+    // Reached through a TLS-terminating proxy: cookies get Secure and the __Host- prefix even
+    // though nidan itself speaks plain HTTP.
+    bool behind_tls = false;
+    // IPv4/IPv6 addresses (as written, checked with inet_pton) whose X-Forwarded-For entry is
+    // taken as the client address; the header from anyone else is ignored.
+    std::vector<std::string> trusted_proxies;
 };
 
 struct tls_config {
@@ -102,6 +108,24 @@ struct mail_config {
 struct code_config {
     unsigned length = 6;                   // digits
     std::chrono::seconds lifetime{1200};   // the manual's 20 minutes
+    std::uint32_t max_attempts = 5;        // wrong codes before the code is dead
+    std::uint32_t mails_per_hour = 5;      // code mails per account per hour
+};
+
+struct session_config {
+    std::chrono::seconds idle_timeout{1800};        // 30 minutes without a request ends it
+    std::chrono::seconds absolute_lifetime{43200};  // 12 hours after login at most
+};
+
+struct password_config {
+    std::size_t min_length = 8;  // characters; NIST SP 800-63B's minimum
+    // Not configurable: SP 800-63B asks that at least 64 be allowed; the bound only stops
+    // huge bodies from reaching Argon2id.
+    static constexpr std::size_t max_length = 1024;  // bytes
+};
+
+struct address_config {
+    std::uint32_t phone_strikes = 3;  // wrong contact phone numbers before the form locks
 };
 
 struct log_config {
@@ -142,6 +166,9 @@ struct config {
     operator_config operator_info;
     mail_config mail;
     code_config code;
+    session_config session;
+    password_config password;
+    address_config address;
     log_config log;
     std::vector<portal_config> portals = manual_portals();
 };

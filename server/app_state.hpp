@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "core/config.hpp"
+#include "server/client_address.hpp"
 #include "server/connection_tracker.hpp"
 #include "server/error_pages.hpp"
 #include "server/router.hpp"
@@ -15,9 +16,10 @@ struct app_state {
     const error_pages& errors;
     connection_tracker connections;
     std::atomic<bool> stopping{false};
+    const std::vector<net::ip::address> trusted_proxies;
 
     app_state(const config& c, const error_pages& e)
-        : cfg(c), errors(e), connections(c.server.max_connections) {}
+        : cfg(c), errors(e), connections(c.server.max_connections), trusted_proxies(parse_proxies(c.server.trusted_proxies)) {}
 };
 
 }  // namespace nidan::server

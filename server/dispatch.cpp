@@ -15,7 +15,7 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
     const auto question = target.find('?');
     request_context ctx{req, target.substr(0, question),
                         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
-                        client};
+                        client_address(req, client, app.trusted_proxies)};
 
     const auto match = app.routes.find(req.method(), ctx.path);
     if (!match.target) {

@@ -27,11 +27,6 @@
 namespace nidan::server {
 namespace {
 
-// Wrong codes allowed before the code is dead, and code mails per account per hour.
-constexpr std::uint32_t code_attempts = 5;
-constexpr std::uint32_t code_mails_per_hour = 5;
-constexpr std::int64_t session_idle_s = 30 * 60;
-constexpr std::int64_t session_absolute_s = 12 * 3600;
 // last_seen is written at most this often, so browsing does not cost a write per page.
 constexpr std::int64_t touch_interval_s = 60;
 constexpr std::int64_t login_form_lifetime_s = 2 * 3600;
@@ -59,8 +54,6 @@ std::int64_t now_ms() {
 enum class code_result { accepted, wrong, dead, expired };
 enum class address_result { code_sent, wrong_phone, locked, rate_limited, no_account };
 
-// Wrong phone numbers before the address form locks (the manual's three).
-constexpr std::uint32_t phone_strikes_to_lock = 3;
 
 class portal_flow {
 public:
@@ -99,7 +92,7 @@ private:
     std::optional<current_session> load_session(const request& req) const;
     std::string session_cookie(const std::string& id) const;
     std::string expired_session_cookie() const;
-    bool secure() const { return s_.cfg.tls.enabled; }
+    bool secure() const { return s_.cfg.tls.enabled || s_.cfg.server.behind_tls; }
     static bool same_origin(const request& req);
     static bool is_form(const request& req);
 
@@ -210,7 +203,7 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
         co_return render_login(req, http::status::forbidden, msg_form_expired, is_valid_utf8(id) ? id : "");
     }
 
-    const bool well_formed = selfcare_id_problem(id).empty() && !password.empty() && password.size() <= 1024;
+    const bool well_formed = selfcare_id_problem(id).empty() && !password.empty() && password.size() <= password_config::max_length;
     const auto account_key = storage::account_key(portal_.id, well_formed ? id : std::string_view{});
     const auto address_window = window_start(per_address_throttle, now);
     const auto account_window = window_start(per_account_throttle, now);
@@ -257,7 +250,7 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     }
 
     auto acct = std::move(*found);
-    if (!acct.email.empty() && mails_this_hour >= code_mails_per_hour) {
+    if (!acct.email.empty() && mails_this_hour >= s_.cfg.code.mails_per_hour) {
         log::audit("code.rate_limited").add("portal", portal_.id).add("id", id).add("client", client);
         co_return render_login(req, http::status::too_many_requests, msg_too_many_mails, id);
     }
@@ -269,13 +262,13 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     const auto session_id = random_token(32);
     const auto session_hash = sha256(session_id);
     storage::session_record session{portal_.id, id, storage::session_state::code_pending, now, now,
-                                    now + session_idle_s, now + session_absolute_s, random_token(32), ""};
+                                    now + s_.cfg.session.idle_timeout.count(), now + s_.cfg.session.absolute_lifetime.count(), random_token(32), ""};
     std::optional<storage::outbox_mail> mail;
     storage::code_record code_rec;
     if (!acct.email.empty()) {
         const auto code = generate_code(s_.cfg.code.length);
         const auto expires = now + s_.cfg.code.lifetime.count();
-        code_rec = {code_mac(s_.server_secret, account_key, code), now, expires, code_attempts, acct.email,
+        code_rec = {code_mac(s_.server_secret, account_key, code), now, expires, s_.cfg.code.max_attempts, acct.email,
                     storage::code_purpose::login, session_hash};
         mail = s_.mailer.login_code({portal_.id, portal_.name, acct.email, code, now, expires});
     }
@@ -351,7 +344,9 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
         }
         if (!code_matches(stored->mac, s_.server_secret, account_key, *code)) {
             if (--stored->attempts_left == 0) {
+                // The customer must start again from the password: the half-way session goes too.
                 storage::erase_code(txn, portal_.id, id);
+                if (session->record.state == storage::session_state::code_pending) storage::erase_session(txn, session->hash);
                 result = code_result::dead;
             } else {
                 storage::put_code(txn, portal_.id, id, *stored);
@@ -377,7 +372,7 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
         auto record = session->record;
         record.state = storage::session_state::authenticated;
         record.last_seen = now;
-        record.idle_expires_at = now + session_idle_s;
+        record.idle_expires_at = now + s_.cfg.session.idle_timeout.count();
         record.csrf_secret = random_token(32);
         storage::put_session(txn, new_hash, record);
         result = code_result::accepted;
@@ -481,13 +476,13 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
         }
         if (!constant_time_equal(*phone, acct->phone)) {
             strikes = ++acct->phone_strikes;
-            if (strikes >= phone_strikes_to_lock) acct->address_form_locked = true;
+            if (strikes >= s_.cfg.address.phone_strikes) acct->address_form_locked = true;
             acct->updated_at = now;
             storage::put_account(txn, *acct);
             result = acct->address_form_locked ? address_result::locked : address_result::wrong_phone;
             return;
         }
-        if (storage::get_counter(txn, "mail_hour", account_key, hour_window, now) >= code_mails_per_hour) {
+        if (storage::get_counter(txn, "mail_hour", account_key, hour_window, now) >= s_.cfg.code.mails_per_hour) {
             result = address_result::rate_limited;
             return;
         }
@@ -497,7 +492,7 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
         }
         // The address changes only when this code is verified.
         storage::put_code(txn, portal_.id, id,
-                          {code_mac(s_.server_secret, account_key, code), now, expires, code_attempts, email,
+                          {code_mac(s_.server_secret, account_key, code), now, expires, s_.cfg.code.max_attempts, email,
                            storage::code_purpose::address_change, session->hash});
         storage::enqueue_mail(txn, std::move(mail), now_ms());
         storage::increment_counter(txn, "mail_hour", account_key, hour_window, hour_window + 3600);
@@ -519,7 +514,7 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
             .add("phone", log::mask_phone(*phone)).add("strikes", strikes);
         co_return render_address(req, http::status::unauthorized, *session, msg_wrong_phone, email, "");
     case address_result::locked:
-        if (strikes >= phone_strikes_to_lock)
+        if (strikes >= s_.cfg.address.phone_strikes)
             log::audit("address.locked").add("portal", portal_.id).add("id", id).add("client", client).add("strikes", strikes);
         co_return render_locked(req);
     case address_result::rate_limited:
@@ -539,7 +534,7 @@ awaitable<response> portal_flow::home_page(request_context& ctx) {
     if (now - session->record.last_seen >= touch_interval_s) {
         auto record = session->record;
         record.last_seen = now;
-        record.idle_expires_at = now + session_idle_s;
+        record.idle_expires_at = now + s_.cfg.session.idle_timeout.count();
         const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) { storage::put_session(txn, session->hash, record); });
         if (ec) log::warn("session.touch_failed").add("error", ec.message());
     }
@@ -577,7 +572,7 @@ response portal_flow::render_account(const request& req, http::status status, co
     if (acct && !acct->phone.empty()) data.set("masked_phone", log::mask_phone(acct->phone));
     data.set("email_action", base_ + "/email");
     data.set("password_action", base_ + "/password");
-    data.set("min_password", "8");
+    data.set("min_password", std::to_string(s_.cfg.password.min_length));
     if (!notice.empty()) data.set("notice", notice);
     if (!error.empty()) data.set("error", error);
     return html_page(req, status, s_.templates.render("account.html", data));
@@ -630,12 +625,12 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
     auto mail = s_.mailer.login_code({portal_.id, portal_.name, email, code, now, expires});
     bool rate_limited = false;
     const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) {
-        if (storage::get_counter(txn, "mail_hour", account_key, hour_window, now) >= code_mails_per_hour) {
+        if (storage::get_counter(txn, "mail_hour", account_key, hour_window, now) >= s_.cfg.code.mails_per_hour) {
             rate_limited = true;
             return;
         }
         storage::put_code(txn, portal_.id, id,
-                          {code_mac(s_.server_secret, account_key, code), now, expires, code_attempts, email,
+                          {code_mac(s_.server_secret, account_key, code), now, expires, s_.cfg.code.max_attempts, email,
                            storage::code_purpose::address_change, session->hash});
         storage::enqueue_mail(txn, std::move(mail), now_ms());
         storage::increment_counter(txn, "mail_hour", account_key, hour_window, hour_window + 3600);
@@ -655,9 +650,9 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
     if (!session) co_return refusal;
     const std::string current(form->get("current_password"));
     const std::string replacement(form->get("new_password"));
-    if (!password_problem(replacement).empty())
+    if (!password_problem(replacement, s_.cfg.password.min_length, password_config::max_length).empty())
         co_return render_account(req, http::status::bad_request, *session, "",
-                                 "新しいパスワードは8文字以上で入力してください。");
+                                 "新しいパスワードは" + std::to_string(s_.cfg.password.min_length) + "文字以上で入力してください。");
     const auto& id = session->record.selfcare_id;
     std::optional<account> acct;
     {
@@ -735,7 +730,7 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
         response res{http::status::unauthorized, ctx.req.version()};
         add_page_headers(res);
         res.keep_alive(ctx.req.keep_alive());
-        const auto cookie = find_cookie(ctx.req[http::field::cookie], cookie_name("nidan_session", services.cfg.tls.enabled));
+        const auto cookie = find_cookie(ctx.req[http::field::cookie], cookie_name("nidan_session", services.cfg.tls.enabled || services.cfg.server.behind_tls));
         if (cookie && !cookie->empty() && cookie->size() <= 128) {
             std::optional<storage::session_record> record;
             {

@@ -78,10 +78,10 @@ account_key take_key(std::vector<std::string>& args) {
     return key;
 }
 
-std::string obtain_password(bool from_stdin) {
+std::string obtain_password(const config& cfg, bool from_stdin) {
     auto password = from_stdin ? read_password_stdin() : prompt_password("password: ", true);
     if (!password) throw command_failure(from_stdin ? "no password on standard input" : "no password given");
-    check(password_problem(*password));
+    check(password_problem(*password, cfg.password.min_length, password_config::max_length));
     return std::move(*password);
 }
 
@@ -146,7 +146,7 @@ int add(const config& cfg, std::vector<std::string> args) {
             if (storage::get_account(txn, key.portal, key.id)) throw already_exists(key);
         });
     }
-    a.password_hash = make_hasher(cfg).hash(obtain_password(from_stdin));
+    a.password_hash = make_hasher(cfg).hash(obtain_password(cfg, from_stdin));
     a.created_at = a.updated_at = now_unix();
     in_write(cfg, [&](storage::write_txn& txn) {
         if (!storage::insert_account(txn, a)) throw already_exists(key);
@@ -209,7 +209,7 @@ int passwd(const config& cfg, std::vector<std::string> args) {
     const bool from_stdin = take_flag(args, "--password-stdin");
     no_more(args);
     in_read(cfg, [&](storage::read_txn& txn) { load_existing(txn, key); });  // fail before prompting
-    const auto hash = make_hasher(cfg).hash(obtain_password(from_stdin));
+    const auto hash = make_hasher(cfg).hash(obtain_password(cfg, from_stdin));
     in_write(cfg, [&](storage::write_txn& txn) {
         auto a = load_existing(txn, key);
         a.password_hash = hash;

@@ -32,7 +32,7 @@ const std::vector<std::string> all_keys{
     "server.max_header_bytes", "server.max_body_bytes",  "server.header_timeout_ms",
     "server.body_timeout_ms", "server.write_timeout_ms", "server.idle_timeout_ms",
     "server.shutdown_grace_ms", "server.static_dir",     "server.templates_dir",
-    "server.static_max_age_s",
+    "server.static_max_age_s", "server.behind_tls",      "server.trusted_proxies",
     "tls.enabled",            "tls.cert_file",           "tls.key_file",
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
@@ -47,6 +47,8 @@ const std::vector<std::string> all_keys{
     "operator.name",          "operator.mail_domain",    "operator.support_phone",
     "operator.support_hours", "operator.enquiry_url",    "mail.from_address",
     "mail.from_name",         "code.length",             "code.lifetime_s",
+    "code.max_attempts",      "code.mails_per_hour",     "session.idle_timeout_s",
+    "session.absolute_lifetime_s", "password.min_length", "address.phone_strikes",
     "log.level",              "log.file",                "log.audit_file",
     "log.access_log",
 };
@@ -146,6 +148,9 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.server.static_dir.string() == b.server.static_dir.string());
     BOOST_TEST(a.server.templates_dir.string() == b.server.templates_dir.string());
     BOOST_TEST(a.server.static_max_age.count() == b.server.static_max_age.count());
+    BOOST_TEST(a.server.behind_tls == b.server.behind_tls);
+    BOOST_TEST(a.server.trusted_proxies == b.server.trusted_proxies,
+               boost::test_tools::per_element());
     BOOST_TEST(a.tls.enabled == b.tls.enabled);
     BOOST_TEST(a.tls.cert_file.string() == b.tls.cert_file.string());
     BOOST_TEST(a.tls.key_file.string() == b.tls.key_file.string());
@@ -189,6 +194,12 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.mail.from_name == b.mail.from_name);
     BOOST_TEST(a.code.length == b.code.length);
     BOOST_TEST(a.code.lifetime.count() == b.code.lifetime.count());
+    BOOST_TEST(a.code.max_attempts == b.code.max_attempts);
+    BOOST_TEST(a.code.mails_per_hour == b.code.mails_per_hour);
+    BOOST_TEST(a.session.idle_timeout.count() == b.session.idle_timeout.count());
+    BOOST_TEST(a.session.absolute_lifetime.count() == b.session.absolute_lifetime.count());
+    BOOST_TEST(a.password.min_length == b.password.min_length);
+    BOOST_TEST(a.address.phone_strikes == b.address.phone_strikes);
     BOOST_TEST(a.log.level == b.log.level);
     BOOST_TEST(a.log.file.string() == b.log.file.string());
     BOOST_TEST(a.log.audit_file.string() == b.log.audit_file.string());
@@ -231,6 +242,8 @@ shutdown_grace_ms = 5500
 static_dir = "web/static"
 templates_dir = "web/templates"
 static_max_age_s = 0
+behind_tls = true
+trusted_proxies = ["10.0.0.7", "2001:db8::7", "::ffff:192.0.2.9"]
 
 [tls]
 enabled = true
@@ -287,6 +300,18 @@ from_name = "Example ログイン"
 [code]
 length = 8
 lifetime_s = 600
+max_attempts = 3
+mails_per_hour = 12
+
+[session]
+idle_timeout_s = 900
+absolute_lifetime_s = 28800
+
+[password]
+min_length = 12
+
+[address]
+phone_strikes = 5
 
 [log]
 level = "debug"
@@ -310,6 +335,8 @@ config custom_expected() {
     c.server.static_dir = "web/static";
     c.server.templates_dir = "web/templates";
     c.server.static_max_age = 0s;
+    c.server.behind_tls = true;
+    c.server.trusted_proxies = {"10.0.0.7", "2001:db8::7", "::ffff:192.0.2.9"};
     c.tls.enabled = true;
     c.tls.cert_file = "tls/cert.pem";
     c.tls.key_file = "tls/key.pem";
@@ -352,6 +379,12 @@ config custom_expected() {
     c.mail.from_name = "Example ログイン";
     c.code.length = 8;
     c.code.lifetime = 600s;
+    c.code.max_attempts = 3;
+    c.code.mails_per_hour = 12;
+    c.session.idle_timeout = 900s;
+    c.session.absolute_lifetime = 28800s;
+    c.password.min_length = 12;
+    c.address.phone_strikes = 5;
     c.log.level = "debug";
     c.log.file = "logs/nidan.log";
     c.log.audit_file = "logs/audit.log";
@@ -652,6 +685,129 @@ BOOST_AUTO_TEST_CASE(smtp_auth_needs_a_password_and_tls) {
     // No username: no AUTH, so neither is needed.
     const config plain = load_config({}, sets({"smtp.password_file=p"}));
     BOOST_TEST(plain.smtp.username.empty());
+}
+
+BOOST_AUTO_TEST_CASE(session_code_password_address_defaults) {
+    const config c = load_config({}, {});
+    BOOST_TEST(c.session.idle_timeout.count() == 1800);        // 30 minutes
+    BOOST_TEST(c.session.absolute_lifetime.count() == 43200);  // 12 hours
+    BOOST_TEST(c.code.max_attempts == 5u);
+    BOOST_TEST(c.code.mails_per_hour == 5u);
+    BOOST_TEST(c.password.min_length == 8u);
+    BOOST_TEST(nidan::password_config::max_length == 1024u);
+    BOOST_TEST(c.address.phone_strikes == 3u);
+    BOOST_TEST(c.server.behind_tls == false);
+    BOOST_TEST(c.server.trusted_proxies.empty());
+}
+
+BOOST_AUTO_TEST_CASE(new_limits_ranges_name_the_key) {
+    // Lowest and highest allowed.
+    const config lo = load_config(
+        {}, sets({"session.idle_timeout_s=60", "session.absolute_lifetime_s=300",
+                  "code.max_attempts=1", "code.mails_per_hour=1", "password.min_length=8",
+                  "address.phone_strikes=1"}));
+    BOOST_TEST(lo.session.idle_timeout.count() == 60);
+    BOOST_TEST(lo.session.absolute_lifetime.count() == 300);
+    BOOST_TEST(lo.code.max_attempts == 1u);
+    BOOST_TEST(lo.code.mails_per_hour == 1u);
+    BOOST_TEST(lo.password.min_length == 8u);
+    BOOST_TEST(lo.address.phone_strikes == 1u);
+    const config hi = load_config(
+        {}, sets({"session.idle_timeout_s=86400", "session.absolute_lifetime_s=604800",
+                  "code.max_attempts=20", "code.mails_per_hour=100", "password.min_length=64",
+                  "address.phone_strikes=10"}));
+    BOOST_TEST(hi.session.idle_timeout.count() == 86400);
+    BOOST_TEST(hi.session.absolute_lifetime.count() == 604800);
+    BOOST_TEST(hi.code.max_attempts == 20u);
+    BOOST_TEST(hi.code.mails_per_hour == 100u);
+    BOOST_TEST(hi.password.min_length == 64u);
+    BOOST_TEST(hi.address.phone_strikes == 10u);
+
+    expect_bad_override("session.idle_timeout_s=59", "session.idle_timeout_s",
+                        "from 60 to 86400");
+    expect_bad_override("session.idle_timeout_s=86401", "session.idle_timeout_s", "seconds");
+    expect_bad_override("session.absolute_lifetime_s=299", "session.absolute_lifetime_s",
+                        "from 300 to 604800");
+    expect_bad_override("session.absolute_lifetime_s=604801", "session.absolute_lifetime_s");
+    expect_bad_override("code.max_attempts=0", "code.max_attempts", "from 1 to 20");
+    expect_bad_override("code.max_attempts=21", "code.max_attempts");
+    expect_bad_override("code.mails_per_hour=0", "code.mails_per_hour", "from 1 to 100");
+    expect_bad_override("code.mails_per_hour=101", "code.mails_per_hour");
+    expect_bad_override("password.min_length=7", "password.min_length", "from 8 to 64");
+    expect_bad_override("password.min_length=65", "password.min_length");
+    expect_bad_override("address.phone_strikes=0", "address.phone_strikes", "from 1 to 10");
+    expect_bad_override("address.phone_strikes=11", "address.phone_strikes");
+    expect_bad_override("server.behind_tls=1", "server.behind_tls", "true or false");
+    expect_bad_file("[password]\nmin_length = \"8\"\n", "password.min_length", "integer");
+    expect_bad_file("[session]\nidle_timeout_s = 1800.0\n", "session.idle_timeout_s");
+    expect_bad_file("[address]\nstrikes = 3\n", "address.strikes", "unknown key");
+    expect_bad_file("[server]\nbehind_tls = \"true\"\n", "server.behind_tls", "true or false");
+}
+
+BOOST_AUTO_TEST_CASE(session_idle_must_not_exceed_absolute) {
+    // Equal is fine: the session then simply ends at the absolute limit.
+    const config same = load_config(
+        {}, sets({"session.idle_timeout_s=3600", "session.absolute_lifetime_s=3600"}));
+    BOOST_TEST(same.session.idle_timeout.count() == 3600);
+
+    expect_bad_override("session.absolute_lifetime_s=1799", "session.idle_timeout_s",
+                        "session.absolute_lifetime_s");
+    expect_bad_override("session.idle_timeout_s=43201", "session.idle_timeout_s",
+                        "43201 > 43200");
+    expect_bad_file("[session]\nidle_timeout_s = 7200\nabsolute_lifetime_s = 3600\n",
+                    "session.idle_timeout_s", "must not exceed");
+    // Checked on the final result, whatever the order.
+    const config later = load_config(
+        {}, sets({"session.idle_timeout_s=50000", "session.absolute_lifetime_s=60000"}));
+    BOOST_TEST(later.session.absolute_lifetime.count() == 60000);
+}
+
+BOOST_AUTO_TEST_CASE(trusted_proxies_are_ip_addresses) {
+    const config c = load_config(
+        {}, sets({"server.trusted_proxies=127.0.0.1, ::1 ,fe80::1,2001:DB8::a"}));
+    BOOST_TEST(c.server.trusted_proxies ==
+                   (std::vector<std::string>{"127.0.0.1", "::1", "fe80::1", "2001:DB8::a"}),
+               boost::test_tools::per_element());
+
+    // Empty: no proxy is trusted (the default); a later --set can clear the file's list.
+    temp_dir dir;
+    const fs::path file =
+        dir.write("p.toml", "[server]\ntrusted_proxies = [\"10.0.0.1\"]\n");
+    BOOST_TEST(load_config(file, {}).server.trusted_proxies.size() == 1u);
+    BOOST_TEST(load_config(file, sets({"server.trusted_proxies="})).server.trusted_proxies.empty());
+    BOOST_TEST(load_config(file, sets({"server.trusted_proxies= "})).server.trusted_proxies.empty());
+    const config none =
+        load_config(dir.write("e.toml", "[server]\ntrusted_proxies = []\n"), {});
+    BOOST_TEST(none.server.trusted_proxies.empty());
+
+    // --set: the key and the offending element are named.
+    expect_bad_override("server.trusted_proxies=10.0.0.1,10.0.0.256", "server.trusted_proxies",
+                        "element 2 ('10.0.0.256') is not an IPv4 or IPv6 address");
+    expect_bad_override("server.trusted_proxies=proxy.example.org", "server.trusted_proxies",
+                        "element 1 ('proxy.example.org')");
+    expect_bad_override("server.trusted_proxies=10.0.0.0/8", "server.trusted_proxies",
+                        "'10.0.0.0/8'");
+    expect_bad_override("server.trusted_proxies=10.0.0.1:8080", "server.trusted_proxies",
+                        "element 1");
+    expect_bad_override("server.trusted_proxies=[::1]", "server.trusted_proxies", "'[::1]'");
+    expect_bad_override("server.trusted_proxies=10.0.0.1,,10.0.0.2", "server.trusted_proxies",
+                        "element 2 ('')");
+    expect_bad_override("server.trusted_proxies=10.0.0.1,", "server.trusted_proxies",
+                        "element 2");
+    expect_bad_override("server.trusted_proxies=10.0.0.1;10.0.0.2", "server.trusted_proxies");
+    expect_bad_override("server.trusted_proxies=fe80::1%eth0", "server.trusted_proxies");
+
+    // File: an array of strings.
+    expect_bad_file("[server]\ntrusted_proxies = \"10.0.0.1\"\n", "server.trusted_proxies",
+                    "list of IPv4 or IPv6 addresses");
+    expect_bad_file("[server]\ntrusted_proxies = [\"10.0.0.1\", 5]\n", "server.trusted_proxies",
+                    "element 2 is 5");
+    expect_bad_file("[server]\ntrusted_proxies = [\"::1\", \"::g\"]\n",
+                    "server.trusted_proxies", "element 2 ('::g')");
+    expect_bad_file("[server]\ntrusted_proxies = [\"10.0.0.1\\u0000x\"]\n",
+                    "server.trusted_proxies", "element 1");
+    expect_bad_file("\n[server]\ntrusted_proxies = [\"1.2.3\"]\n", "server.trusted_proxies",
+                    "line 3");
 }
 
 BOOST_AUTO_TEST_CASE(error_messages_escape_control_characters) {

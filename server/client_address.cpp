@@ -1,0 +1,48 @@
+#include "server/client_address.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+#include <algorithm>
+
+namespace nidan::server {
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// IPv4-mapped IPv6 peers (::ffff:10.0.0.1) compare equal to their IPv4 form.
+net::ip::address plain(const net::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+    return a;
+}
+
+}  // namespace
+
+net::ip::address client_address(const request& req, const net::ip::address& peer,
+                                 const std::vector<net::ip::address>& trusted_proxies) {
+    const auto from = plain(peer);
+    if (std::find(trusted_proxies.begin(), trusted_proxies.end(), from) == trusted_proxies.end()) return from;
+    // The proxy appends the address it saw to the end of the (last) header; entries before it
+    // were written by the client and prove nothing.
+    std::string_view header;
+    for (const auto& field : req) {
+        if (beast::iequals(field.name_string(), "X-Forwarded-For")) header = field.value();
+    }
+    if (header.empty()) return from;
+    const auto comma = header.rfind(',');
+    const auto last = trim(comma == std::string_view::npos ? header : header.substr(comma + 1));
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(std::string(last), ec);
+    return ec ? from : plain(address);
+}
+
+std::vector<net::ip::address> parse_proxies(const std::vector<std::string>& texts) {
+    std::vector<net::ip::address> out;
+    for (const auto& t : texts) out.push_back(plain(net::ip::make_address(t)));
+    return out;
+}
+
+}  // namespace nidan::server

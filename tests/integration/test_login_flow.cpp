@@ -1,0 +1,730 @@
+// The two-step web login against the real `nidan serve`: a cookie-keeping test browser on
+// 127.0.0.1 walks the login page, the code page (the code read from the mail the aiosmtpd capture
+// relay received), the home page, /auth/verify and logout, for each of the three portals, and
+// the ways it must refuse: wrong passwords, wrong, dead, expired and superseded codes, CSRF,
+// malformed forms. Accounts are made with `nidan user add`; every test has its own data folder,
+// relay and server, so rate limits and codes of one test never touch another.
+#define BOOST_TEST_MODULE login_flow
+#include <boost/test/unit_test.hpp>
+
+#include <cctype>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nidan_test/browser.hpp"
+#include "nidan_test/mail.hpp"
+#include "nidan_test/process.hpp"
+#include "nidan_test/raw_http.hpp"
+#include "nidan_test/temp_dir.hpp"
+
+using namespace nidan_test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Distinctive, so the audit log can be searched for it.
+const std::string password = "Sakura-Fubuki 2024!";
+const std::string code_subject = "【楽天コミュニケーションズ】ログイン認証コードの送付";
+const std::string code_marker = "■ログイン認証コード";
+
+const std::string msg_bad_credentials = "セルフケアIDまたはセルフケアパスワードが正しくありません。";
+const std::string msg_form_expired = "画面の有効期限が切れました。もう一度入力してください。";
+const std::string msg_bad_form = "入力内容を読み取れませんでした。もう一度入力してください。";
+const std::string msg_wrong_code = "認証コードが正しくありません。もう一度入力してください。";
+const std::string msg_code_format = "認証コードは半角数字で入力してください。";
+const std::string msg_code_dead =
+    "認証コードの入力回数が上限を超えました。もう一度セルフケアログインページからログインし直してください。";
+const std::string msg_expired_prefix = "ログイン認証コードの有効期限(";
+const std::string msg_expired_suffix =
+    "分)が過ぎました。もう一度ログインし直して、ログイン認証コードを再度入手してください。";
+
+const std::string login_heading = "<h1>セルフケアログイン</h1>";
+const std::string code_heading = "<h1>認証コードチェック</h1>";
+
+struct portal_account {
+    std::string portal;
+    std::string login_path;
+    std::string id;
+    std::string email;
+    std::string phone;
+    std::string masked_phone;
+    bool menu;  // home is 設定内容選択 rather than the account page
+    std::string code_path() const { return "/portal/" + portal + "/code"; }
+    std::string home_path() const { return "/portal/" + portal + "/home"; }
+    std::string logout_path() const { return "/portal/" + portal + "/logout"; }
+};
+
+// The same self-care ID in two portals: they are different customers.
+const portal_account ip_phone{"ip-phone", "/selfcare/SelfcareLogin.in", "taro", "taro@example.jp",
+                              "09012345678", "*******5678", false};
+const portal_account mc050{"mc050", "/mfes/users/login", "taro", "tanaka@example.jp",
+                           "05011112222", "*******2222", true};
+const portal_account freevoice{"freevoice", "/cgi-bin/fb_csc_sc_login.cgi.pl", "fv_hanako", "tomoko@example.jp",
+                               "0312345678", "******5678", false};
+const std::vector<portal_account> all_portals{ip_phone, mc050, freevoice};
+
+const std::vector<std::string> mc050_menu{
+    "IP電話番号(050番号) 追加申込", "モバイルチョイス050登録", "モバイルチョイス050解除",
+    "マスタテーブル設定(グループ・利用制限)", "グループ・利用制限設定・内容変更", "着信拒否一括登録・削除",
+    "アップロード・ダウンロード"};
+
+// Cheap Argon2id, for `nidan user add` and the server alike, so logins take milliseconds.
+const std::vector<std::string> fast_hash{"hash.memory_kib=8192", "hash.iterations=1"};
+
+bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+// The text of the page's alert paragraph; "" when it has none.
+std::string alert_of(const std::string& html) {
+    const std::string open = "<p class=\"alert\" role=\"alert\">";
+    const auto at = html.find(open);
+    if (at == std::string::npos) return {};
+    const auto end = html.find("</p>", at);
+    return html_unescape(html.substr(at + open.size(), end - at - open.size()));
+}
+
+struct code_mail {
+    decoded_mail mail;
+    std::string code;
+};
+
+// The digits on the line after "■ログイン認証コード"; "" when the body has no such line.
+std::string code_in(const std::string& body) {
+    auto at = body.find(code_marker);
+    if (at == std::string::npos) return {};
+    at += code_marker.size();
+    while (at < body.size() && (body[at] == '\r' || body[at] == '\n' || body[at] == ' ')) ++at;
+    std::string digits;
+    while (at < body.size() && std::isdigit(static_cast<unsigned char>(body[at]))) digits += body[at++];
+    return digits;
+}
+
+// One test's world: data folder, capture relay, accounts of the three portals, the server.
+class world {
+public:
+    explicit world(const std::vector<std::string>& overrides = {}) : relay_({relay_kind::aiosmtpd, mails_, 0, {}}) {
+        for (const auto& a : all_portals) add_account(a);
+        std::vector<std::string> settings{"smtp.relay=127.0.0.1:" + std::to_string(relay_.port()),
+                                          "smtp.retry_backoff_s=1", "smtp.connect_timeout_ms=2000",
+                                          "smtp.greeting_timeout_ms=2000", "smtp.command_timeout_ms=2000",
+                                          "smtp.data_timeout_ms=3000"};
+        settings.insert(settings.end(), fast_hash.begin(), fast_hash.end());
+        settings.insert(settings.end(), overrides.begin(), overrides.end());
+        server_ = std::make_unique<server_process>(data_.string(), settings);
+    }
+
+    unsigned short port() const { return server_->port(); }
+    server_process& server() { return *server_; }
+    relay_process& relay() { return relay_; }
+    std::size_t mails_received() const { return mail_files(mails_).size(); }
+
+    // Waits (bounded) for a mail not seen before, addressed to `to`, and reads its code.
+    code_mail next_code(const std::string& to, std::chrono::milliseconds timeout = 10s) {
+        std::optional<code_mail> found;
+        eventually(
+            [&] {
+                for (const auto& file : mail_files(mails_)) {
+                    if (!seen_.insert(file).second) continue;
+                    auto mail = decode_mail(file);
+                    if (mail.to_address != to) continue;
+                    auto code = code_in(mail.body);
+                    found = code_mail{std::move(mail), std::move(code)};
+                    return true;
+                }
+                return false;
+            },
+            timeout, 50ms);
+        BOOST_TEST_REQUIRE(found.has_value(), "no code mail for " << to << "\nrelay:\n"
+                                                                  << relay_.output() << "\nserver log:\n"
+                                                                  << server_->log_text());
+        BOOST_TEST_REQUIRE(found->code.size() == 6u, "no 6-digit code in:\n" << found->mail.body);
+        return std::move(*found);
+    }
+
+    // True when no mail arrives (and the relay sees no MAIL command) for `quiet`.
+    bool no_mail_for(std::chrono::milliseconds quiet) {
+        std::this_thread::sleep_for(quiet);
+        return mails_received() == 0 && relay_.count_events("MAIL") == 0;
+    }
+
+private:
+    void add_account(const portal_account& a) {
+        std::vector<std::string> args{"user", "add", "--portal", a.portal, "--id", a.id, "--phone", a.phone,
+                                      "--email", a.email, "--password-stdin", "--config",
+                                      source_dir() + "/conf/nidan.toml", "--set", "storage.data_dir=" + data_.string()};
+        for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
+        const auto added = run_nidan(args, password + "\n", 30s);
+        BOOST_TEST_REQUIRE(added.exit_code == 0, "nidan user add " << a.portal << "/" << a.id << ": " << added.err);
+    }
+
+    temp_dir dir_;
+    fs::path data_ = dir_ / "data";
+    fs::path mails_ = dir_ / "mails";
+    relay_process relay_;
+    std::unique_ptr<server_process> server_;
+    std::set<fs::path> seen_;
+};
+
+// GETs the login page and returns its csrf field, checked against the nidan_login cookie.
+std::string open_login(browser& b, const portal_account& a) {
+    const auto page = b.get(a.login_path);
+    BOOST_TEST_REQUIRE(page.status == 200);
+    const auto csrf = input_value(page.body, "csrf");
+    BOOST_TEST_REQUIRE(csrf.has_value());
+    BOOST_TEST_REQUIRE(!csrf->empty());
+    BOOST_TEST(b.cookie("nidan_login").value_or("") == *csrf);
+    return *csrf;
+}
+
+http_reply submit_login(browser& b, const portal_account& a, const std::string& csrf, const std::string& id,
+                        const std::string& pw, const header_list& extra = {}) {
+    return b.post_form(a.login_path, {{"csrf", csrf}, {"selfcare_id", id}, {"password", pw}}, extra);
+}
+
+// Step 1 done: the browser holds a code-pending session. Returns that session cookie.
+std::string log_in_to_code(browser& b, const portal_account& a) {
+    const auto csrf = open_login(b, a);
+    const auto reply = submit_login(b, a, csrf, a.id, password);
+    BOOST_TEST_REQUIRE(reply.status == 303, "login POST: " << reply.status << "\n" << reply.body);
+    BOOST_TEST_REQUIRE(reply.header("location") == a.code_path());
+    const auto session = b.cookie("nidan_session");
+    BOOST_TEST_REQUIRE(session.has_value());
+    return *session;
+}
+
+// The csrf field of the code page (GET), which must be the code page.
+std::string code_csrf(browser& b, const portal_account& a) {
+    const auto page = b.get(a.code_path());
+    BOOST_TEST_REQUIRE(page.status == 200, "code page: " << page.status << " " << page.header("location"));
+    BOOST_TEST_REQUIRE(contains(page.body, code_heading));
+    const auto csrf = input_value(page.body, "csrf");
+    BOOST_TEST_REQUIRE(csrf.has_value());
+    return *csrf;
+}
+
+http_reply submit_code(browser& b, const portal_account& a, const std::string& csrf, const std::string& code) {
+    return b.post_form(a.code_path(), {{"csrf", csrf}, {"code", code}});
+}
+
+// Both steps: the browser ends up logged in. Returns the authenticated session cookie.
+std::string log_in(world& w, browser& b, const portal_account& a) {
+    log_in_to_code(b, a);
+    const auto csrf = code_csrf(b, a);
+    const auto mail = w.next_code(a.email);
+    const auto reply = submit_code(b, a, csrf, mail.code);
+    BOOST_TEST_REQUIRE(reply.status == 303, "code POST: " << reply.status << "\n" << reply.body);
+    BOOST_TEST_REQUIRE(reply.header("location") == a.home_path());
+    return b.cookie("nidan_session").value_or("");
+}
+
+// /auth/verify with exactly this session cookie ("" for none).
+http_reply verify_with(unsigned short port, const std::string& session) {
+    browser b(port);
+    if (!session.empty()) b.set_cookie("nidan_session", session);
+    return b.get("/auth/verify");
+}
+
+// A code of the same length that is not `code`, differing in every digit by `shift`.
+std::string other_code(const std::string& code, int shift) {
+    std::string out;
+    for (const char c : code) out += static_cast<char>('0' + (c - '0' + shift) % 10);
+    return out;
+}
+
+std::string fullwidth(const std::string& digits) {
+    std::string out;
+    for (const char c : digits) {
+        out += "\xEF\xBC";
+        out += static_cast<char>(0x90 + (c - '0'));
+    }
+    return out;
+}
+
+bool healthy(unsigned short port) {
+    const auto reply = get(port, "/healthz");
+    return reply && reply->status == 200;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(successful_login_on_every_portal) {
+    world w;
+    for (const auto& a : all_portals) {
+        BOOST_TEST_CONTEXT("portal " << a.portal) {
+            browser b(w.port());
+            const auto login = b.get(a.login_path);
+            BOOST_TEST_REQUIRE(login.status == 200);
+            BOOST_TEST(login.header("content-type").starts_with("text/html"));
+            for (const std::string label : {"セルフケアID", "セルフケアパスワード", "送信", "リセット", "0120-987-123"})
+                BOOST_TEST(contains(login.body, label), "login page lacks " << label);
+            BOOST_TEST(contains(login.body, "action=\"" + a.login_path + "\""));
+            BOOST_TEST(alert_of(login.body).empty());
+            const auto csrf = input_value(login.body, "csrf").value_or("");
+            BOOST_TEST_REQUIRE(!csrf.empty());
+            const auto login_cookie = set_cookie_named(login, "nidan_login");
+            BOOST_TEST_REQUIRE(login_cookie.has_value());
+            BOOST_TEST(login_cookie->value == csrf);
+            BOOST_TEST(login_cookie->has("httponly"));
+
+            const auto posted = submit_login(b, a, csrf, a.id, password);
+            BOOST_TEST_REQUIRE(posted.status == 303, posted.body);
+            BOOST_TEST(posted.header("location") == a.code_path());
+            const auto pending_cookie = set_cookie_named(posted, "nidan_session");
+            BOOST_TEST_REQUIRE(pending_cookie.has_value());
+            BOOST_TEST(pending_cookie->value.size() >= 32u);
+            BOOST_TEST(pending_cookie->has("httponly"));
+            BOOST_TEST(pending_cookie->attribute("samesite") == "Lax");
+            BOOST_TEST(pending_cookie->attribute("path") == "/");
+            BOOST_TEST(!pending_cookie->has("max-age"));  // a browser-session cookie
+            const auto pending = pending_cookie->value;
+            // Half-way is not logged in.
+            BOOST_TEST(verify_with(w.port(), pending).status == 401);
+            BOOST_TEST(b.get(a.home_path()).header("location") == a.login_path);
+
+            const auto code_page = b.get(a.code_path());
+            BOOST_TEST_REQUIRE(code_page.status == 200);
+            BOOST_TEST(contains(code_page.body, code_heading));
+            BOOST_TEST(contains(code_page.body, "t***@example.jp"));
+            BOOST_TEST(!contains(code_page.body, a.email));
+            BOOST_TEST(contains(code_page.body, "メール件名:" + code_subject));
+            BOOST_TEST(contains(code_page.body, "有効期限は20分"));
+            const auto code_form_csrf = input_value(code_page.body, "csrf").value_or("");
+            BOOST_TEST_REQUIRE(!code_form_csrf.empty());
+
+            const auto mail = w.next_code(a.email);
+            BOOST_TEST(mail.mail.subject == code_subject);
+            BOOST_TEST(mail.mail.from_address == "no-reply@comm.rakuten.co.jp");
+            BOOST_TEST(mail.mail.to_address == a.email);
+
+            const auto accepted = submit_code(b, a, code_form_csrf, mail.code);
+            BOOST_TEST_REQUIRE(accepted.status == 303, accepted.body);
+            BOOST_TEST(accepted.header("location") == a.home_path());
+            const auto session_cookie = set_cookie_named(accepted, "nidan_session");
+            BOOST_TEST_REQUIRE(session_cookie.has_value());
+            BOOST_TEST(session_cookie->has("httponly"));
+            BOOST_TEST(session_cookie->attribute("samesite") == "Lax");
+            BOOST_TEST(session_cookie->attribute("path") == "/");
+            const auto session = session_cookie->value;
+            BOOST_TEST(!session.empty());
+            BOOST_TEST(session != pending);  // a new id at login (session fixation)
+
+            const auto home = b.get(a.home_path());
+            BOOST_TEST_REQUIRE(home.status == 200);
+            BOOST_TEST(!input_value(home.body, "csrf").value_or("").empty());
+            BOOST_TEST(contains(home.body, "action=\"" + a.logout_path() + "\""));
+            if (a.menu) {
+                BOOST_TEST(contains(home.body, "設定内容選択"));
+                for (const auto& label : mc050_menu) BOOST_TEST(contains(home.body, label), "menu lacks " << label);
+            } else {
+                BOOST_TEST(contains(home.body, "<dd>" + a.id + "</dd>"));
+                BOOST_TEST(contains(home.body, "<dd>" + a.masked_phone + "</dd>"));
+                BOOST_TEST(!contains(home.body, a.phone));
+                BOOST_TEST(contains(home.body, "t***@example.jp"));
+            }
+
+            const auto verified = b.get("/auth/verify");
+            BOOST_TEST(verified.status == 200);
+            BOOST_TEST(verified.header("x-nidan-portal") == a.portal);
+            BOOST_TEST(verified.header("x-nidan-selfcare-id") == a.id);
+
+            // The code-pending id died with the login.
+            BOOST_TEST(verify_with(w.port(), pending).status == 401);
+            browser stale(w.port());
+            stale.set_cookie("nidan_session", pending);
+            const auto stale_code = stale.get(a.code_path());
+            BOOST_TEST(stale_code.status == 303);
+            BOOST_TEST(stale_code.header("location") == a.login_path);
+            BOOST_TEST(stale.get(a.home_path()).header("location") == a.login_path);
+            // The code is used up: posting it again (with the code form's token, which the login
+            // replaced) is refused and changes nothing.
+            const auto reused = submit_code(b, a, code_form_csrf, mail.code);
+            BOOST_TEST(!set_cookie_named(reused, "nidan_session").has_value());
+            if (reused.status == 303)
+                BOOST_TEST(reused.header("location") == a.login_path);
+            else
+                BOOST_TEST(reused.status == 403);
+            BOOST_TEST(b.get("/auth/verify").status == 200);
+            BOOST_TEST(b.get(a.home_path()).status == 200);
+        }
+    }
+    BOOST_TEST(w.mails_received() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_session_does_not_reach_another_portal) {
+    world w;
+    browser b(w.port());
+    log_in(w, b, ip_phone);
+    BOOST_TEST_REQUIRE(b.get(ip_phone.home_path()).status == 200);
+    // mc050 has a customer with the same self-care ID; the ip-phone session is still not theirs.
+    for (const auto& other : {mc050, freevoice}) {
+        BOOST_TEST_CONTEXT("portal " << other.portal) {
+            const auto home = b.get(other.home_path());
+            BOOST_TEST(home.status == 303);
+            BOOST_TEST(home.header("location") == other.login_path);
+            const auto code = b.get(other.code_path());
+            BOOST_TEST(code.status == 303);
+            BOOST_TEST(code.header("location") == other.login_path);
+        }
+    }
+    // The session stays valid for its own portal, and /auth/verify names that portal.
+    BOOST_TEST(b.get(ip_phone.home_path()).status == 200);
+    const auto verified = b.get("/auth/verify");
+    BOOST_TEST(verified.status == 200);
+    BOOST_TEST(verified.header("x-nidan-portal") == "ip-phone");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_password_and_unknown_id_look_the_same) {
+    world w;
+    browser b(w.port());
+    auto csrf = open_login(b, ip_phone);
+    const auto wrong = submit_login(b, ip_phone, csrf, ip_phone.id, password + "x");
+    BOOST_TEST(wrong.status == 401);
+    BOOST_TEST(contains(wrong.body, login_heading));
+    BOOST_TEST(alert_of(wrong.body) == msg_bad_credentials);
+    BOOST_TEST(!set_cookie_named(wrong, "nidan_session").has_value());
+    BOOST_TEST(!contains(wrong.body, password));
+
+    csrf = input_value(wrong.body, "csrf").value_or("");
+    BOOST_TEST_REQUIRE(!csrf.empty());
+    BOOST_TEST(b.cookie("nidan_login").value_or("") == csrf);  // the refusal hands out a fresh form
+    const auto unknown = submit_login(b, ip_phone, csrf, "nobody", password);
+    BOOST_TEST(unknown.status == 401);
+    BOOST_TEST(contains(unknown.body, login_heading));
+    BOOST_TEST(alert_of(unknown.body) == alert_of(wrong.body));
+    BOOST_TEST(!set_cookie_named(unknown, "nidan_session").has_value());
+
+    // An ID of another portal is unknown here.
+    browser c(w.port());
+    const auto elsewhere = submit_login(c, mc050, open_login(c, mc050), freevoice.id, password);
+    BOOST_TEST(elsewhere.status == 401);
+    BOOST_TEST(alert_of(elsewhere.body) == msg_bad_credentials);
+
+    BOOST_TEST(!b.cookie("nidan_session").has_value());
+    BOOST_TEST(!c.cookie("nidan_session").has_value());
+    BOOST_TEST(b.get("/auth/verify").status == 401);
+    BOOST_TEST(b.get(ip_phone.code_path()).header("location") == ip_phone.login_path);
+    BOOST_TEST(w.no_mail_for(2s), w.relay().output());
+}
+
+BOOST_AUTO_TEST_CASE(full_width_code_with_blanks_is_accepted_letters_are_not) {
+    world w;
+    browser b(w.port());
+    const auto pending = log_in_to_code(b, freevoice);
+    const auto csrf = code_csrf(b, freevoice);
+    const auto mail = w.next_code(freevoice.email);
+
+    for (const std::string bad : {"abcdef", "12a456", "12345", "1234567", ""}) {
+        BOOST_TEST_CONTEXT("code \"" << bad << "\"") {
+            const auto refused = submit_code(b, freevoice, csrf, bad);
+            BOOST_TEST(refused.status == 400);
+            BOOST_TEST(contains(refused.body, code_heading));
+            BOOST_TEST(alert_of(refused.body) == msg_code_format);
+            BOOST_TEST(b.cookie("nidan_session").value_or("") == pending);
+        }
+    }
+    BOOST_TEST(verify_with(w.port(), pending).status == 401);
+
+    // Format errors cost no attempt: the code still works, typed full-width between blanks
+    // (ASCII and ideographic spaces), as a phone keyboard may give it.
+    const auto typed = "  \xE3\x80\x80" + fullwidth(mail.code) + " \xE3\x80\x80";
+    const auto accepted = submit_code(b, freevoice, csrf, typed);
+    BOOST_TEST_REQUIRE(accepted.status == 303, accepted.body);
+    BOOST_TEST(accepted.header("location") == freevoice.home_path());
+    const auto verified = b.get("/auth/verify");
+    BOOST_TEST(verified.status == 200);
+    BOOST_TEST(verified.header("x-nidan-selfcare-id") == freevoice.id);
+}
+
+BOOST_AUTO_TEST_CASE(five_wrong_codes_kill_the_code) {
+    world w;
+    browser b(w.port());
+    const auto pending = log_in_to_code(b, mc050);
+    const auto csrf = code_csrf(b, mc050);
+    const auto right = w.next_code(mc050.email).code;
+
+    for (int attempt = 1; attempt <= 4; ++attempt) {
+        BOOST_TEST_CONTEXT("wrong code " << attempt) {
+            const auto wrong = submit_code(b, mc050, csrf, other_code(right, attempt));
+            BOOST_TEST(wrong.status == 401);
+            BOOST_TEST(contains(wrong.body, code_heading));
+            BOOST_TEST(alert_of(wrong.body) == msg_wrong_code);
+            BOOST_TEST(input_value(wrong.body, "csrf").value_or("") == csrf);
+        }
+    }
+    const auto fifth = submit_code(b, mc050, csrf, other_code(right, 5));
+    BOOST_TEST(fifth.status == 401);
+    BOOST_TEST(contains(fifth.body, login_heading));
+    BOOST_TEST(alert_of(fifth.body) == msg_code_dead);
+    BOOST_TEST(contains(fifth.body, "action=\"" + mc050.login_path + "\""));
+
+    const auto too_late = submit_code(b, mc050, csrf, right);
+    BOOST_TEST(too_late.status == 401);
+    BOOST_TEST(contains(too_late.body, login_heading));
+    BOOST_TEST(!set_cookie_named(too_late, "nidan_session").has_value());
+    BOOST_TEST(b.cookie("nidan_session").value_or("") == pending);
+    BOOST_TEST(b.get("/auth/verify").status == 401);
+    BOOST_TEST(b.get(mc050.home_path()).header("location") == mc050.login_path);
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_code_is_refused) {
+    world w({"code.lifetime_s=5"});
+    browser b(w.port());
+    const auto started = std::chrono::steady_clock::now();
+    log_in_to_code(b, ip_phone);
+    const auto code_page = b.get(ip_phone.code_path());
+    BOOST_TEST(contains(code_page.body, "有効期限は1分"));
+    const auto csrf = input_value(code_page.body, "csrf").value_or("");
+    const auto right = w.next_code(ip_phone.email).code;
+
+    std::this_thread::sleep_until(started + 6s);
+    const auto expired = submit_code(b, ip_phone, csrf, right);
+    BOOST_TEST(expired.status == 401);
+    BOOST_TEST(contains(expired.body, login_heading));
+    BOOST_TEST(alert_of(expired.body) == msg_expired_prefix + "1" + msg_expired_suffix);
+    BOOST_TEST(!set_cookie_named(expired, "nidan_session").has_value());
+    BOOST_TEST(b.get("/auth/verify").status == 401);
+    // Trying again does not revive it.
+    BOOST_TEST(submit_code(b, ip_phone, csrf, right).status == 401);
+    BOOST_TEST(b.get(ip_phone.home_path()).header("location") == ip_phone.login_path);
+}
+
+BOOST_AUTO_TEST_CASE(only_the_newest_code_of_an_account_is_live) {
+    world w;
+    browser first(w.port());
+    browser second(w.port());
+    log_in_to_code(first, ip_phone);
+    const auto first_csrf = code_csrf(first, ip_phone);
+    const auto first_code = w.next_code(ip_phone.email).code;
+    log_in_to_code(second, ip_phone);
+    const auto second_csrf = code_csrf(second, ip_phone);
+    const auto second_code = w.next_code(ip_phone.email).code;
+
+    const auto superseded = submit_code(first, ip_phone, first_csrf, first_code);
+    BOOST_TEST(superseded.status == 401);
+    BOOST_TEST(contains(superseded.body, login_heading));
+    BOOST_TEST(!set_cookie_named(superseded, "nidan_session").has_value());
+    BOOST_TEST(first.get("/auth/verify").status == 401);
+
+    const auto accepted = submit_code(second, ip_phone, second_csrf, second_code);
+    BOOST_TEST_REQUIRE(accepted.status == 303, accepted.body);
+    BOOST_TEST(accepted.header("location") == ip_phone.home_path());
+    BOOST_TEST(second.get("/auth/verify").status == 200);
+    BOOST_TEST(first.get("/auth/verify").status == 401);
+    BOOST_TEST(w.mails_received() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(logout_ends_the_session) {
+    world w;
+    browser b(w.port());
+    const auto session = log_in(w, b, freevoice);
+    const auto home = b.get(freevoice.home_path());
+    BOOST_TEST_REQUIRE(home.status == 200);
+    const auto csrf = input_value(home.body, "csrf").value_or("");
+    BOOST_TEST_REQUIRE(!csrf.empty());
+
+    // Without the form's token, or from another site, nothing happens.
+    const auto forged = b.post_form(freevoice.logout_path(), {{"csrf", csrf + "x"}});
+    BOOST_TEST(forged.status == 403);
+    const auto cross_site = b.post_form(freevoice.logout_path(), {{"csrf", csrf}}, {{"Origin", "http://evil.example"}});
+    BOOST_TEST(cross_site.status == 403);
+    BOOST_TEST(verify_with(w.port(), session).status == 200);
+
+    const auto out = b.post_form(freevoice.logout_path(), {{"csrf", csrf}});
+    BOOST_TEST(out.status == 303);
+    BOOST_TEST(out.header("location") == freevoice.login_path);
+    const auto cleared = set_cookie_named(out, "nidan_session");
+    BOOST_TEST_REQUIRE(cleared.has_value());
+    BOOST_TEST(cleared->attribute("max-age") == "0");
+    BOOST_TEST(cleared->attribute("path") == "/");
+    BOOST_TEST(!b.cookie("nidan_session").has_value());
+
+    BOOST_TEST(verify_with(w.port(), session).status == 401);
+    browser old(w.port());
+    old.set_cookie("nidan_session", session);
+    const auto after = old.get(freevoice.home_path());
+    BOOST_TEST(after.status == 303);
+    BOOST_TEST(after.header("location") == freevoice.login_path);
+    // Logging out again with the dead cookie just lands on the login page.
+    const auto again = old.post_form(freevoice.logout_path(), {{"csrf", csrf}});
+    BOOST_TEST(again.status == 303);
+    BOOST_TEST(again.header("location") == freevoice.login_path);
+}
+
+BOOST_AUTO_TEST_CASE(login_csrf_is_enforced) {
+    world w;
+    const auto& a = ip_phone;
+    struct refusal {
+        std::string name;
+        std::function<http_reply(browser&)> send;
+    };
+    const std::vector<refusal> refusals{
+        {"no nidan_login cookie",
+         [&](browser& b) {
+             const auto csrf = open_login(b, a);
+             b.drop_cookie("nidan_login");
+             return submit_login(b, a, csrf, a.id, password);
+         }},
+        {"field from another form",
+         [&](browser& b) {
+             open_login(b, a);
+             browser other(w.port());
+             return submit_login(b, a, open_login(other, a), a.id, password);
+         }},
+        {"no csrf field",
+         [&](browser& b) {
+             open_login(b, a);
+             return b.post_form(a.login_path, {{"selfcare_id", a.id}, {"password", password}});
+         }},
+        {"unsigned token in cookie and field",
+         [&](browser& b) {
+             b.set_cookie("nidan_login", "forged-token");
+             return submit_login(b, a, "forged-token", a.id, password);
+         }},
+        {"Origin of another site",
+         [&](browser& b) { return submit_login(b, a, open_login(b, a), a.id, password, {{"Origin", "http://evil.example"}}); }},
+        {"Sec-Fetch-Site cross-site",
+         [&](browser& b) { return submit_login(b, a, open_login(b, a), a.id, password, {{"Sec-Fetch-Site", "cross-site"}}); }},
+    };
+    for (const auto& r : refusals) {
+        BOOST_TEST_CONTEXT(r.name) {
+            browser b(w.port());
+            const auto reply = r.send(b);
+            BOOST_TEST(reply.status == 403);
+            BOOST_TEST(!set_cookie_named(reply, "nidan_session").has_value());
+            BOOST_TEST(!b.cookie("nidan_session").has_value());
+            BOOST_TEST(b.get("/auth/verify").status == 401);
+            BOOST_TEST(b.get(a.code_path()).header("location") == a.login_path);
+            if (contains(reply.body, login_heading)) BOOST_TEST(alert_of(reply.body) == msg_form_expired);
+        }
+    }
+    BOOST_TEST(w.no_mail_for(2s), w.relay().output());
+
+    // The same browser with a proper form gets in: only the token was wrong before.
+    browser b(w.port());
+    log_in_to_code(b, a);
+    const auto csrf = code_csrf(b, a);
+    const auto code = w.next_code(a.email).code;
+    const auto bad_token = submit_code(b, a, csrf + "x", code);
+    BOOST_TEST(bad_token.status == 403);
+    BOOST_TEST(!set_cookie_named(bad_token, "nidan_session").has_value());
+    BOOST_TEST(submit_code(b, a, "", code).status == 403);
+    BOOST_TEST(b.get("/auth/verify").status == 401);
+    const auto accepted = submit_code(b, a, csrf, code);
+    BOOST_TEST(accepted.status == 303);
+    BOOST_TEST(b.get("/auth/verify").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(bad_login_input_gets_a_clear_4xx) {
+    world w;
+    const auto& a = mc050;
+    browser b(w.port());
+    open_login(b, a);
+    // Every refusal that shows the login page hands out a fresh token (cookie and field); each
+    // row is sent with the browser's current one, so only the row's own fault can refuse it.
+    const std::string token = "csrf={csrf}";
+    const auto pw = "password=" + form_encode(password);
+    struct bad_input {
+        std::string name;
+        std::string body;
+        std::string content_type;
+        int status;
+    };
+    const std::string form = "application/x-www-form-urlencoded";
+    const std::vector<bad_input> table{
+        {"empty fields", token + "&selfcare_id=&password=", form, 401},
+        {"empty password", token + "&selfcare_id=" + a.id + "&password=", form, 401},
+        {"no fields but csrf", token, form, 401},
+        {"2000-byte ID", token + "&selfcare_id=" + std::string(2000, 'a') + "&" + pw, form, 401},
+        {"2000-byte password", token + "&selfcare_id=" + a.id + "&password=" + std::string(2000, 'p'), form, 401},
+        {"ID with a space", token + "&selfcare_id=ta+ro&" + pw, form, 401},
+        {"invalid UTF-8 in the ID", token + "&selfcare_id=%FF&" + pw, form, 400},
+        {"invalid UTF-8 in the password", token + "&selfcare_id=" + a.id + "&password=%C3%28", form, 400},
+        {"NUL in the ID", token + "&selfcare_id=taro%00&" + pw, form, 400},
+        {"duplicate ID field", token + "&selfcare_id=" + a.id + "&selfcare_id=" + a.id + "&" + pw, form, 400},
+        {"duplicate csrf field", token + "&" + token + "&selfcare_id=" + a.id + "&" + pw, form, 400},
+        {"truncated percent escape", token + "&selfcare_id=" + a.id + "&" + pw + "%", form, 400},
+        {"non-hex percent escape", token + "&selfcare_id=%G1&" + pw, form, 400},
+        {"text/plain", token + "&selfcare_id=" + a.id + "&" + pw, "text/plain", 415},
+        {"multipart", token + "&selfcare_id=" + a.id + "&" + pw, "multipart/form-data; boundary=x", 415},
+        {"no content type", token + "&selfcare_id=" + a.id + "&" + pw, "", 415},
+    };
+    for (const auto& row : table) {
+        BOOST_TEST_CONTEXT(row.name) {
+            auto body = row.body;
+            for (auto at = body.find("{csrf}"); at != std::string::npos; at = body.find("{csrf}"))
+                body.replace(at, 6, form_encode(b.cookie("nidan_login").value_or("")));
+            const auto reply = b.post(a.login_path, body, row.content_type);
+            BOOST_TEST(reply.status == row.status);
+            BOOST_TEST(reply.status >= 400);
+            BOOST_TEST(reply.status < 500);
+            BOOST_TEST(!set_cookie_named(reply, "nidan_session").has_value());
+            BOOST_TEST(!b.cookie("nidan_session").has_value());
+            if (reply.status == 401) BOOST_TEST(alert_of(reply.body) == msg_bad_credentials);
+            if (reply.status == 400) BOOST_TEST(alert_of(reply.body) == msg_bad_form);
+            BOOST_TEST(!contains(reply.body, password));
+            BOOST_TEST(healthy(w.port()));
+        }
+    }
+    BOOST_TEST(b.get("/auth/verify").status == 401);
+    BOOST_TEST(w.mails_received() == 0u);
+    // Still serving logins.
+    browser c(w.port());
+    log_in(w, c, a);
+    BOOST_TEST(c.get("/auth/verify").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(audit_log_records_the_flow_without_secrets) {
+    world w;
+    const auto& a = ip_phone;
+    browser b(w.port());
+    BOOST_TEST(submit_login(b, a, open_login(b, a), a.id, password + "-wrong").status == 401);
+    log_in_to_code(b, a);
+    const auto csrf = code_csrf(b, a);
+    const auto code = w.next_code(a.email).code;
+    const auto wrong_code = other_code(code, 3);
+    BOOST_TEST(submit_code(b, a, csrf, wrong_code).status == 401);
+    BOOST_TEST_REQUIRE(submit_code(b, a, csrf, code).status == 303);
+    const auto home = b.get(a.home_path());
+    BOOST_TEST(b.post_form(a.logout_path(), {{"csrf", input_value(home.body, "csrf").value_or("")}}).status == 303);
+
+    auto& server = w.server();
+    BOOST_TEST_REQUIRE(eventually([&] { return contains(server.log_text(), "event=logout"); }, 5s), server.log_text());
+    const auto log = server.log_text();
+    std::vector<std::string> lines;
+    {
+        std::istringstream in(log);
+        for (std::string line; std::getline(in, line);) lines.push_back(line);
+    }
+    auto line_with = [&](const std::string& event) -> std::string {
+        for (const auto& line : lines)
+            if (contains(line, "event=" + event + " ") || line.ends_with("event=" + event)) return line;
+        return {};
+    };
+    for (const std::string event : {"login.failed", "login.password_ok", "code.sent", "code.wrong", "code.verified", "logout"}) {
+        BOOST_TEST_CONTEXT(event) {
+            const auto line = line_with(event);
+            BOOST_TEST(!line.empty(), log);
+            BOOST_TEST(contains(line, "portal=ip-phone"), line);
+        }
+    }
+    BOOST_TEST(contains(line_with("login.failed"), "id=taro"));
+    BOOST_TEST(contains(line_with("code.sent"), "t***@example.jp"));
+    BOOST_TEST(!contains(log, a.email));
+
+    // No password, wrong or right, and no code digits, anywhere; the timestamps' microseconds
+    // are left out of the search for codes, since six digits may turn up there by chance.
+    BOOST_TEST(!contains(log, password));
+    BOOST_TEST(!contains(log, form_encode(password)));
+    for (const auto& secret : {code, wrong_code}) {
+        for (const auto& line : lines) {
+            const auto after_ts = line.starts_with("ts=") ? line.substr(std::min(line.find(' '), line.size())) : line;
+            BOOST_TEST(!contains(after_ts, secret), line);
+        }
+    }
+}
