@@ -31,6 +31,11 @@ namespace {
 constexpr std::int64_t touch_interval_s = 60;
 constexpr std::int64_t login_form_lifetime_s = 2 * 3600;
 constexpr std::string_view login_csrf_purpose = "login-csrf";
+// A browser that completed a login on an account keeps a signed device cookie for it; failures
+// from elsewhere do not slow that browser down (someone who knows the ID cannot lock the owner
+// out).
+constexpr std::string_view device_purpose = "device";
+constexpr std::int64_t device_lifetime_s = 180 * 24 * 3600;
 
 const char* const msg_bad_credentials = "セルフケアIDまたはセルフケアパスワードが正しくありません。";
 const char* const msg_form_expired = "画面の有効期限が切れました。もう一度入力してください。";
@@ -205,6 +210,9 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
 
     const bool well_formed = selfcare_id_problem(id).empty() && !password.empty() && password.size() <= password_config::max_length;
     const auto account_key = storage::account_key(portal_.id, well_formed ? id : std::string_view{});
+    const auto device_cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_device", secure()));
+    const bool known_device = well_formed && device_cookie &&
+                              verify_token(s_.server_secret, device_purpose, *device_cookie, now) == account_key;
     const auto address_window = window_start(per_address_throttle, now);
     const auto account_window = window_start(per_account_throttle, now);
     const auto hour_window = now - now % 3600;
@@ -215,8 +223,9 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
         auto txn = s_.env.begin_read();
         if (well_formed) found = storage::get_account(txn, portal_.id, id);
         delay = std::max(delay_for(per_address_throttle, storage::get_counter(txn, "pw_addr", client, address_window, now)),
-                         well_formed ? delay_for(per_account_throttle, storage::get_counter(txn, "pw_acct", account_key, account_window, now))
-                                     : std::chrono::milliseconds{0});
+                         well_formed && !known_device
+                             ? delay_for(per_account_throttle, storage::get_counter(txn, "pw_acct", account_key, account_window, now))
+                             : std::chrono::milliseconds{0});
         if (found) mails_this_hour = storage::get_counter(txn, "mail_hour", account_key, hour_window, now);
     }
     if (delay.count() > 0) {
@@ -245,7 +254,7 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
         });
         if (ec) log::warn("login.counter_failed").add("error", ec.message());
         log::audit("login.failed").add("portal", portal_.id).add("id", is_valid_utf8(id) ? id : "(invalid)")
-            .add("client", client).add("known_id", found.has_value());
+            .add("client", client).add("known_id", found.has_value()).add("delay_ms", static_cast<std::int64_t>(delay.count()));
         co_return render_login(req, http::status::unauthorized, msg_bad_credentials, is_valid_utf8(id) ? id : "");
     }
 
@@ -294,7 +303,8 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     }
     if (mail) s_.mail_queued();
     log::audit("login.password_ok").add("portal", portal_.id).add("id", id).add("client", client)
-        .add("rehashed", !new_hash.empty());
+        .add("rehashed", !new_hash.empty()).add("known_device", known_device)
+        .add("delay_ms", static_cast<std::int64_t>(delay.count()));
     if (mail) log::audit("code.sent").add("portal", portal_.id).add("id", id).add("to", log::mask_email(acct.email));
     co_return see_other(req, acct.email.empty() ? base_ + "/address" : base_ + "/code", {session_cookie(session_id)});
 }
@@ -390,7 +400,11 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
                 .add("old", log::mask_email(old_address)).add("new", log::mask_email(new_address));
             if (!old_address.empty() && old_address != new_address) s_.mail_queued();
         }
-        co_return see_other(req, base_ + "/home", {session_cookie(new_id)});
+        co_return see_other(req, base_ + "/home",
+                            {session_cookie(new_id),
+                             set_cookie_value("nidan_device",
+                                              sign_token(s_.server_secret, device_purpose, account_key, now + device_lifetime_s),
+                                              {secure(), device_lifetime_s})});
     case code_result::wrong:
         log::audit("code.wrong").add("portal", portal_.id).add("id", id).add("client", client);
         co_return render_code(req, http::status::unauthorized, *session, msg_wrong_code);

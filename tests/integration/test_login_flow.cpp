@@ -729,3 +729,36 @@ BOOST_AUTO_TEST_CASE(audit_log_records_the_flow_without_secrets) {
         }
     }
 }
+
+// Failures from elsewhere slow down logins to the account, except from a browser that has
+// completed a login on it before (its signed device cookie). The delay each login waited is in
+// the audit line, so this needs no timing.
+BOOST_AUTO_TEST_CASE(a_known_device_is_not_slowed_by_failures_from_elsewhere) {
+    world w({"server.trusted_proxies=127.0.0.1"});
+    browser owner(w.port());
+    log_in(w, owner, ip_phone);
+    BOOST_TEST_REQUIRE(owner.cookie("nidan_device").has_value());
+
+    // Seven wrong passwords, each from another address (through the trusted proxy), so only the
+    // per-account counter grows.
+    for (int i = 0; i < 7; ++i) {
+        browser attacker(w.port());
+        const header_list from{{"X-Forwarded-For", "203.0.113." + std::to_string(10 + i)}};
+        const auto reply = submit_login(attacker, ip_phone, open_login(attacker, ip_phone), ip_phone.id, password + "x", from);
+        BOOST_TEST(reply.status == 401);
+    }
+    // A stranger with the right password waits; the owner's browser does not.
+    browser stranger(w.port());
+    const header_list stranger_from{{"X-Forwarded-For", "198.51.100.7"}};
+    const auto slow = submit_login(stranger, ip_phone, open_login(stranger, ip_phone), ip_phone.id, password, stranger_from);
+    BOOST_TEST(slow.status == 303);
+    const auto fast = submit_login(owner, ip_phone, open_login(owner, ip_phone), ip_phone.id, password);
+    BOOST_TEST(fast.status == 303);
+
+    const auto log = w.server().log_text();
+    BOOST_TEST(contains(log, "event=login.password_ok portal=ip-phone id=" + ip_phone.id + " client=198.51.100.7 rehashed=false known_device=false delay_ms=2000"), log);
+    BOOST_TEST(contains(log, "client=127.0.0.1 rehashed=false known_device=true delay_ms=0"), log);
+    // The header counts only from a trusted proxy: the attackers were counted under their own
+    // addresses, not under the proxy's.
+    BOOST_TEST(contains(log, "event=login.failed portal=ip-phone id=" + ip_phone.id + " client=203.0.113.16"), log);
+}
