@@ -10,6 +10,8 @@ packages=(
   libtomlplusplus-dev libkainjow-mustache-dev libspdlog-dev
   python3 python3-aiosmtpd curl openssl
   postfix wrk
+  # The browser test drives headless chromium; the CJK fonts make its screenshots legible.
+  chromium chromium-driver fonts-noto-cjk
 )
 
 missing=()
