@@ -6,6 +6,8 @@
 //   POST     /portal/<id>/logout
 //   GET      /auth/verify          for reverse proxies (nginx auth_request): 200 or 401
 // Sessions live in LMDB under the SHA-256 of their id; the cookie carries only the id.
+// The steps themselves (decisions, storage, audit log) are in server/login_steps.hpp, shared with
+// the JSON API (server/api_routes.hpp, /api/v1/<id>/...), whose routes portal_site adds too.
 #include <functional>
 #include <memory>
 #include <string>

@@ -1,0 +1,436 @@
+// The JSON API of the two-step login (/api/v1/<portal>/...) against the real `nidan serve`: the
+// whole flow with the code read from the mail the aiosmtpd capture relay received, the refusals
+// (wrong password, wrong and dead codes, wrong phone numbers), malformed requests that must
+// store nothing, and tokens that belong to another portal. Accounts are made with
+// `nidan user add`; every test has its own data folder, relay and server.
+#define BOOST_TEST_MODULE api
+#include <boost/test/unit_test.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <cctype>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nidan_test/mail.hpp"
+#include "nidan_test/process.hpp"
+#include "nidan_test/raw_http.hpp"
+#include "nidan_test/temp_dir.hpp"
+
+using namespace nidan_test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+const std::string password = "Sakura-Fubuki 2024!";
+const std::string code_marker = "■ログイン認証コード";
+// Cheap Argon2id, for `nidan user add` and the server alike, so logins take milliseconds.
+const std::vector<std::string> fast_hash{"hash.memory_kib=8192", "hash.iterations=1"};
+
+struct test_account {
+    std::string portal;
+    std::string id;
+    std::string email;  // "" for an account without an address
+    std::string phone;
+};
+
+const test_account taro{"ip-phone", "taro", "taro@example.jp", "09012345678"};
+const test_account mc050_taro{"mc050", "taro", "tanaka@example.jp", "05011112222"};
+const test_account jiro{"ip-phone", "jiro", "", "09087654321"};  // no address yet
+
+bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+std::string code_in(const std::string& body) {
+    auto at = body.find(code_marker);
+    if (at == std::string::npos) return {};
+    at += code_marker.size();
+    while (at < body.size() && (body[at] == '\r' || body[at] == '\n' || body[at] == ' ')) ++at;
+    std::string digits;
+    while (at < body.size() && std::isdigit(static_cast<unsigned char>(body[at]))) digits += body[at++];
+    return digits;
+}
+
+class world {
+public:
+    world() : relay_({relay_kind::aiosmtpd, mails_, 0, {}}) {
+        for (const auto& a : {taro, mc050_taro, jiro}) add_account(a);
+        std::vector<std::string> settings{"smtp.relay=127.0.0.1:" + std::to_string(relay_.port()),
+                                          "smtp.retry_backoff_s=1", "smtp.connect_timeout_ms=2000",
+                                          "smtp.greeting_timeout_ms=2000", "smtp.command_timeout_ms=2000",
+                                          "smtp.data_timeout_ms=3000"};
+        settings.insert(settings.end(), fast_hash.begin(), fast_hash.end());
+        server_ = std::make_unique<server_process>(data_.string(), settings);
+    }
+
+    unsigned short port() const { return server_->port(); }
+    server_process& server() { return *server_; }
+    std::size_t mails_received() const { return mail_files(mails_).size(); }
+
+    // Waits (bounded) for a mail not seen before, addressed to `to`; returns its code.
+    std::string next_code(const std::string& to) {
+        std::string code;
+        eventually(
+            [&] {
+                for (const auto& file : mail_files(mails_)) {
+                    if (!seen_.insert(file).second) continue;
+                    auto mail = decode_mail(file);
+                    if (mail.to_address != to) continue;
+                    code = code_in(mail.body);
+                    return true;
+                }
+                return false;
+            },
+            10s, 50ms);
+        BOOST_TEST_REQUIRE(code.size() == 6u, "no code mail for " << to << "\nserver log:\n" << server_->log_text());
+        return code;
+    }
+
+private:
+    void add_account(const test_account& a) {
+        std::vector<std::string> args{"user", "add", "--portal", a.portal, "--id", a.id, "--phone", a.phone,
+                                      "--password-stdin", "--config", source_dir() + "/conf/nidan.toml",
+                                      "--set", "storage.data_dir=" + data_.string()};
+        if (!a.email.empty()) args.insert(args.end(), {"--email", a.email});
+        for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
+        const auto added = run_nidan(args, password + "\n", 30s);
+        BOOST_TEST_REQUIRE(added.exit_code == 0, "nidan user add " << a.portal << "/" << a.id << ": " << added.err);
+    }
+
+    temp_dir dir_;
+    fs::path data_ = dir_ / "data";
+    fs::path mails_ = dir_ / "mails";
+    relay_process relay_;
+    std::unique_ptr<server_process> server_;
+    std::set<fs::path> seen_;
+};
+
+struct api_reply {
+    int status = 0;
+    json::value body;  // null when the body is empty or not JSON
+    http_reply raw;
+    std::string error() const {
+        const auto* o = body.if_object();
+        const auto* e = o ? o->if_contains("error") : nullptr;
+        return e && e->is_string() ? std::string(e->get_string()) : std::string();
+    }
+    std::string text(const char* name) const {
+        const auto* o = body.if_object();
+        const auto* e = o ? o->if_contains(name) : nullptr;
+        return e && e->is_string() ? std::string(e->get_string()) : std::string();
+    }
+    std::int64_t number(const char* name) const {
+        const auto* o = body.if_object();
+        const auto* e = o ? o->if_contains(name) : nullptr;
+        return e && e->is_number() ? e->to_number<std::int64_t>() : -1;
+    }
+};
+
+api_reply call(unsigned short port, const std::string& method, const std::string& path, const std::string& body,
+               const std::string& token = "", const std::string& content_type = "application/json") {
+    std::string bytes = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    if (!token.empty()) bytes += "Authorization: Bearer " + token + "\r\n";
+    if (method != "GET") {
+        if (!content_type.empty()) bytes += "Content-Type: " + content_type + "\r\n";
+        bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    }
+    bytes += "\r\n" + body;
+    const auto reply = request(port, bytes);
+    BOOST_TEST_REQUIRE(reply.has_value(), method << " " << path << ": no reply");
+    api_reply out;
+    out.status = reply->status;
+    out.raw = *reply;
+    if (!reply->body.empty()) {
+        json::error_code ec;
+        auto parsed = json::parse(reply->body, ec);
+        if (!ec) out.body = std::move(parsed);
+    }
+    return out;
+}
+
+std::string api(const test_account& a, const std::string& step) { return "/api/v1/" + a.portal + "/" + step; }
+
+std::string login_body(const std::string& id, const std::string& pw) {
+    json::object o;
+    o["selfcare_id"] = id;
+    o["password"] = pw;
+    return json::serialize(o);
+}
+
+std::string code_body(const std::string& code) {
+    json::object o;
+    o["code"] = code;
+    return json::serialize(o);
+}
+
+std::string address_body(const std::string& email, const std::string& phone) {
+    json::object o;
+    o["email"] = email;
+    o["phone"] = phone;
+    return json::serialize(o);
+}
+
+// Step 1 for `a`: returns the code_pending token.
+std::string log_in_to_code(world& w, const test_account& a) {
+    const auto reply = call(w.port(), "POST", api(a, "login"), login_body(a.id, password));
+    BOOST_TEST_REQUIRE(reply.status == 200, "login: " << reply.status << " " << reply.raw.body);
+    BOOST_TEST_REQUIRE(!reply.text("token").empty());
+    return reply.text("token");
+}
+
+std::string other_code(const std::string& code, int shift) {
+    std::string out;
+    for (const char c : code) out += static_cast<char>('0' + (c - '0' + shift) % 10);
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(full_flow_over_json) {
+    world w;
+    const auto login = call(w.port(), "POST", api(taro, "login"), login_body(taro.id, password));
+    BOOST_TEST_REQUIRE(login.status == 200, login.raw.body);
+    BOOST_TEST(login.text("state") == "code_pending");
+    BOOST_TEST(login.text("code_sent_to") == "t***@example.jp");
+    BOOST_TEST(login.raw.header("content-type") == "application/json");
+    BOOST_TEST(login.raw.header("cache-control") == "no-store");
+    BOOST_TEST(login.raw.header("x-content-type-options") == "nosniff");
+    BOOST_TEST(login.raw.header("set-cookie").empty());
+    const auto pending = login.text("token");
+    BOOST_TEST_REQUIRE(!pending.empty());
+
+    const auto half = call(w.port(), "GET", api(taro, "session"), "", pending);
+    BOOST_TEST(half.status == 200);
+    BOOST_TEST(half.text("state") == "code_pending");
+
+    const auto code = w.next_code(taro.email);
+    const auto verified = call(w.port(), "POST", api(taro, "code"), code_body(code), pending);
+    BOOST_TEST_REQUIRE(verified.status == 200, verified.raw.body);
+    BOOST_TEST(verified.text("state") == "authenticated");
+    const auto token = verified.text("token");
+    BOOST_TEST_REQUIRE(!token.empty());
+    BOOST_TEST(token != pending);
+
+    // The code_pending token died at the change of privilege.
+    BOOST_TEST(call(w.port(), "GET", api(taro, "session"), "", pending).status == 401);
+
+    const auto session = call(w.port(), "GET", api(taro, "session"), "", token);
+    BOOST_TEST_REQUIRE(session.status == 200, session.raw.body);
+    BOOST_TEST(session.text("portal") == "ip-phone");
+    BOOST_TEST(session.text("selfcare_id") == "taro");
+    BOOST_TEST(session.text("state") == "authenticated");
+
+    const auto out = call(w.port(), "POST", api(taro, "logout"), "", token, "");
+    BOOST_TEST(out.status == 204);
+    BOOST_TEST(out.raw.body.empty());
+    const auto after = call(w.port(), "GET", api(taro, "session"), "", token);
+    BOOST_TEST(after.status == 401);
+    BOOST_TEST(after.error() == "unauthenticated");
+    BOOST_TEST(!after.text("message").empty());
+    BOOST_TEST(call(w.port(), "POST", api(taro, "logout"), "", token, "").status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_password_looks_like_unknown_id) {
+    world w;
+    const auto wrong = call(w.port(), "POST", api(taro, "login"), login_body(taro.id, "not the password"));
+    const auto unknown = call(w.port(), "POST", api(taro, "login"), login_body("nobody", password));
+    BOOST_TEST(wrong.status == 401);
+    BOOST_TEST(unknown.status == 401);
+    BOOST_TEST(wrong.error() == "invalid_credentials");
+    BOOST_TEST(unknown.error() == "invalid_credentials");
+    BOOST_TEST(wrong.raw.body == unknown.raw.body);
+    BOOST_TEST(wrong.text("token").empty());
+    // The same counters as the HTML form.
+    const auto log = w.server().log_text();
+    BOOST_TEST(contains(log, "event=login.failed portal=ip-phone id=taro"), log);
+    BOOST_TEST(contains(log, "event=login.failed portal=ip-phone id=nobody"), log);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_codes_count_down_then_the_code_dies) {
+    world w;
+    const auto token = log_in_to_code(w, taro);
+    const auto code = w.next_code(taro.email);
+    for (int left = 4; left >= 1; --left) {
+        const auto reply = call(w.port(), "POST", api(taro, "code"), code_body(other_code(code, 5 - left)), token);
+        BOOST_TEST(reply.status == 401);
+        BOOST_TEST(reply.error() == "wrong_code");
+        BOOST_TEST(reply.number("attempts_left") == left);
+    }
+    const auto dead = call(w.port(), "POST", api(taro, "code"), code_body(other_code(code, 5)), token);
+    BOOST_TEST(dead.status == 401);
+    BOOST_TEST(dead.error() == "code_dead");
+    // The half-way session went with the code; even the right code is no use now.
+    BOOST_TEST(call(w.port(), "GET", api(taro, "session"), "", token).status == 401);
+    BOOST_TEST(call(w.port(), "POST", api(taro, "code"), code_body(code), token).error() == "unauthenticated");
+
+    // A new login gives a new code; the old one is dead.
+    const auto again = log_in_to_code(w, taro);
+    const auto fresh = w.next_code(taro.email);
+    const auto stale = call(w.port(), "POST", api(taro, "code"), code_body(fresh == code ? other_code(code, 1) : code), again);
+    BOOST_TEST(stale.error() == "wrong_code");
+    BOOST_TEST(call(w.port(), "POST", api(taro, "code"), code_body(fresh), again).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(address_flow_with_wrong_and_right_phone) {
+    world w;
+    const auto login = call(w.port(), "POST", api(jiro, "login"), login_body(jiro.id, password));
+    BOOST_TEST_REQUIRE(login.status == 200, login.raw.body);
+    BOOST_TEST(login.text("state") == "address_required");
+    const auto token = login.text("token");
+
+    const auto bad_email = call(w.port(), "POST", api(jiro, "address"), address_body("not-an-address", jiro.phone), token);
+    BOOST_TEST(bad_email.status == 400);
+    BOOST_TEST(bad_email.error() == "bad_email");
+    const auto bad_phone = call(w.port(), "POST", api(jiro, "address"), address_body("jiro@example.jp", "phone"), token);
+    BOOST_TEST(bad_phone.status == 400);
+    BOOST_TEST(bad_phone.error() == "bad_phone");
+
+    const auto wrong = call(w.port(), "POST", api(jiro, "address"), address_body("jiro@example.jp", "09000000000"), token);
+    BOOST_TEST(wrong.status == 401);
+    BOOST_TEST(wrong.error() == "wrong_phone");
+    BOOST_TEST(wrong.number("strikes") == 1);
+
+    const auto right = call(w.port(), "POST", api(jiro, "address"), address_body("jiro@example.jp", jiro.phone), token);
+    BOOST_TEST_REQUIRE(right.status == 200, right.raw.body);
+    BOOST_TEST(right.text("state") == "code_pending");
+    BOOST_TEST(right.text("code_sent_to") == "j***@example.jp");
+
+    const auto code = w.next_code("jiro@example.jp");
+    const auto verified = call(w.port(), "POST", api(jiro, "code"), code_body(code), token);
+    BOOST_TEST_REQUIRE(verified.status == 200, verified.raw.body);
+    const auto session = call(w.port(), "GET", api(jiro, "session"), "", verified.text("token"));
+    BOOST_TEST(session.text("state") == "authenticated");
+
+    // The address is registered now: the next login sends the code there.
+    const auto next = call(w.port(), "POST", api(jiro, "login"), login_body(jiro.id, password));
+    BOOST_TEST(next.text("state") == "code_pending");
+    BOOST_TEST(next.text("code_sent_to") == "j***@example.jp");
+}
+
+BOOST_AUTO_TEST_CASE(address_form_locks_after_three_wrong_phones) {
+    world w;
+    const auto token = call(w.port(), "POST", api(jiro, "login"), login_body(jiro.id, password)).text("token");
+    BOOST_TEST_REQUIRE(!token.empty());
+    for (int strike = 1; strike <= 2; ++strike) {
+        const auto wrong = call(w.port(), "POST", api(jiro, "address"), address_body("jiro@example.jp", "09000000000"), token);
+        BOOST_TEST(wrong.error() == "wrong_phone");
+        BOOST_TEST(wrong.number("strikes") == strike);
+    }
+    const auto third = call(w.port(), "POST", api(jiro, "address"), address_body("jiro@example.jp", "09000000000"), token);
+    BOOST_TEST(third.status == 403);
+    BOOST_TEST(third.error() == "address_form_locked");
+    const auto right = call(w.port(), "POST", api(jiro, "address"), address_body("jiro@example.jp", jiro.phone), token);
+    BOOST_TEST(right.status == 403);
+    BOOST_TEST(right.error() == "address_form_locked");
+    BOOST_TEST(w.mails_received() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_requests_store_nothing) {
+    world w;
+    const auto port = w.port();
+    struct bad_case {
+        std::string body;
+        std::string content_type;
+        int status;
+        std::string error;
+    };
+    const std::vector<bad_case> cases{
+        {"{\"selfcare_id\": \"taro\", \"password\": ", "application/json", 400, "bad_request"},
+        {"not json at all", "application/json", 400, "bad_request"},
+        {"[\"taro\", \"x\"]", "application/json", 400, "bad_request"},
+        {"{\"selfcare_id\": \"taro\"}", "application/json", 400, "bad_request"},
+        {"{\"selfcare_id\": 42, \"password\": \"x\"}", "application/json", 400, "bad_request"},
+        {"{\"selfcare_id\": \"taro\", \"password\": [\"x\"]}", "application/json", 400, "bad_request"},
+        {"{\"selfcare_id\": \"taro\", \"password\": \"\xff\xfe\"}", "application/json", 400, "bad_request"},
+        {"{\"selfcare_id\": \"taro\", \"password\": \"x\"}", "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+        {"{\"selfcare_id\": \"taro\", \"password\": \"x\"}", "", 415, "unsupported_media_type"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT("body " << c.body << " type " << c.content_type) {
+            const auto reply = call(port, "POST", api(taro, "login"), c.body, "", c.content_type);
+            BOOST_TEST(reply.status == c.status);
+            BOOST_TEST(reply.error() == c.error);
+            BOOST_TEST(!reply.text("message").empty());
+            BOOST_TEST(reply.raw.header("cache-control") == "no-store");
+        }
+    }
+    // "application/json; charset=utf-8" is JSON too.
+    const auto token = [&] {
+        const auto reply = call(port, "POST", api(taro, "login"), login_body(taro.id, password), "",
+                                "application/json; charset=utf-8");
+        BOOST_TEST_REQUIRE(reply.status == 200, reply.raw.body);
+        return reply.text("token");
+    }();
+    const auto code = w.next_code(taro.email);
+
+    // Without a bearer token, with a made-up one, or with another scheme: 401 before anything.
+    for (const auto& t : std::vector<std::string>{"", "not-a-session"}) {
+        const auto reply = call(port, "POST", api(taro, "code"), code_body(code), t);
+        BOOST_TEST(reply.status == 401);
+        BOOST_TEST(reply.error() == "unauthenticated");
+        BOOST_TEST(contains(reply.raw.header("www-authenticate"), "Bearer"));
+    }
+    const auto basic = request(port, "GET " + api(taro, "session") + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                     "Authorization: Basic " + token + "\r\n\r\n");
+    BOOST_TEST_REQUIRE(basic.has_value());
+    BOOST_TEST(basic->status == 401);
+
+    // Malformed code requests consume no attempt.
+    const std::vector<bad_case> code_cases{
+        {"{\"code\": 123456}", "application/json", 400, "bad_request"},
+        {"{\"code\": ", "application/json", 400, "bad_request"},
+        {"{}", "application/json", 400, "bad_request"},
+        {"{\"code\": \"12ab56\"}", "application/json", 400, "bad_code_format"},
+        {"{\"code\": \"123\"}", "application/json", 400, "bad_code_format"},
+        {"code=123456", "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+    };
+    for (const auto& c : code_cases) {
+        BOOST_TEST_CONTEXT("code body " << c.body << " type " << c.content_type) {
+            const auto reply = call(port, "POST", api(taro, "code"), c.body, token, c.content_type);
+            BOOST_TEST(reply.status == c.status);
+            BOOST_TEST(reply.error() == c.error);
+        }
+    }
+    const auto wrong = call(port, "POST", api(taro, "code"), code_body(other_code(code, 1)), token);
+    BOOST_TEST(wrong.error() == "wrong_code");
+    BOOST_TEST(wrong.number("attempts_left") == 4);
+
+    // No password failure was counted for any of the malformed logins, and only one mail went out.
+    const auto log = w.server().log_text();
+    BOOST_TEST(!contains(log, "event=login.failed"), log);
+    std::this_thread::sleep_for(300ms);
+    BOOST_TEST(w.mails_received() == 1u);
+
+    BOOST_TEST(call(port, "POST", api(taro, "code"), code_body(code), token).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_of_one_portal_is_refused_by_another) {
+    world w;
+    const auto pending = log_in_to_code(w, taro);
+    const auto code = w.next_code(taro.email);
+    // The same self-care ID exists in mc050, as another customer.
+    const auto cross_code = call(w.port(), "POST", api(mc050_taro, "code"), code_body(code), pending);
+    BOOST_TEST(cross_code.status == 401);
+    BOOST_TEST(cross_code.error() == "unauthenticated");
+
+    const auto verified = call(w.port(), "POST", api(taro, "code"), code_body(code), pending);
+    BOOST_TEST_REQUIRE(verified.status == 200, verified.raw.body);
+    const auto token = verified.text("token");
+    BOOST_TEST(call(w.port(), "GET", api(mc050_taro, "session"), "", token).status == 401);
+    BOOST_TEST(call(w.port(), "POST", api(mc050_taro, "logout"), "", token, "").status == 401);
+    // Still valid where it belongs.
+    BOOST_TEST(call(w.port(), "GET", api(taro, "session"), "", token).status == 200);
+    // Nor is it a browser session cookie.
+    const auto verify = request(w.port(), "GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                          "Authorization: Bearer " + token + "\r\n\r\n");
+    BOOST_TEST_REQUIRE(verify.has_value());
+    BOOST_TEST(verify->status == 401);
+}
