@@ -59,6 +59,7 @@ void add_common_headers(response& res) {
     res.set("X-Content-Type-Options", "nosniff");
     res.set("X-Frame-Options", "DENY");
     res.set("Referrer-Policy", "same-origin");
+    res.set("Content-Security-Policy", content_security_policy);
 }
 
 }  // namespace nidan::server

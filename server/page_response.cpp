@@ -6,7 +6,6 @@ namespace nidan::server {
 
 void add_page_headers(response& res) {
     add_common_headers(res);
-    res.set("Content-Security-Policy", page_csp);
     res.set(http::field::cache_control, "no-store");
 }
 

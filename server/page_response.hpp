@@ -1,7 +1,7 @@
 #pragma once
-// Responses of the portal pages: HTML from templates/ with the security headers every page
-// carries (a strict Content-Security-Policy, no framing, no sniffing, same-origin referrers,
-// no-store), and 303 redirects after a form POST.
+// Responses of the portal pages: HTML from templates/ with the headers every response carries
+// (add_common_headers: CSP, no framing, no sniffing, same-origin referrers) plus no-store, and
+// 303 redirects after a form POST.
 #include <string>
 #include <vector>
 
@@ -10,10 +10,7 @@
 
 namespace nidan::server {
 
-// Only our own stylesheet and images load; forms post only to us; nothing may frame the page.
-inline constexpr const char* page_csp =
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
+// The common headers plus Cache-Control: no-store (authentication pages).
 void add_page_headers(response& res);
 
 response html_page(const request& req, http::status status, std::string body, const std::vector<std::string>& cookies = {});

@@ -72,6 +72,7 @@ public:
     }
 
     unsigned short port() const { return server_->port(); }
+    std::string data_dir() const { return data_.string(); }
     server_process& server() { return *server_; }
     std::size_t mails_received() const { return mail_files(mails_).size(); }
 
@@ -331,6 +332,14 @@ BOOST_AUTO_TEST_CASE(address_form_locks_after_three_wrong_phones) {
     BOOST_TEST(right.status == 403);
     BOOST_TEST(right.error() == "address_form_locked");
     BOOST_TEST(w.mails_received() == 0u);
+
+    // Support unlocks it (while the server runs); the right number then works.
+    const auto unlocked = run_nidan({"user", "unlock", "--config", source_dir() + "/conf/nidan.toml", "--set",
+                                     "storage.data_dir=" + w.data_dir(), "--portal", jiro.portal, "--id", jiro.id});
+    BOOST_TEST_REQUIRE(unlocked.exit_code == 0, unlocked.err);
+    const auto after = call(w.port(), "POST", api(jiro, "address"), address_body("jiro@example.jp", jiro.phone), token);
+    BOOST_TEST(after.status == 200, after.raw.body);
+    BOOST_TEST(w.next_code("jiro@example.jp").size() == 6u);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_requests_store_nothing) {

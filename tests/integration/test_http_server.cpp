@@ -59,6 +59,8 @@ BOOST_AUTO_TEST_CASE(routing_errors) {
     BOOST_TEST(missing->status == 404);
     BOOST_TEST(missing->header("content-type") == "text/html; charset=utf-8");
     BOOST_TEST(missing->body.find("404") != std::string::npos);
+    BOOST_TEST(missing->header("content-security-policy").find("default-src 'none'") != std::string::npos);
+    BOOST_TEST(missing->header("x-frame-options") == "DENY");
 
     auto wrong = request(s.port(), "DELETE /healthz HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
     BOOST_REQUIRE(wrong);
