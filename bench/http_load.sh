@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP load on a local nidan: req/s and p50/p99 latency (wrk --latency) for /healthz, /readyz
-# (an empty LMDB write transaction through the storage writer) and /static/style.css, then
+# (an empty LMDB write transaction through the storage writer), /static/style.css, a login page
+# (template rendering and a signed form token) and /auth/verify without a session, then
 # /healthz again with server.io_threads=1 for the 1-vs-2 io thread ratio. Prints figures; judges
 # nothing, except that the server must stop with exit code 0 on SIGTERM.
 #
@@ -123,7 +124,7 @@ echo "wrk: ${duration}s per path, $threads threads, $connections connections; se
 
 start_server main "$io_threads"
 echo "server (io_threads=$io_threads) at $base_url" >&2
-for path in /healthz /readyz /static/style.css; do load "$io_threads" "$path"; done
+for path in /healthz /readyz /static/style.css /selfcare/SelfcareLogin.in /auth/verify; do load "$io_threads" "$path"; done
 main_rc=0
 stop_server || main_rc=$?
 
