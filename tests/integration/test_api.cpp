@@ -10,15 +10,12 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <cctype>
 #include <filesystem>
-#include <memory>
-#include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "nidan_test/login_world.hpp"
 #include "nidan_test/mail.hpp"
 #include "nidan_test/process.hpp"
 #include "nidan_test/raw_http.hpp"
@@ -31,87 +28,17 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string password = "Sakura-Fubuki 2024!";
-const std::string code_marker = "■ログイン認証コード";
-// Cheap Argon2id, for `nidan user add` and the server alike, so logins take milliseconds.
-const std::vector<std::string> fast_hash{"hash.memory_kib=8192", "hash.iterations=1"};
+const std::string& password = account_password;
 
-struct test_account {
-    std::string portal;
-    std::string id;
-    std::string email;  // "" for an account without an address
-    std::string phone;
-};
-
-const test_account taro{"ip-phone", "taro", "taro@example.jp", "09012345678"};
-const test_account mc050_taro{"mc050", "taro", "tanaka@example.jp", "05011112222"};
-const test_account jiro{"ip-phone", "jiro", "", "09087654321"};  // no address yet
+const world_account taro{"ip-phone", "taro", "taro@example.jp", "09012345678"};
+const world_account mc050_taro{"mc050", "taro", "tanaka@example.jp", "05011112222"};
+const world_account jiro{"ip-phone", "jiro", "", "09087654321"};  // no address yet
 
 bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
-std::string code_in(const std::string& body) {
-    auto at = body.find(code_marker);
-    if (at == std::string::npos) return {};
-    at += code_marker.size();
-    while (at < body.size() && (body[at] == '\r' || body[at] == '\n' || body[at] == ' ')) ++at;
-    std::string digits;
-    while (at < body.size() && std::isdigit(static_cast<unsigned char>(body[at]))) digits += body[at++];
-    return digits;
-}
-
-class world {
+class world : public login_world {
 public:
-    world() : relay_({relay_kind::aiosmtpd, mails_, 0, {}}) {
-        for (const auto& a : {taro, mc050_taro, jiro}) add_account(a);
-        std::vector<std::string> settings{"smtp.relay=127.0.0.1:" + std::to_string(relay_.port()),
-                                          "smtp.retry_backoff_s=1", "smtp.connect_timeout_ms=2000",
-                                          "smtp.greeting_timeout_ms=2000", "smtp.command_timeout_ms=2000",
-                                          "smtp.data_timeout_ms=3000"};
-        settings.insert(settings.end(), fast_hash.begin(), fast_hash.end());
-        server_ = std::make_unique<server_process>(data_.string(), settings);
-    }
-
-    unsigned short port() const { return server_->port(); }
-    std::string data_dir() const { return data_.string(); }
-    server_process& server() { return *server_; }
-    std::size_t mails_received() const { return mail_files(mails_).size(); }
-
-    // Waits (bounded) for a mail not seen before, addressed to `to`; returns its code.
-    std::string next_code(const std::string& to) {
-        std::string code;
-        eventually(
-            [&] {
-                for (const auto& file : mail_files(mails_)) {
-                    if (!seen_.insert(file).second) continue;
-                    auto mail = decode_mail(file);
-                    if (mail.to_address != to) continue;
-                    code = code_in(mail.body);
-                    return true;
-                }
-                return false;
-            },
-            10s, 50ms);
-        BOOST_TEST_REQUIRE(code.size() == 6u, "no code mail for " << to << "\nserver log:\n" << server_->log_text());
-        return code;
-    }
-
-private:
-    void add_account(const test_account& a) {
-        std::vector<std::string> args{"user", "add", "--portal", a.portal, "--id", a.id, "--phone", a.phone,
-                                      "--password-stdin", "--config", source_dir() + "/conf/nidan.toml",
-                                      "--set", "storage.data_dir=" + data_.string()};
-        if (!a.email.empty()) args.insert(args.end(), {"--email", a.email});
-        for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
-        const auto added = run_nidan(args, password + "\n", 30s);
-        BOOST_TEST_REQUIRE(added.exit_code == 0, "nidan user add " << a.portal << "/" << a.id << ": " << added.err);
-    }
-
-    temp_dir dir_;
-    fs::path data_ = dir_ / "data";
-    fs::path mails_ = dir_ / "mails";
-    relay_process relay_;
-    std::unique_ptr<server_process> server_;
-    std::set<fs::path> seen_;
+    world() : login_world({taro, mc050_taro, jiro}) {}
 };
 
 struct api_reply {
@@ -157,7 +84,7 @@ api_reply call(unsigned short port, const std::string& method, const std::string
     return out;
 }
 
-std::string api(const test_account& a, const std::string& step) { return "/api/v1/" + a.portal + "/" + step; }
+std::string api(const world_account& a, const std::string& step) { return "/api/v1/" + a.portal + "/" + step; }
 
 std::string login_body(const std::string& id, const std::string& pw) {
     json::object o;
@@ -180,7 +107,7 @@ std::string address_body(const std::string& email, const std::string& phone) {
 }
 
 // Step 1 for `a`: returns the code_pending token.
-std::string log_in_to_code(world& w, const test_account& a) {
+std::string log_in_to_code(world& w, const world_account& a) {
     const auto reply = call(w.port(), "POST", api(a, "login"), login_body(a.id, password));
     BOOST_TEST_REQUIRE(reply.status == 200, "login: " << reply.status << " " << reply.raw.body);
     BOOST_TEST_REQUIRE(!reply.text("token").empty());
@@ -212,7 +139,7 @@ BOOST_AUTO_TEST_CASE(full_flow_over_json) {
     BOOST_TEST(half.status == 200);
     BOOST_TEST(half.text("state") == "code_pending");
 
-    const auto code = w.next_code(taro.email);
+    const auto code = w.next_code(taro.email).code;
     const auto verified = call(w.port(), "POST", api(taro, "code"), code_body(code), pending);
     BOOST_TEST_REQUIRE(verified.status == 200, verified.raw.body);
     BOOST_TEST(verified.text("state") == "authenticated");
@@ -258,7 +185,7 @@ BOOST_AUTO_TEST_CASE(wrong_password_looks_like_unknown_id) {
 BOOST_AUTO_TEST_CASE(wrong_codes_count_down_then_the_code_dies) {
     world w;
     const auto token = log_in_to_code(w, taro);
-    const auto code = w.next_code(taro.email);
+    const auto code = w.next_code(taro.email).code;
     for (int left = 4; left >= 1; --left) {
         const auto reply = call(w.port(), "POST", api(taro, "code"), code_body(other_code(code, 5 - left)), token);
         BOOST_TEST(reply.status == 401);
@@ -274,7 +201,7 @@ BOOST_AUTO_TEST_CASE(wrong_codes_count_down_then_the_code_dies) {
 
     // A new login gives a new code; the old one is dead.
     const auto again = log_in_to_code(w, taro);
-    const auto fresh = w.next_code(taro.email);
+    const auto fresh = w.next_code(taro.email).code;
     const auto stale = call(w.port(), "POST", api(taro, "code"), code_body(fresh == code ? other_code(code, 1) : code), again);
     BOOST_TEST(stale.error() == "wrong_code");
     BOOST_TEST(call(w.port(), "POST", api(taro, "code"), code_body(fresh), again).status == 200);
@@ -304,7 +231,7 @@ BOOST_AUTO_TEST_CASE(address_flow_with_wrong_and_right_phone) {
     BOOST_TEST(right.text("state") == "code_pending");
     BOOST_TEST(right.text("code_sent_to") == "j***@example.jp");
 
-    const auto code = w.next_code("jiro@example.jp");
+    const auto code = w.next_code("jiro@example.jp").code;
     const auto verified = call(w.port(), "POST", api(jiro, "code"), code_body(code), token);
     BOOST_TEST_REQUIRE(verified.status == 200, verified.raw.body);
     const auto session = call(w.port(), "GET", api(jiro, "session"), "", verified.text("token"));
@@ -339,7 +266,7 @@ BOOST_AUTO_TEST_CASE(address_form_locks_after_three_wrong_phones) {
     BOOST_TEST_REQUIRE(unlocked.exit_code == 0, unlocked.err);
     const auto after = call(w.port(), "POST", api(jiro, "address"), address_body("jiro@example.jp", jiro.phone), token);
     BOOST_TEST(after.status == 200, after.raw.body);
-    BOOST_TEST(w.next_code("jiro@example.jp").size() == 6u);
+    BOOST_TEST(w.next_code("jiro@example.jp").code.size() == 6u);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_requests_store_nothing) {
@@ -378,7 +305,7 @@ BOOST_AUTO_TEST_CASE(malformed_requests_store_nothing) {
         BOOST_TEST_REQUIRE(reply.status == 200, reply.raw.body);
         return reply.text("token");
     }();
-    const auto code = w.next_code(taro.email);
+    const auto code = w.next_code(taro.email).code;
 
     // Without a bearer token, with a made-up one, or with another scheme: 401 before anything.
     for (const auto& t : std::vector<std::string>{"", "not-a-session"}) {
@@ -424,7 +351,7 @@ BOOST_AUTO_TEST_CASE(malformed_requests_store_nothing) {
 BOOST_AUTO_TEST_CASE(a_token_of_one_portal_is_refused_by_another) {
     world w;
     const auto pending = log_in_to_code(w, taro);
-    const auto code = w.next_code(taro.email);
+    const auto code = w.next_code(taro.email).code;
     // The same self-care ID exists in mc050, as another customer.
     const auto cross_code = call(w.port(), "POST", api(mc050_taro, "code"), code_body(code), pending);
     BOOST_TEST(cross_code.status == 401);

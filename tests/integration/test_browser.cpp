@@ -24,13 +24,13 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "nidan_test/browser.hpp"
+#include "nidan_test/login_world.hpp"
 #include "nidan_test/mail.hpp"
 #include "nidan_test/process.hpp"
 #include "nidan_test/raw_http.hpp"
@@ -46,8 +46,7 @@ namespace {
 const std::string chromium_binary = "/usr/bin/chromium";
 const std::string chromedriver_binary = "/usr/bin/chromedriver";
 
-const std::string password = "Sakura-Fubuki 2024!";
-const std::string code_marker = "■ログイン認証コード";
+const std::string& password = account_password;
 const std::string msg_wrong_phone = "入力された連絡先電話番号が、登録されている電話番号と一致しません。";
 const std::string msg_forbidden = "このリクエストは許可されていません。";
 
@@ -55,8 +54,6 @@ const std::vector<std::string> mc050_menu{
     "IP電話番号(050番号) 追加申込", "モバイルチョイス050登録", "モバイルチョイス050解除",
     "マスタテーブル設定(グループ・利用制限)", "グループ・利用制限設定・内容変更", "着信拒否一括登録・削除",
     "アップロード・ダウンロード"};
-
-const std::vector<std::string> fast_hash{"hash.memory_kib=8192", "hash.iterations=1"};
 
 // How long the browser gets for one step (a page load, an element to appear, a mail to arrive).
 constexpr auto step_timeout = 10s;
@@ -72,17 +69,6 @@ std::string fullwidth(const std::string& digits) {
         out += static_cast<char>(0x90 + (c - '0'));
     }
     return out;
-}
-
-// The digits on the line after "■ログイン認証コード"; "" when the body has no such line.
-std::string code_in(const std::string& body) {
-    auto at = body.find(code_marker);
-    if (at == std::string::npos) return {};
-    at += code_marker.size();
-    while (at < body.size() && (body[at] == '\r' || body[at] == '\n' || body[at] == ' ')) ++at;
-    std::string digits;
-    while (at < body.size() && std::isdigit(static_cast<unsigned char>(body[at]))) digits += body[at++];
-    return digits;
 }
 
 std::string base64_decode(const std::string& text) {
@@ -365,22 +351,13 @@ private:
 
 // One case's world: data folder, capture relay, accounts, the server, chromedriver and a
 // browser session with a fresh profile.
-class world {
+class world : public login_world {
 public:
-    world() : relay_({relay_kind::aiosmtpd, mails_, 0, {}}) {
-        require_browser_installed();
-        add_account("mc050", "taro", "05011112222", "tanaka@example.jp");
-        add_account("freevoice", "fv_noaddr", "0312345678", "");
-        std::vector<std::string> settings{"smtp.relay=127.0.0.1:" + std::to_string(relay_.port()),
-                                          "smtp.retry_backoff_s=1", "smtp.connect_timeout_ms=2000",
-                                          "smtp.greeting_timeout_ms=2000", "smtp.command_timeout_ms=2000",
-                                          "smtp.data_timeout_ms=3000"};
-        settings.insert(settings.end(), fast_hash.begin(), fast_hash.end());
-        server_ = std::make_unique<server_process>(data_.string(), settings);
+    world() : login_world(accounts()) {
         fs::create_directories(shots_);
-        driver_ = std::make_unique<chromedriver_process>(dir_ / "chromedriver.log");
+        driver_ = std::make_unique<chromedriver_process>(dir() / "chromedriver.log");
         try {
-            browser_ = std::make_unique<webdriver>(driver_->port(), dir_ / "profile");
+            browser_ = std::make_unique<webdriver>(driver_->port(), dir() / "profile");
         } catch (const std::exception& e) {
             throw std::runtime_error(std::string("cannot start chromium through chromedriver: ") + e.what() +
                                      "\nchromedriver output:\n" + driver_->output());
@@ -394,7 +371,6 @@ public:
     world& operator=(const world&) = delete;
 
     webdriver& browser() { return *browser_; }
-    unsigned short port() const { return server_->port(); }
     std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port()) + path; }
 
     // A screenshot named after the step, in the temp folder; when `last_of_case` names the case,
@@ -412,30 +388,6 @@ public:
         return file;
     }
 
-    // Waits (bounded) for a mail not seen before, addressed to `to`, and returns its code.
-    std::string next_code(const std::string& to) {
-        std::string code;
-        std::string body;
-        const bool found = eventually(
-            [&] {
-                for (const auto& file : mail_files(mails_)) {
-                    if (!seen_.insert(file).second) continue;
-                    const auto mail = decode_mail(file);
-                    if (mail.to_address != to) continue;
-                    body = mail.body;
-                    code = code_in(mail.body);
-                    return true;
-                }
-                return false;
-            },
-            step_timeout, 50ms);
-        BOOST_TEST_REQUIRE(found, "no code mail for " << to << "\nrelay:\n"
-                                                      << relay_.output() << "\nserver log:\n"
-                                                      << server_->log_text());
-        BOOST_TEST_REQUIRE(code.size() == 6u, "no 6-digit code in:\n" << body);
-        return code;
-    }
-
     std::string diagnostics() {
         std::string url, source;
         try {
@@ -444,30 +396,19 @@ public:
         } catch (const std::exception& e) {
             url = e.what();
         }
-        return "browser at " + url + "\npage:\n" + source.substr(0, 4000) + "\nserver log:\n" + server_->log_text();
+        return "browser at " + url + "\npage:\n" + source.substr(0, 4000) + "\nserver log:\n" + server().log_text();
     }
 
 private:
-    void add_account(const std::string& portal, const std::string& id, const std::string& phone,
-                     const std::string& email) {
-        std::vector<std::string> args{"user", "add", "--portal", portal, "--id", id, "--phone", phone,
-                                      "--password-stdin", "--config", source_dir() + "/conf/nidan.toml", "--set",
-                                      "storage.data_dir=" + data_.string()};
-        if (!email.empty()) args.insert(args.end(), {"--email", email});
-        for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
-        const auto added = run_nidan(args, password + "\n", 30s);
-        BOOST_TEST_REQUIRE(added.exit_code == 0, "nidan user add " << portal << "/" << id << ": " << added.err);
+    // Checks for chromium and chromedriver first: without them the world is not worth making.
+    static std::vector<world_account> accounts() {
+        require_browser_installed();
+        return {{"mc050", "taro", "tanaka@example.jp", "05011112222"}, {"freevoice", "fv_noaddr", "", "0312345678"}};
     }
 
-    temp_dir dir_;
-    fs::path data_ = dir_ / "data";
-    fs::path mails_ = dir_ / "mails";
-    fs::path shots_ = dir_ / "screenshots";
-    relay_process relay_;
-    std::unique_ptr<server_process> server_;
+    fs::path shots_ = dir() / "screenshots";
     std::unique_ptr<chromedriver_process> driver_;
     std::unique_ptr<webdriver> browser_;
-    std::set<fs::path> seen_;
     int shots_taken_ = 0;
 };
 
@@ -502,7 +443,7 @@ BOOST_AUTO_TEST_CASE(mobile_choice_login_with_fullwidth_code_and_logout) {
     BOOST_TEST(contains(code_page, "t***@example.jp"));
     w.screenshot("code-page");
 
-    const auto code = w.next_code("tanaka@example.jp");
+    const auto code = w.next_code("tanaka@example.jp", step_timeout).code;
     submit_code(w, fullwidth(code));
 
     const auto home_url = b.wait_for_url("/portal/mc050/home");
@@ -564,7 +505,7 @@ BOOST_AUTO_TEST_CASE(free_voice_without_address_registers_one_on_the_way) {
     BOOST_TEST(contains(b.source(), "認証コードチェック"));
     w.screenshot("code-page");
 
-    const auto code = w.next_code(new_address);
+    const auto code = w.next_code(new_address, step_timeout).code;
     submit_code(w, code);
     const auto home_url = b.wait_for_url("/portal/freevoice/home");
     BOOST_TEST_REQUIRE(ends_with(home_url, "/portal/freevoice/home"), w.diagnostics());

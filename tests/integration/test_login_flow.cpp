@@ -7,17 +7,15 @@
 #define BOOST_TEST_MODULE login_flow
 #include <boost/test/unit_test.hpp>
 
-#include <cctype>
 #include <filesystem>
 #include <functional>
-#include <memory>
-#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "nidan_test/browser.hpp"
+#include "nidan_test/login_world.hpp"
 #include "nidan_test/mail.hpp"
 #include "nidan_test/process.hpp"
 #include "nidan_test/raw_http.hpp"
@@ -29,10 +27,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Distinctive, so the audit log can be searched for it.
-const std::string password = "Sakura-Fubuki 2024!";
+const std::string& password = account_password;
 const std::string code_subject = "【楽天コミュニケーションズ】ログイン認証コードの送付";
-const std::string code_marker = "■ログイン認証コード";
 
 const std::string msg_bad_credentials = "セルフケアIDまたはセルフケアパスワードが正しくありません。";
 const std::string msg_form_expired = "画面の有効期限が切れました。もう一度入力してください。";
@@ -75,9 +71,6 @@ const std::vector<std::string> mc050_menu{
     "マスタテーブル設定(グループ・利用制限)", "グループ・利用制限設定・内容変更", "着信拒否一括登録・削除",
     "アップロード・ダウンロード"};
 
-// Cheap Argon2id, for `nidan user add` and the server alike, so logins take milliseconds.
-const std::vector<std::string> fast_hash{"hash.memory_kib=8192", "hash.iterations=1"};
-
 bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 // The text of the page's alert paragraph; "" when it has none.
@@ -89,86 +82,17 @@ std::string alert_of(const std::string& html) {
     return html_unescape(html.substr(at + open.size(), end - at - open.size()));
 }
 
-struct code_mail {
-    decoded_mail mail;
-    std::string code;
-};
-
-// The digits on the line after "■ログイン認証コード"; "" when the body has no such line.
-std::string code_in(const std::string& body) {
-    auto at = body.find(code_marker);
-    if (at == std::string::npos) return {};
-    at += code_marker.size();
-    while (at < body.size() && (body[at] == '\r' || body[at] == '\n' || body[at] == ' ')) ++at;
-    std::string digits;
-    while (at < body.size() && std::isdigit(static_cast<unsigned char>(body[at]))) digits += body[at++];
-    return digits;
-}
-
 // One test's world: data folder, capture relay, accounts of the three portals, the server.
-class world {
+class world : public login_world {
 public:
-    explicit world(const std::vector<std::string>& overrides = {}) : relay_({relay_kind::aiosmtpd, mails_, 0, {}}) {
-        for (const auto& a : all_portals) add_account(a);
-        std::vector<std::string> settings{"smtp.relay=127.0.0.1:" + std::to_string(relay_.port()),
-                                          "smtp.retry_backoff_s=1", "smtp.connect_timeout_ms=2000",
-                                          "smtp.greeting_timeout_ms=2000", "smtp.command_timeout_ms=2000",
-                                          "smtp.data_timeout_ms=3000"};
-        settings.insert(settings.end(), fast_hash.begin(), fast_hash.end());
-        settings.insert(settings.end(), overrides.begin(), overrides.end());
-        server_ = std::make_unique<server_process>(data_.string(), settings);
-    }
-
-    unsigned short port() const { return server_->port(); }
-    server_process& server() { return *server_; }
-    relay_process& relay() { return relay_; }
-    std::size_t mails_received() const { return mail_files(mails_).size(); }
-
-    // Waits (bounded) for a mail not seen before, addressed to `to`, and reads its code.
-    code_mail next_code(const std::string& to, std::chrono::milliseconds timeout = 10s) {
-        std::optional<code_mail> found;
-        eventually(
-            [&] {
-                for (const auto& file : mail_files(mails_)) {
-                    if (!seen_.insert(file).second) continue;
-                    auto mail = decode_mail(file);
-                    if (mail.to_address != to) continue;
-                    auto code = code_in(mail.body);
-                    found = code_mail{std::move(mail), std::move(code)};
-                    return true;
-                }
-                return false;
-            },
-            timeout, 50ms);
-        BOOST_TEST_REQUIRE(found.has_value(), "no code mail for " << to << "\nrelay:\n"
-                                                                  << relay_.output() << "\nserver log:\n"
-                                                                  << server_->log_text());
-        BOOST_TEST_REQUIRE(found->code.size() == 6u, "no 6-digit code in:\n" << found->mail.body);
-        return std::move(*found);
-    }
-
-    // True when no mail arrives (and the relay sees no MAIL command) for `quiet`.
-    bool no_mail_for(std::chrono::milliseconds quiet) {
-        std::this_thread::sleep_for(quiet);
-        return mails_received() == 0 && relay_.count_events("MAIL") == 0;
-    }
+    explicit world(const std::vector<std::string>& overrides = {}) : login_world(accounts(), overrides) {}
 
 private:
-    void add_account(const portal_account& a) {
-        std::vector<std::string> args{"user", "add", "--portal", a.portal, "--id", a.id, "--phone", a.phone,
-                                      "--email", a.email, "--password-stdin", "--config",
-                                      source_dir() + "/conf/nidan.toml", "--set", "storage.data_dir=" + data_.string()};
-        for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
-        const auto added = run_nidan(args, password + "\n", 30s);
-        BOOST_TEST_REQUIRE(added.exit_code == 0, "nidan user add " << a.portal << "/" << a.id << ": " << added.err);
+    static std::vector<world_account> accounts() {
+        std::vector<world_account> out;
+        for (const auto& a : all_portals) out.push_back({a.portal, a.id, a.email, a.phone});
+        return out;
     }
-
-    temp_dir dir_;
-    fs::path data_ = dir_ / "data";
-    fs::path mails_ = dir_ / "mails";
-    relay_process relay_;
-    std::unique_ptr<server_process> server_;
-    std::set<fs::path> seen_;
 };
 
 // GETs the login page and returns its csrf field, checked against the nidan_login cookie.

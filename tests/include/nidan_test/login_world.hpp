@@ -1,0 +1,131 @@
+#pragma once
+// One integration test's world for the login tests: a temp data folder, an aiosmtpd capture
+// relay, accounts made with `nidan user add --password-stdin`, and `nidan serve` pointed at the
+// relay; plus reading the login code from the newest mail. Header-only: the support library is
+// built without nidan headers and without Boost.Test, the integration tests have both.
+#include <boost/test/unit_test.hpp>
+
+#include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nidan_test/mail.hpp"
+#include "nidan_test/process.hpp"
+#include "nidan_test/temp_dir.hpp"
+
+namespace nidan_test {
+
+// The password of every account a login_world makes. Distinctive, so the audit log can be
+// searched for it.
+inline const std::string account_password = "Sakura-Fubuki 2024!";
+
+// Cheap Argon2id, for `nidan user add` and the server alike, so logins take milliseconds.
+inline const std::vector<std::string> fast_hash{"hash.memory_kib=8192", "hash.iterations=1"};
+
+inline const std::string code_marker = "■ログイン認証コード";
+
+// The digits on the line after "■ログイン認証コード"; "" when the body has no such line.
+inline std::string code_in(const std::string& body) {
+    auto at = body.find(code_marker);
+    if (at == std::string::npos) return {};
+    at += code_marker.size();
+    while (at < body.size() && (body[at] == '\r' || body[at] == '\n' || body[at] == ' ')) ++at;
+    std::string digits;
+    while (at < body.size() && std::isdigit(static_cast<unsigned char>(body[at]))) digits += body[at++];
+    return digits;
+}
+
+struct code_mail {
+    decoded_mail mail;
+    std::string code;
+};
+
+// An account for `nidan user add`.
+struct world_account {
+    std::string portal;
+    std::string id;
+    std::string email;  // "" for an account without an address
+    std::string phone;
+};
+
+class login_world {
+public:
+    // Makes `accounts` (password account_password), then starts the server with the relay,
+    // short SMTP timeouts, fast_hash and `overrides` (more --set key=value).
+    explicit login_world(const std::vector<world_account>& accounts, const std::vector<std::string>& overrides = {})
+        : relay_({relay_kind::aiosmtpd, mails_, 0, {}}) {
+        for (const auto& a : accounts) add_account(a);
+        std::vector<std::string> settings{"smtp.relay=127.0.0.1:" + std::to_string(relay_.port()),
+                                          "smtp.retry_backoff_s=1", "smtp.connect_timeout_ms=2000",
+                                          "smtp.greeting_timeout_ms=2000", "smtp.command_timeout_ms=2000",
+                                          "smtp.data_timeout_ms=3000"};
+        settings.insert(settings.end(), fast_hash.begin(), fast_hash.end());
+        settings.insert(settings.end(), overrides.begin(), overrides.end());
+        server_ = std::make_unique<server_process>(data_.string(), settings);
+    }
+    login_world(const login_world&) = delete;
+    login_world& operator=(const login_world&) = delete;
+
+    unsigned short port() const { return server_->port(); }
+    std::string data_dir() const { return data_.string(); }
+    // The test's temp folder (for more files of its own).
+    const std::filesystem::path& dir() const { return dir_.path(); }
+    server_process& server() { return *server_; }
+    relay_process& relay() { return relay_; }
+    std::size_t mails_received() const { return mail_files(mails_).size(); }
+
+    // Waits (bounded) for a mail not seen before, addressed to `to`, and reads its code.
+    code_mail next_code(const std::string& to, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        std::optional<code_mail> found;
+        eventually(
+            [&] {
+                for (const auto& file : mail_files(mails_)) {
+                    if (!seen_.insert(file).second) continue;
+                    auto mail = decode_mail(file);
+                    if (mail.to_address != to) continue;
+                    auto code = code_in(mail.body);
+                    found = code_mail{std::move(mail), std::move(code)};
+                    return true;
+                }
+                return false;
+            },
+            timeout, std::chrono::milliseconds(50));
+        BOOST_TEST_REQUIRE(found.has_value(), "no code mail for " << to << "\nrelay:\n"
+                                                                  << relay_.output() << "\nserver log:\n"
+                                                                  << server_->log_text());
+        BOOST_TEST_REQUIRE(found->code.size() == 6u, "no 6-digit code in:\n" << found->mail.body);
+        return std::move(*found);
+    }
+
+    // True when no mail arrives (and the relay sees no MAIL command) for `quiet`.
+    bool no_mail_for(std::chrono::milliseconds quiet) {
+        std::this_thread::sleep_for(quiet);
+        return mails_received() == 0 && relay_.count_events("MAIL") == 0;
+    }
+
+private:
+    void add_account(const world_account& a) {
+        std::vector<std::string> args{"user", "add", "--portal", a.portal, "--id", a.id, "--phone", a.phone,
+                                      "--password-stdin", "--config", source_dir() + "/conf/nidan.toml",
+                                      "--set", "storage.data_dir=" + data_.string()};
+        if (!a.email.empty()) args.insert(args.end(), {"--email", a.email});
+        for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
+        const auto added = run_nidan(args, account_password + "\n", std::chrono::seconds(30));
+        BOOST_TEST_REQUIRE(added.exit_code == 0, "nidan user add " << a.portal << "/" << a.id << ": " << added.err);
+    }
+
+    temp_dir dir_;
+    std::filesystem::path data_ = dir_ / "data";
+    std::filesystem::path mails_ = dir_ / "mails";
+    relay_process relay_;
+    std::unique_ptr<server_process> server_;
+    std::set<std::filesystem::path> seen_;
+};
+
+}  // namespace nidan_test
