@@ -1,15 +1,11 @@
 #include "core/cookies.hpp"
 
+#include "core/text.hpp"
+
 #include <stdexcept>
 
 namespace nidan {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // RFC 6265 cookie-octet: visible ASCII except '"', ',', ';' and '\'.
 bool is_cookie_octets(std::string_view value) {
@@ -24,12 +20,12 @@ bool is_cookie_octets(std::string_view value) {
 std::optional<std::string_view> find_cookie(std::string_view header, std::string_view name) {
     while (!header.empty()) {
         const auto semi = header.find(';');
-        const auto pair = trim(header.substr(0, semi));
+        const auto pair = trim_ows(header.substr(0, semi));
         header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
         const auto eq = pair.find('=');
         if (eq == std::string_view::npos) continue;
-        if (trim(pair.substr(0, eq)) == name) {
-            auto value = trim(pair.substr(eq + 1));
+        if (trim_ows(pair.substr(0, eq)) == name) {
+            auto value = trim_ows(pair.substr(eq + 1));
             if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
             return value;
         }

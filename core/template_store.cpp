@@ -1,22 +1,11 @@
 #include "core/template_store.hpp"
 
-#include <fstream>
-#include <sstream>
+#include "core/text.hpp"
+
 #include <stdexcept>
 #include <unordered_map>
 
 namespace nidan {
-namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read template " + path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-}  // namespace
 
 template_store::template_store(const std::filesystem::path& dir) {
     std::error_code ec;
@@ -25,7 +14,7 @@ template_store::template_store(const std::filesystem::path& dir) {
     for (const auto& entry : it) {
         const auto ext = entry.path().extension();
         if (!entry.is_regular_file() || (ext != ".html" && ext != ".txt")) continue;
-        auto text = read_file(entry.path());
+        auto text = read_whole_file(entry.path(), "template");
         kainjow::mustache::mustache parsed(text);
         if (!parsed.is_valid())
             throw std::runtime_error("template " + entry.path().string() + ": " + parsed.error_message());

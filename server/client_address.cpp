@@ -1,17 +1,13 @@
 #include "server/client_address.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/beast/core/string.hpp>
 
 #include <algorithm>
 
 namespace nidan::server {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // IPv4-mapped IPv6 peers (::ffff:10.0.0.1) compare equal to their IPv4 form.
 net::ip::address plain(const net::ip::address& a) {
@@ -33,7 +29,7 @@ net::ip::address client_address(const request& req, const net::ip::address& peer
     }
     if (header.empty()) return from;
     const auto comma = header.rfind(',');
-    const auto last = trim(comma == std::string_view::npos ? header : header.substr(comma + 1));
+    const auto last = trim_ows(comma == std::string_view::npos ? header : header.substr(comma + 1));
     boost::system::error_code ec;
     auto address = net::ip::make_address(std::string(last), ec);
     return ec ? from : plain(address);

@@ -55,6 +55,27 @@ bool login_steps::address_form_locked(const current_session& session) const {
     return acct && acct->address_form_locked;
 }
 
+login_steps::code_issue login_steps::prepare_code(std::string_view id, const std::string& to, storage::code_purpose purpose,
+                                                 const std::string& session_hash, std::int64_t now) const {
+    const auto code = generate_code(s_.cfg.code.length);
+    const auto expires = now + s_.cfg.code.lifetime.count();
+    return {{code_mac(s_.server_secret, storage::account_key(portal_.id, id), code), now, expires, s_.cfg.code.max_attempts,
+             to, purpose, session_hash},
+            s_.mailer.login_code({portal_.id, portal_.name, to, code, now, expires})};
+}
+
+void login_steps::store_code(storage::write_txn& txn, std::string_view id, code_issue& issue, std::int64_t now) const {
+    const auto hour_window = now - now % 3600;
+    storage::put_code(txn, portal_.id, id, issue.record);
+    storage::enqueue_mail(txn, std::move(issue.mail), now_ms());
+    storage::increment_counter(txn, "mail_hour", storage::account_key(portal_.id, id), hour_window, hour_window + 3600);
+}
+
+bool login_steps::mail_quota_used(const storage::txn& txn, std::string_view id, std::int64_t now) const {
+    return storage::get_counter(txn, "mail_hour", storage::account_key(portal_.id, id), now - now % 3600, now) >=
+           s_.cfg.code.mails_per_hour;
+}
+
 awaitable<password_outcome> login_steps::password_step(std::string_view id_in, std::string_view password_in,
                                                        std::string_view client, std::string_view device_token,
                                                        std::string_view old_session_hash) {
@@ -69,10 +90,9 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id_in, s
                               verify_token(s_.server_secret, device_purpose, device_token, now) == account_key;
     const auto address_window = window_start(per_address_throttle, now);
     const auto account_window = window_start(per_account_throttle, now);
-    const auto hour_window = now - now % 3600;
     std::optional<account> found;
     std::chrono::milliseconds delay{0};
-    std::uint32_t mails_this_hour = 0;
+    bool quota_used = false;
     {
         auto txn = s_.env.begin_read();
         if (well_formed) found = storage::get_account(txn, portal_.id, id);
@@ -80,7 +100,7 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id_in, s
                          well_formed && !known_device
                              ? delay_for(per_account_throttle, storage::get_counter(txn, "pw_acct", account_key, account_window, now))
                              : std::chrono::milliseconds{0});
-        if (found) mails_this_hour = storage::get_counter(txn, "mail_hour", account_key, hour_window, now);
+        if (found) quota_used = mail_quota_used(txn, id, now);
     }
     if (delay.count() > 0) {
         net::steady_timer wait(co_await net::this_coro::executor, delay);
@@ -114,7 +134,7 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id_in, s
     }
 
     auto acct = std::move(*found);
-    if (!acct.email.empty() && mails_this_hour >= s_.cfg.code.mails_per_hour) {
+    if (!acct.email.empty() && quota_used) {
         log::audit("code.rate_limited").add("portal", portal_.id).add("id", id).add("client", client);
         out.result = password_result::too_many_codes;
         co_return out;
@@ -128,25 +148,13 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id_in, s
     const auto session_hash = sha256(session_id);
     storage::session_record session{portal_.id, id, storage::session_state::code_pending, now, now,
                                     now + s_.cfg.session.idle_timeout.count(), now + s_.cfg.session.absolute_lifetime.count(), random_token(32), ""};
-    std::optional<storage::outbox_mail> mail;
-    storage::code_record code_rec;
-    if (!acct.email.empty()) {
-        const auto code = generate_code(s_.cfg.code.length);
-        const auto expires = now + s_.cfg.code.lifetime.count();
-        code_rec = {code_mac(s_.server_secret, account_key, code), now, expires, s_.cfg.code.max_attempts, acct.email,
-                    storage::code_purpose::login, session_hash};
-        mail = s_.mailer.login_code({portal_.id, portal_.name, acct.email, code, now, expires});
-    }
+    std::optional<code_issue> mail;
+    if (!acct.email.empty()) mail = prepare_code(id, acct.email, storage::code_purpose::login, session_hash, now);
     const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) {
         if (!old_hash.empty()) storage::erase_session(txn, old_hash);
         storage::put_session(txn, session_hash, session);
         storage::reset_counter(txn, "pw_acct", account_key, account_window);
-        if (mail) {
-            // A new code kills the earlier one: the codes table holds one per account.
-            storage::put_code(txn, portal_.id, id, code_rec);
-            storage::enqueue_mail(txn, std::move(*mail), now_ms());
-            storage::increment_counter(txn, "mail_hour", account_key, hour_window, hour_window + 3600);
-        }
+        if (mail) store_code(txn, id, *mail, now);
         if (!new_hash.empty()) {
             acct.password_hash = new_hash;
             acct.updated_at = now;
@@ -287,11 +295,7 @@ awaitable<address_outcome> login_steps::address_step(const current_session& sess
 
     const auto now = now_s();
     const auto& id = session.record.selfcare_id;
-    const auto account_key = storage::account_key(portal_.id, id);
-    const auto hour_window = now - now % 3600;
-    const auto code = generate_code(s_.cfg.code.length);
-    const auto expires = now + s_.cfg.code.lifetime.count();
-    auto mail = s_.mailer.login_code({portal_.id, portal_.name, email, code, now, expires});
+    auto issue = prepare_code(id, email, storage::code_purpose::address_change, session.hash, now);
     address_result result = address_result::no_account;
     std::uint32_t strikes = 0;
     const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) {
@@ -309,7 +313,7 @@ awaitable<address_outcome> login_steps::address_step(const current_session& sess
             result = acct->address_form_locked ? address_result::locked : address_result::wrong_phone;
             return;
         }
-        if (storage::get_counter(txn, "mail_hour", account_key, hour_window, now) >= s_.cfg.code.mails_per_hour) {
+        if (mail_quota_used(txn, id, now)) {
             result = address_result::rate_limited;
             return;
         }
@@ -318,11 +322,7 @@ awaitable<address_outcome> login_steps::address_step(const current_session& sess
             storage::put_account(txn, *acct);
         }
         // The address changes only when this code is verified.
-        storage::put_code(txn, portal_.id, id,
-                          {code_mac(s_.server_secret, account_key, code), now, expires, s_.cfg.code.max_attempts, email,
-                           storage::code_purpose::address_change, session.hash});
-        storage::enqueue_mail(txn, std::move(mail), now_ms());
-        storage::increment_counter(txn, "mail_hour", account_key, hour_window, hour_window + 3600);
+        store_code(txn, id, issue, now);
         result = address_result::code_sent;
     });
     if (ec) {
@@ -364,22 +364,11 @@ awaitable<email_change_result> login_steps::email_change_step(const current_sess
     if (email.empty() || !email_problem(email).empty()) co_return email_change_result::bad_email;
     const auto now = now_s();
     const auto& id = session.record.selfcare_id;
-    const auto account_key = storage::account_key(portal_.id, id);
-    const auto hour_window = now - now % 3600;
-    const auto code = generate_code(s_.cfg.code.length);
-    const auto expires = now + s_.cfg.code.lifetime.count();
-    auto mail = s_.mailer.login_code({portal_.id, portal_.name, email, code, now, expires});
+    auto issue = prepare_code(id, email, storage::code_purpose::address_change, session.hash, now);
     bool rate_limited = false;
     const auto ec = co_await write(s_.writer, [&](storage::write_txn& txn) {
-        if (storage::get_counter(txn, "mail_hour", account_key, hour_window, now) >= s_.cfg.code.mails_per_hour) {
-            rate_limited = true;
-            return;
-        }
-        storage::put_code(txn, portal_.id, id,
-                          {code_mac(s_.server_secret, account_key, code), now, expires, s_.cfg.code.max_attempts, email,
-                           storage::code_purpose::address_change, session.hash});
-        storage::enqueue_mail(txn, std::move(mail), now_ms());
-        storage::increment_counter(txn, "mail_hour", account_key, hour_window, hour_window + 3600);
+        rate_limited = mail_quota_used(txn, id, now);
+        if (!rate_limited) store_code(txn, id, issue, now);
     });
     if (ec) co_return email_change_result::unavailable;
     if (rate_limited) co_return email_change_result::rate_limited;

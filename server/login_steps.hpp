@@ -15,6 +15,8 @@
 #include "core/config.hpp"
 #include "server/http_types.hpp"
 #include "server/portal_routes.hpp"
+#include "storage/code_table.hpp"
+#include "storage/outbox.hpp"
 #include "storage/session_table.hpp"
 
 namespace nidan::server {
@@ -89,6 +91,19 @@ public:
     bool address_form_locked(const current_session& session) const;
 
 private:
+    // A code and its mail, made before the write transaction (no rendering inside it).
+    struct code_issue {
+        storage::code_record record;
+        storage::outbox_mail mail;
+    };
+    code_issue prepare_code(std::string_view id, const std::string& to, storage::code_purpose purpose,
+                            const std::string& session_hash, std::int64_t now) const;
+    // Inside the caller's write: the code (killing any earlier one of the account), its mail and
+    // the hourly mail count, all committed together.
+    void store_code(storage::write_txn& txn, std::string_view id, code_issue& issue, std::int64_t now) const;
+    // True when the account already had code.mails_per_hour code mails this hour.
+    bool mail_quota_used(const storage::txn& txn, std::string_view id, std::int64_t now) const;
+
     portal_services s_;
     const portal_config& portal_;
 };

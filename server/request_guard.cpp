@@ -1,5 +1,7 @@
 #include "server/request_guard.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/beast/core/string.hpp>
 
 #include <optional>
@@ -8,19 +10,13 @@
 namespace nidan::server {
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // A Content-Length value may be a list ("5, 5") when a proxy merged duplicates; every element must
 // be the same run of digits.
 std::optional<std::string_view> single_length(std::string_view value) {
     std::optional<std::string_view> seen;
     while (true) {
         auto comma = value.find(',');
-        auto item = trim(value.substr(0, comma));
+        auto item = trim_ows(value.substr(0, comma));
         if (item.empty()) return std::nullopt;
         for (char c : item) {
             if (c < '0' || c > '9') return std::nullopt;
@@ -44,7 +40,7 @@ std::string_view framing_problem(const http::request_header<>& header) {
         case http::field::host: ++hosts; break;
         case http::field::transfer_encoding:
             ++transfer_encodings;
-            transfer_encoding = trim(field.value());
+            transfer_encoding = trim_ows(field.value());
             break;
         case http::field::content_length: {
             auto length = single_length(field.value());

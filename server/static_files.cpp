@@ -2,10 +2,9 @@
 
 #include <sodium.h>
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "core/text.hpp"
 #include "server/error_pages.hpp"
 
 namespace nidan::server {
@@ -33,14 +32,6 @@ std::string strong_etag(const std::string& content) {
     char hex[sizeof digest * 2 + 1];
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
     return std::string("\"") + hex + "\"";
-}
-
-std::string read_all(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read static file " + path.string());
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
 }
 
 // If-None-Match may list several tags, or "*".
@@ -72,7 +63,7 @@ static_files::static_files(const std::filesystem::path& dir, std::chrono::second
         if (!it->is_regular_file()) continue;
         auto relative = std::filesystem::relative(it->path(), dir).generic_string();
         if (relative.starts_with('.') || relative.find("/.") != std::string::npos) continue;  // dotfiles stay private
-        file f{read_all(it->path()), std::string(content_type_for(relative)), {}};
+        file f{read_whole_file(it->path(), "static file"), std::string(content_type_for(relative)), {}};
         total += f.content.size();
         if (total > max_total_bytes)
             throw std::runtime_error("static folder " + dir.string() + " is larger than " +

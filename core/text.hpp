@@ -1,0 +1,15 @@
+#pragma once
+// Small text helpers shared by the HTTP parsing code and the file loaders.
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace nidan {
+
+// Strips HTTP optional whitespace (spaces and tabs, RFC 9110 section 5.6.3) at both ends.
+std::string_view trim_ows(std::string_view s) noexcept;
+
+// The whole file; throws std::runtime_error naming `what` and the path when it cannot be read.
+std::string read_whole_file(const std::filesystem::path& path, std::string_view what);
+
+}  // namespace nidan
