@@ -25,7 +25,7 @@
 
 #include "core/log.hpp"
 #include "core/template_store.hpp"
-#include "server/code_mailer.hpp"
+#include "core/code_mailer.hpp"
 #include "server/mail_delivery.hpp"
 #include "server/storage_bridge.hpp"
 #include "storage/environment.hpp"
@@ -132,7 +132,7 @@ latencies run_case(const settings& s, unsigned short relay_port, const fs::path&
     storage::environment env(storage::make_options(cfg.storage));
     storage::writer writer(env, cfg.storage.writer_max_batch, cfg.storage.writer_max_queue);
     template_store templates(fs::path(NIDAN_BENCH_SOURCE_DIR) / "templates");
-    server::code_mailer mailer(cfg, templates);
+    code_mailer mailer(cfg, templates);
 
     net::io_context ioc(2);
     server::mail_delivery delivery(ioc, cfg, env, writer);

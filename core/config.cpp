@@ -558,6 +558,7 @@ const std::vector<key_def>& keys() {
     using M = smtp_config;
     using O = operator_config;
     using L = log_config;
+    using T = throttle_config;
     static const std::vector<key_def> table{
         {"server.listen", "address and port to accept HTTP(S) on; port 0 picks a free port",
          host_port_key(field{&config::server, &S::listen}, endpoint_use::listen)},
@@ -689,6 +690,24 @@ const std::vector<key_def>& keys() {
              field{&config::session, &session_config::absolute_lifetime})},
         {"password.min_length", "shortest password accepted, characters",
          integer_key<8, 64>(field{&config::password, &password_config::min_length})},
+        {"throttle.address_free_failures", "password failures per client address in a window without delay",
+         integer_key<0, 1'000'000>(field{&config::throttle, &T::address_free_failures})},
+        {"throttle.address_base_delay_ms", "first delay per client address; it doubles with each failure",
+         duration_key<0, one_hour_ms>(field{&config::throttle, &T::address_base_delay})},
+        {"throttle.address_max_delay_ms", "longest delay per client address",
+         duration_key<0, one_hour_ms>(field{&config::throttle, &T::address_max_delay})},
+        {"throttle.address_window_s", "password failures per client address are counted per window of this length",
+         duration_key<60, 86'400>(field{&config::throttle, &T::address_window})},
+        {"throttle.account_free_failures", "password failures per account in a window without delay",
+         integer_key<0, 1'000'000>(field{&config::throttle, &T::account_free_failures})},
+        {"throttle.account_base_delay_ms", "first delay per account; it doubles with each failure",
+         duration_key<0, one_hour_ms>(field{&config::throttle, &T::account_base_delay})},
+        {"throttle.account_max_delay_ms", "longest delay per account",
+         duration_key<0, one_hour_ms>(field{&config::throttle, &T::account_max_delay})},
+        {"throttle.account_window_s", "password failures per account are counted per window of this length",
+         duration_key<60, 86'400>(field{&config::throttle, &T::account_window})},
+        {"throttle.account_lock_after", "failures in one account window that lock its password login; 0 never",
+         integer_key<0, 1000>(field{&config::throttle, &T::account_lock_after})},
         {"address.phone_strikes", "wrong contact phone numbers before the address form locks",
          integer_key<1, 10>(field{&config::address, &address_config::phone_strikes})},
         {"log.level", "least severe level written: trace, debug, info, warn, error, off",
@@ -1027,6 +1046,10 @@ void validate(const config& c) {
                                std::to_string(c.session.idle_timeout.count()) + " > " +
                                std::to_string(c.session.absolute_lifetime.count()) +
                                "): the absolute limit would always end the session first");
+    if (c.throttle.address_base_delay > c.throttle.address_max_delay)
+        throw config_error("throttle.address_base_delay_ms", "must not exceed throttle.address_max_delay_ms");
+    if (c.throttle.account_base_delay > c.throttle.account_max_delay)
+        throw config_error("throttle.account_base_delay_ms", "must not exceed throttle.account_max_delay_ms");
     if (c.tls.enabled) {
         if (c.tls.cert_file.empty())
             throw config_error("tls.cert_file", "required when tls.enabled = true");

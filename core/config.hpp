@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/throttle.hpp"
+
 namespace nidan {
 
 struct host_port {
@@ -124,6 +126,31 @@ struct password_config {
     static constexpr std::size_t max_length = 1024;  // bytes
 };
 
+// Password failures: growing delays per client address and per account (core/throttle.hpp
+// explains the two and the device exemption), and an optional hard lock. conf/nidan.toml gives
+// the reasoning behind each default.
+struct throttle_config {
+    unsigned address_free_failures = per_address_throttle.free_failures;
+    std::chrono::milliseconds address_base_delay = per_address_throttle.base_delay;
+    std::chrono::milliseconds address_max_delay = per_address_throttle.max_delay;
+    std::chrono::seconds address_window = per_address_throttle.window;
+    unsigned account_free_failures = per_account_throttle.free_failures;
+    std::chrono::milliseconds account_base_delay = per_account_throttle.base_delay;
+    std::chrono::milliseconds account_max_delay = per_account_throttle.max_delay;
+    std::chrono::seconds account_window = per_account_throttle.window;
+    // Failures on one account within account_window that lock its password login until
+    // `nidan user unlock`; 0 never locks (the default: delays only, so nobody can lock a customer
+    // out by failing on purpose). Browsers holding the account's device cookie are not locked out.
+    std::uint32_t account_lock_after = 0;
+
+    throttle_policy per_address() const {
+        return {address_free_failures, address_base_delay, address_max_delay, address_window};
+    }
+    throttle_policy per_account() const {
+        return {account_free_failures, account_base_delay, account_max_delay, account_window};
+    }
+};
+
 struct address_config {
     std::uint32_t phone_strikes = 3;  // wrong contact phone numbers before the form locks
 };
@@ -168,6 +195,7 @@ struct config {
     code_config code;
     session_config session;
     password_config password;
+    throttle_config throttle;
     address_config address;
     log_config log;
     std::vector<portal_config> portals = manual_portals();

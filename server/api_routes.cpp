@@ -28,8 +28,8 @@ namespace json = boost::json;
 constexpr std::size_t max_json_bytes = 4096;
 constexpr unsigned max_json_depth = 4;
 
-const char* state_name(storage::session_state state) {
-    return state == storage::session_state::authenticated ? "authenticated" : "code_pending";
+const char* state_name(session_state state) {
+    return state == session_state::authenticated ? "authenticated" : "code_pending";
 }
 
 response json_reply(const request& req, http::status status, const json::object& body) {
@@ -194,6 +194,9 @@ awaitable<response> api_flow::login(request_context& ctx) {
     case password_result::too_many_codes:
         co_return json_error(req, http::status::too_many_requests, "too_many_codes",
                              "Too many codes were sent for this account; retry later.");
+    case password_result::locked:
+        co_return json_error(req, http::status::forbidden, "account_locked",
+                             "Password login is locked for this account; contact support.");
     case password_result::unavailable:
         break;
     }
@@ -241,7 +244,7 @@ awaitable<response> api_flow::code(request_context& ctx) {
 awaitable<response> api_flow::address(request_context& ctx) {
     const auto& req = ctx.req;
     const auto current = bearer_session(req);
-    if (!current || current->record.state != storage::session_state::code_pending) co_return unauthenticated(req);
+    if (!current || current->record.state != session_state::code_pending) co_return unauthenticated(req);
     response refusal;
     const auto fields = read_fields(req, {"email", "phone"}, refusal);
     if (!fields) co_return refusal;
@@ -284,7 +287,7 @@ awaitable<response> api_flow::address(request_context& ctx) {
 awaitable<response> api_flow::session(request_context& ctx) {
     const auto current = bearer_session(ctx.req);
     if (!current) co_return unauthenticated(ctx.req);
-    if (current->record.state == storage::session_state::authenticated) co_await steps_.touch_step(*current);
+    if (current->record.state == session_state::authenticated) co_await steps_.touch_step(*current);
     json::object body;
     body["portal"] = current->record.portal;
     body["selfcare_id"] = current->record.selfcare_id;

@@ -37,6 +37,14 @@ const char* const msg_unavailable = "ただいま混み合っています。し�
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// The rule a refused new password broke: someone who typed a very long one must not be told it is
+// too short. (Invalid UTF-8, the policy's third refusal, never gets here: the form reader refuses it.)
+std::string new_password_rule(std::string_view replacement, std::size_t min_chars) {
+    if (replacement.size() > password_config::max_length)
+        return "新しいパスワードは" + std::to_string(password_config::max_length) + "バイト以内で入力してください。";
+    return "新しいパスワードは" + std::to_string(min_chars) + "文字以上で入力してください。";
+}
+
 class portal_flow {
 public:
     portal_flow(portal_services s, const portal_config& p, const error_pages& errors)
@@ -63,7 +71,10 @@ private:
     response render_code(const request& req, http::status status, const current_session& session, const std::string& error);
     response render_address(const request& req, http::status status, const current_session& session,
                             const std::string& error, const std::string& email, const std::string& phone);
-    response render_locked(const request& req);
+    // Which lock the notice is about: the password login (throttle.account_lock_after) or the
+    // address form (address.phone_strikes).
+    enum class locked_form { password, address };
+    response render_locked(const request& req, locked_form form);
     template_data page_data() const;
 
     std::optional<current_session> load_session(const request& req) const;
@@ -188,6 +199,8 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
         co_return render_login(req, http::status::unauthorized, msg_bad_credentials, shown_id);
     case password_result::too_many_codes:
         co_return render_login(req, http::status::too_many_requests, msg_too_many_mails, shown_id);
+    case password_result::locked:
+        co_return render_locked(req, locked_form::password);
     case password_result::unavailable:
         break;
     }
@@ -252,15 +265,18 @@ response portal_flow::render_address(const request& req, http::status status, co
     return html_page(req, status, s_.templates.render("address.html", data));
 }
 
-response portal_flow::render_locked(const request& req) {
-    return html_page(req, http::status::forbidden, s_.templates.render("locked.html", page_data()));
+response portal_flow::render_locked(const request& req, locked_form form) {
+    auto data = page_data();
+    data.set(form == locked_form::password ? "password_locked" : "address_locked", true);
+    data.set("phone_strikes", std::to_string(s_.cfg.address.phone_strikes));
+    return html_page(req, http::status::forbidden, s_.templates.render("locked.html", data));
 }
 
 awaitable<response> portal_flow::address_page(request_context& ctx) {
     auto session = load_session(ctx.req);
-    if (!session || session->record.state != storage::session_state::code_pending)
+    if (!session || session->record.state != session_state::code_pending)
         co_return see_other(ctx.req, portal_.login_path);
-    if (steps_.address_form_locked(*session)) co_return render_locked(ctx.req);
+    if (steps_.address_form_locked(*session)) co_return render_locked(ctx.req, locked_form::address);
     co_return render_address(ctx.req, http::status::ok, *session, "", "", "");
 }
 
@@ -269,7 +285,7 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
     if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
     if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
     auto session = load_session(req);
-    if (!session || session->record.state != storage::session_state::code_pending) co_return see_other(req, portal_.login_path);
+    if (!session || session->record.state != session_state::code_pending) co_return see_other(req, portal_.login_path);
     std::string form_error;
     auto form = parse_form(req.body(), form_error);
     if (!form) co_return render_address(req, http::status::bad_request, *session, msg_bad_form, "", "");
@@ -292,7 +308,7 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
     case address_result::wrong_phone:
         co_return render_address(req, http::status::unauthorized, *session, msg_wrong_phone, email, "");
     case address_result::locked:
-        co_return render_locked(req);
+        co_return render_locked(req, locked_form::address);
     case address_result::rate_limited:
         co_return render_address(req, http::status::too_many_requests, *session, msg_too_many_mails, email, phone_raw);
     case address_result::unavailable:
@@ -305,7 +321,7 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
 
 awaitable<response> portal_flow::home_page(request_context& ctx) {
     auto session = load_session(ctx.req);
-    if (!session || session->record.state != storage::session_state::authenticated)
+    if (!session || session->record.state != session_state::authenticated)
         co_return see_other(ctx.req, portal_.login_path);
     co_await steps_.touch_step(*session);
     auto data = page_data();
@@ -360,7 +376,7 @@ std::optional<current_session> portal_flow::authenticated_post(const request& re
         return std::nullopt;
     }
     auto session = load_session(req);
-    if (!session || session->record.state != storage::session_state::authenticated) {
+    if (!session || session->record.state != session_state::authenticated) {
         refusal = see_other(req, portal_.login_path);
         return std::nullopt;
     }
@@ -411,7 +427,7 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
         co_return render_account(req, http::status::ok, *session, "パスワードを変更しました。", "");
     case password_change_result::bad_password:
         co_return render_account(req, http::status::bad_request, *session, "",
-                                 "新しいパスワードは" + std::to_string(s_.cfg.password.min_length) + "文字以上で入力してください。");
+                                 new_password_rule(replacement, s_.cfg.password.min_length));
     case password_change_result::wrong_password:
         co_return render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。");
     case password_change_result::no_account:
@@ -480,7 +496,7 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
                 auto txn = services.env.begin_read();
                 record = storage::get_session(txn, sha256(*cookie), now_s());
             }
-            if (record && record->state == storage::session_state::authenticated) {
+            if (record && record->state == session_state::authenticated) {
                 res.result(http::status::ok);
                 res.set("X-Nidan-Portal", record->portal);
                 res.set("X-Nidan-Selfcare-Id", record->selfcare_id);

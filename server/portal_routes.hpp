@@ -16,7 +16,7 @@
 #include "core/password_hasher.hpp"
 #include "core/template_store.hpp"
 #include "server/app_state.hpp"
-#include "server/code_mailer.hpp"
+#include "core/code_mailer.hpp"
 #include "server/hash_pool.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"

@@ -7,23 +7,17 @@
 #include <string>
 #include <string_view>
 
+#include "core/login_records.hpp"
 #include "storage/txn.hpp"
 
 namespace nidan::storage {
 
 inline constexpr std::size_t code_mac_size = 32;
 
-enum class code_purpose : std::uint8_t { login = 1, address_change = 2 };
-
-struct code_record {
-    std::string mac;            // code_mac_size bytes: HMAC of the code under the server secret
-    std::int64_t issued_at = 0;   // unix seconds
-    std::int64_t expires_at = 0;  // unix seconds; stored as the expiry header, not repeated
-    std::uint32_t attempts_left = 0;
-    std::string target_email;   // where the code was sent
-    code_purpose purpose = code_purpose::login;
-    std::string session_hash;   // session_hash_size bytes: the session the code was issued to
-};
+// The record is core's (core/login_records.hpp). expires_at is stored as the entry's expiry
+// header, not repeated in the value.
+using nidan::code_purpose;
+using nidan::code_record;
 
 // Insert or replace; the entry expires (and is swept) at expires_at. A mac or session_hash of
 // the wrong size, a purpose outside code_purpose or a portal with '\0' throw invalid_input.

@@ -11,27 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "core/outbox_mail.hpp"
 #include "storage/txn.hpp"
 
 namespace nidan::storage {
 
-// Lower sorts first: a login code goes ahead of a notice.
-enum class mail_priority : std::uint8_t { code = 0, notice = 1 };
-
-struct outbox_mail {
-    std::uint64_t id = 0;                 // assigned by enqueue_mail, unique and increasing
-    mail_priority priority = mail_priority::code;
-    std::string kind;                     // "login_code", "address_notice", "test" ...
-    std::int64_t created_at = 0;          // unix seconds
-    std::int64_t due_at = 0;              // unix milliseconds: not sent before this
-    std::int64_t expires_at = 0;          // unix seconds; 0: never (a code mail is useless after its code expired)
-    std::uint32_t attempts = 0;           // delivery attempts so far
-    std::string mail_from;
-    std::vector<std::string> rcpt_to;
-    std::string message;                  // the complete RFC 5322 text
-    std::string last_error;               // the last failure (relay reply or connection error)
-    std::int64_t failed_at = 0;           // unix seconds, set in outbox_failed; 0 while queued
-};
+// The mail itself is core's (core/outbox_mail.hpp): the login flow makes it, this table keeps it.
+using nidan::mail_priority;
+using nidan::outbox_mail;
 
 // Writes the mail (id assigned here from a counter in `meta`, due_at left as given, or now_ms
 // when 0; created_at now_ms / 1000 when 0; failed_at cleared) and returns its id. Call inside the

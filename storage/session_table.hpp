@@ -7,25 +7,16 @@
 #include <string>
 #include <string_view>
 
+#include "core/login_records.hpp"
 #include "storage/txn.hpp"
 
 namespace nidan::storage {
 
 inline constexpr std::size_t session_hash_size = 32;
 
-enum class session_state : std::uint8_t { code_pending = 1, authenticated = 2 };
-
-struct session_record {
-    std::string portal;
-    std::string selfcare_id;
-    session_state state = session_state::code_pending;
-    std::int64_t created_at = 0;           // unix seconds
-    std::int64_t last_seen = 0;
-    std::int64_t idle_expires_at = 0;
-    std::int64_t absolute_expires_at = 0;
-    std::string csrf_secret;
-    std::string pending_email;  // address form: the new address awaiting its code; empty = none
-};
+// The record is core's (core/login_records.hpp): the login flow decides, this table keeps it.
+using nidan::session_record;
+using nidan::session_state;
 
 // Insert or replace; the entry expires (and is swept) at min(idle_expires_at,
 // absolute_expires_at). An id_hash that is not session_hash_size bytes, or a state outside

@@ -686,3 +686,50 @@ BOOST_AUTO_TEST_CASE(a_known_device_is_not_slowed_by_failures_from_elsewhere) {
     // addresses, not under the proxy's.
     BOOST_TEST(contains(log, "event=login.failed portal=ip-phone id=" + ip_phone.id + " client=203.0.113.16"), log);
 }
+
+BOOST_AUTO_TEST_CASE(a_lock_limit_locks_strangers_out_until_support_unlocks) {
+    world w({"throttle.account_lock_after=3", "throttle.account_free_failures=10", "server.trusted_proxies=127.0.0.1"});
+    const auto& a = freevoice;
+    browser owner(w.port());
+    log_in(w, owner, a);
+    BOOST_TEST_REQUIRE(owner.cookie("nidan_device").has_value());
+
+    for (int i = 0; i < 3; ++i) {
+        browser attacker(w.port());
+        const header_list from{{"X-Forwarded-For", "203.0.113." + std::to_string(30 + i)}};
+        BOOST_TEST(submit_login(attacker, a, open_login(attacker, a), a.id, password + "x", from).status == 401);
+    }
+    // A wrong password looks like any other; only the right one shows the lock notice, and no
+    // session or code comes of it.
+    browser stranger(w.port());
+    const auto wrong = submit_login(stranger, a, open_login(stranger, a), a.id, "still wrong");
+    BOOST_TEST(wrong.status == 401);
+    BOOST_TEST(alert_of(wrong.body) == msg_bad_credentials);
+    const auto right = submit_login(stranger, a, open_login(stranger, a), a.id, password);
+    BOOST_TEST(right.status == 403);
+    BOOST_TEST(contains(right.body, "ログインはロックされています"));
+    BOOST_TEST(contains(right.body, "https://comm.rakuten.co.jp/toiawase/selfcare-mail/"));
+    BOOST_TEST(!stranger.cookie("nidan_session").has_value());
+    // The owner's browser, which logged in before, is not locked out.
+    const auto mails_before = w.mails_received();
+    log_in(w, owner, a);
+    BOOST_TEST(w.mails_received() == mails_before + 1);
+
+    const auto log = w.server().log_text();
+    BOOST_TEST(contains(log, "event=login.password_locked portal=freevoice id=" + a.id), log);
+    BOOST_TEST(contains(log, "event=login.refused_locked portal=freevoice id=" + a.id), log);
+
+    // `nidan user show` tells support; `nidan user unlock` lets the customer in again.
+    const std::vector<std::string> where{"--config", source_dir() + "/conf/nidan.toml", "--set",
+                                         "storage.data_dir=" + w.data_dir()};
+    auto show = std::vector<std::string>{"user", "show", "--portal", a.portal, "--id", a.id};
+    show.insert(show.end(), where.begin(), where.end());
+    const auto shown = run_nidan(show, "", 30s);
+    BOOST_TEST(contains(shown.out, "password_locked: yes"), shown.out);
+    auto unlock = std::vector<std::string>{"user", "unlock", "--portal", a.portal, "--id", a.id};
+    unlock.insert(unlock.end(), where.begin(), where.end());
+    BOOST_TEST_REQUIRE(run_nidan(unlock, "", 30s).exit_code == 0);
+    browser later(w.port());
+    log_in(w, later, a);
+    BOOST_TEST(later.get("/auth/verify").status == 200);
+}

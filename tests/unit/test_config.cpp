@@ -49,6 +49,9 @@ const std::vector<std::string> all_keys{
     "mail.from_name",         "code.length",             "code.lifetime_s",
     "code.max_attempts",      "code.mails_per_hour",     "session.idle_timeout_s",
     "session.absolute_lifetime_s", "password.min_length", "address.phone_strikes",
+    "throttle.address_free_failures", "throttle.address_base_delay_ms", "throttle.address_max_delay_ms",
+    "throttle.address_window_s", "throttle.account_free_failures", "throttle.account_base_delay_ms",
+    "throttle.account_max_delay_ms", "throttle.account_window_s", "throttle.account_lock_after",
     "log.level",              "log.file",                "log.audit_file",
     "log.access_log",
 };
@@ -200,6 +203,15 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.session.absolute_lifetime.count() == b.session.absolute_lifetime.count());
     BOOST_TEST(a.password.min_length == b.password.min_length);
     BOOST_TEST(a.address.phone_strikes == b.address.phone_strikes);
+    BOOST_TEST(a.throttle.address_free_failures == b.throttle.address_free_failures);
+    BOOST_TEST(a.throttle.address_base_delay.count() == b.throttle.address_base_delay.count());
+    BOOST_TEST(a.throttle.address_max_delay.count() == b.throttle.address_max_delay.count());
+    BOOST_TEST(a.throttle.address_window.count() == b.throttle.address_window.count());
+    BOOST_TEST(a.throttle.account_free_failures == b.throttle.account_free_failures);
+    BOOST_TEST(a.throttle.account_base_delay.count() == b.throttle.account_base_delay.count());
+    BOOST_TEST(a.throttle.account_max_delay.count() == b.throttle.account_max_delay.count());
+    BOOST_TEST(a.throttle.account_window.count() == b.throttle.account_window.count());
+    BOOST_TEST(a.throttle.account_lock_after == b.throttle.account_lock_after);
     BOOST_TEST(a.log.level == b.log.level);
     BOOST_TEST(a.log.file.string() == b.log.file.string());
     BOOST_TEST(a.log.audit_file.string() == b.log.audit_file.string());
@@ -313,6 +325,17 @@ min_length = 12
 [address]
 phone_strikes = 5
 
+[throttle]
+address_free_failures = 20
+address_base_delay_ms = 500
+address_max_delay_ms = 10000
+address_window_s = 600
+account_free_failures = 3
+account_base_delay_ms = 2000
+account_max_delay_ms = 120000
+account_window_s = 1800
+account_lock_after = 25
+
 [log]
 level = "debug"
 file = "logs/nidan.log"
@@ -385,6 +408,15 @@ config custom_expected() {
     c.session.absolute_lifetime = 28800s;
     c.password.min_length = 12;
     c.address.phone_strikes = 5;
+    c.throttle.address_free_failures = 20;
+    c.throttle.address_base_delay = 500ms;
+    c.throttle.address_max_delay = 10000ms;
+    c.throttle.address_window = 600s;
+    c.throttle.account_free_failures = 3;
+    c.throttle.account_base_delay = 2000ms;
+    c.throttle.account_max_delay = 120000ms;
+    c.throttle.account_window = 1800s;
+    c.throttle.account_lock_after = 25;
     c.log.level = "debug";
     c.log.file = "logs/nidan.log";
     c.log.audit_file = "logs/audit.log";
@@ -742,6 +774,44 @@ BOOST_AUTO_TEST_CASE(new_limits_ranges_name_the_key) {
     expect_bad_file("[session]\nidle_timeout_s = 1800.0\n", "session.idle_timeout_s");
     expect_bad_file("[address]\nstrikes = 3\n", "address.strikes", "unknown key");
     expect_bad_file("[server]\nbehind_tls = \"true\"\n", "server.behind_tls", "true or false");
+}
+
+BOOST_AUTO_TEST_CASE(throttle_limits_default_to_the_documented_policies_and_name_the_key) {
+    const config c = load_config({}, {});
+    const auto address = c.throttle.per_address();
+    const auto account = c.throttle.per_account();
+    BOOST_TEST(address.free_failures == nidan::per_address_throttle.free_failures);
+    BOOST_TEST(address.max_delay.count() == 30'000);
+    BOOST_TEST(account.free_failures == 5u);
+    BOOST_TEST(account.max_delay.count() == 60'000);
+    BOOST_TEST(account.window.count() == 900);
+    BOOST_TEST(c.throttle.account_lock_after == 0u);
+
+    const config set = load_config(
+        {}, sets({"throttle.address_free_failures=0", "throttle.address_base_delay_ms=250",
+                  "throttle.address_max_delay_ms=4000", "throttle.address_window_s=60",
+                  "throttle.account_free_failures=3", "throttle.account_window_s=86400",
+                  "throttle.account_lock_after=20"}));
+    BOOST_TEST(set.throttle.per_address().free_failures == 0u);
+    BOOST_TEST(set.throttle.per_address().base_delay.count() == 250);
+    BOOST_TEST(set.throttle.per_address().max_delay.count() == 4000);
+    BOOST_TEST(set.throttle.per_address().window.count() == 60);
+    BOOST_TEST(set.throttle.per_account().free_failures == 3u);
+    BOOST_TEST(set.throttle.per_account().window.count() == 86400);
+    BOOST_TEST(set.throttle.account_lock_after == 20u);
+
+    expect_bad_override("throttle.address_window_s=59", "throttle.address_window_s", "from 60 to 86400");
+    expect_bad_override("throttle.account_window_s=86401", "throttle.account_window_s");
+    expect_bad_override("throttle.account_max_delay_ms=3600001", "throttle.account_max_delay_ms");
+    expect_bad_override("throttle.account_lock_after=1001", "throttle.account_lock_after", "from 0 to 1000");
+    expect_bad_override("throttle.address_free_failures=-1", "throttle.address_free_failures");
+    // A first delay longer than the cap would never be waited: say so rather than cap silently.
+    const auto e = caught([] {
+        load_config({}, sets({"throttle.address_max_delay_ms=4000", "throttle.address_base_delay_ms=5000"}));
+    });
+    BOOST_TEST_REQUIRE(e.has_value());
+    BOOST_TEST(e->key() == "throttle.address_base_delay_ms");
+    BOOST_TEST(std::string(e->what()).find("throttle.address_max_delay_ms") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(session_idle_must_not_exceed_absolute) {

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/template_store.hpp"
@@ -113,6 +115,8 @@ template_data sample(const std::string& page) {
         d.set("phone", "");
     } else if (page == "locked.html") {
         d.set("enquiry_url", "https://comm.rakuten.co.jp/toiawase/selfcare-mail/");
+        d.set("address_locked", true);
+        d.set("phone_strikes", "3");
     } else if (page == "account.html") {
         d.set("selfcare_id", "user01");
         d.set("masked_email", "t***@example.jp");
@@ -192,6 +196,8 @@ BOOST_AUTO_TEST_CASE(pages_share_the_layout) {
             BOOST_TEST(contains(html, "<link rel=\"stylesheet\" href=\"/static/style.css\">"));
             BOOST_TEST(count(html, "<h1") == 1u);
             BOOST_TEST(count(html, "<main>") == 1u);
+            BOOST_TEST(count(html, "<header class=\"site\">") == 1u);
+            BOOST_TEST(html.ends_with("</main>\n</body>\n</html>\n"));
             BOOST_TEST(contains(html, "モバイルチョイス&quot;050&quot; - 各種サービス設定・変更 -"));
             // Optional parts left out leave nothing behind.
             if (page != "locked.html") BOOST_TEST(!contains(html, "class=\"alert\""));
@@ -304,6 +310,20 @@ BOOST_AUTO_TEST_CASE(locked_page) {
     BOOST_TEST(contains(html, "下記サイトからお問い合わせください。"));
     BOOST_TEST(contains(html, "<a href=\"https://comm.rakuten.co.jp/toiawase/selfcare-mail/\">"));
     BOOST_TEST(!contains(html, "<form"));
+    BOOST_TEST(!contains(html, "セルフケアパスワード"));
+
+    // The number of strikes comes from config; the password lock has its own notice.
+    template_data five = sample("locked.html");
+    five.set("phone_strikes", "5");
+    BOOST_TEST(contains(render("locked.html", five), "5回一致しなかった"));
+    template_data password = sample("locked.html");
+    password.set("address_locked", false);
+    password.set("password_locked", true);
+    const std::string notice = render("locked.html", password);
+    BOOST_TEST(contains(notice, "セルフケアパスワードの入力誤りが続いたため"));
+    BOOST_TEST(contains(notice, "ロックされています"));
+    BOOST_TEST(!contains(notice, "連絡先電話番号"));
+    BOOST_TEST(count(notice, "class=\"alert\"") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(account_page) {
@@ -348,4 +368,67 @@ BOOST_AUTO_TEST_CASE(menu_page) {
     d.set("manual_url", "/mfes/manual.pdf");
     html = render("menu.html", d);
     BOOST_TEST(contains(html, "<a href=\"/mfes/manual.pdf\">マニュアルダウンロード</a>"));
+}
+
+BOOST_AUTO_TEST_CASE(partials_are_not_pages) {
+    BOOST_TEST(!store().has("_head.html"));
+    BOOST_TEST(!store().has("_site_header.html"));
+    BOOST_CHECK_THROW(store().render("_head.html", sample("login.html")), std::out_of_range);
+}
+
+BOOST_AUTO_TEST_CASE(logout_button_only_behind_the_login) {
+    for (const auto& page : pages) {
+        BOOST_TEST_CONTEXT(page) {
+            const std::string html = render(page, sample(page));
+            const bool behind_login = page == "account.html" || page == "menu.html";
+            BOOST_TEST(contains(html, "ログアウト</button>") == behind_login);
+            // The header is one line without the button, as before the partials.
+            if (!behind_login)
+                BOOST_TEST(contains(html, "\n<header class=\"site\"><p>モバイルチョイス&quot;050&quot; - "
+                                          "各種サービス設定・変更 -</p></header>\n<main>\n"));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(error_page) {
+    template_data d;
+    d.set("status", "404");
+    d.set("reason", "Not Found");
+    d.set("message_ja", hostile + "#ja");
+    d.set("message_en", "The page was not found.");
+    const std::string html = render("error.html", d);
+    BOOST_TEST(html.starts_with("<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"));
+    BOOST_TEST(contains(html, "<title>404 Not Found</title>\n<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
+                              "</head>\n<body>\n<main class=\"error\">\n<h1>404 Not Found</h1>\n"));
+    BOOST_TEST(contains(html, "<p>" + hostile_escaped + "#ja</p>"));
+    BOOST_TEST(contains(html, "<p lang=\"en\">The page was not found.</p>"));
+    BOOST_TEST(!contains(html, "<header"));
+    BOOST_TEST(html.ends_with("</main>\n</body>\n</html>\n"));
+}
+
+BOOST_AUTO_TEST_CASE(pages_render_the_same_from_many_threads) {
+    constexpr int thread_count = 8;
+    constexpr int rounds = 40;
+    // Each thread has its own values, so output mixed up between threads shows.
+    const auto data_of = [](const std::string& page, int thread) {
+        template_data d = sample(page);
+        d.set("csrf", "tok-" + std::to_string(thread));
+        d.set("portal_title", "portal <" + std::to_string(thread) + ">");
+        return d;
+    };
+    std::map<std::pair<std::string, int>, std::string> expected;
+    for (int t = 0; t < thread_count; ++t)
+        for (const auto& page : pages) expected[{page, t}] = render(page, data_of(page, t));
+
+    std::atomic<int> wrong{0};  // Boost.Test assertions are not thread-safe: count, check after
+    std::vector<std::thread> threads;
+    for (int t = 0; t < thread_count; ++t)
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < rounds; ++round)
+                for (const auto& page : pages)
+                    if (render(page, data_of(page, t)) != expected.at({page, t})) ++wrong;
+        });
+    for (auto& thread : threads) thread.join();
+    BOOST_TEST(wrong.load() == 0);
+    BOOST_TEST(contains(expected.at({"login.html", 3}), "<p>portal &lt;3&gt;</p>"));
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Puts mails into a data folder's outbox from the test process, built the way the server builds
-// them: server::code_mailer with the shipped conf/nidan.toml and the real templates/. Header-only
+// them: nidan::code_mailer with the shipped conf/nidan.toml and the real templates/. Header-only
 // because it needs the project's headers, which only test executables linked with nidan_server
 // see (not the support library).
 #include <chrono>
@@ -14,7 +14,7 @@
 #include "core/mail_message.hpp"
 #include "core/template_store.hpp"
 #include "nidan_test/process.hpp"
-#include "server/code_mailer.hpp"
+#include "core/code_mailer.hpp"
 #include "storage/environment.hpp"
 #include "storage/outbox.hpp"
 
@@ -46,7 +46,7 @@ struct code_mail_input {
 
 inline nidan::storage::outbox_mail code_mail(const nidan::config& cfg, const code_mail_input& in) {
     const auto now = unix_now();
-    nidan::server::code_mailer mailer(cfg, real_templates());
+    nidan::code_mailer mailer(cfg, real_templates());
     return mailer.login_code({in.portal, in.portal_name, in.to, in.code, now, now + in.expires_in_s});
 }
 

@@ -1,15 +1,15 @@
-#include "server/code_mailer.hpp"
+#include "core/code_mailer.hpp"
 
 #include <ctime>
 
 #include "core/code_mail.hpp"
 #include "core/mail_message.hpp"
 
-namespace nidan::server {
+namespace nidan {
 
 namespace {
 
-storage::outbox_mail wrap(const config& cfg, const std::string& to, const std::string& subject, const std::string& body,
+outbox_mail wrap(const config& cfg, const std::string& to, const std::string& subject, const std::string& body,
                           std::int64_t now) {
     mail::message_fields fields;
     fields.from_address = cfg.mail.from_address;
@@ -19,7 +19,7 @@ storage::outbox_mail wrap(const config& cfg, const std::string& to, const std::s
     fields.body = body;
     fields.date_unix = now;
     fields.message_id = mail::make_message_id(cfg.operator_info.mail_domain, now);
-    storage::outbox_mail mail;
+    outbox_mail mail;
     mail.created_at = now;
     mail.mail_from = cfg.mail.from_address;
     mail.rcpt_to = {to};
@@ -29,7 +29,7 @@ storage::outbox_mail wrap(const config& cfg, const std::string& to, const std::s
 
 }  // namespace
 
-storage::outbox_mail code_mailer::address_notice(const std::string& portal_name, const std::string& selfcare_id,
+outbox_mail code_mailer::address_notice(const std::string& portal_name, const std::string& selfcare_id,
                                                  const std::string& old_address, const std::string& new_address,
                                                  std::int64_t now) const {
     char when[64];
@@ -47,21 +47,21 @@ storage::outbox_mail code_mailer::address_notice(const std::string& portal_name,
     data.set("support_hours", cfg_.operator_info.support_hours);
     auto mail = wrap(cfg_, old_address, "【" + cfg_.operator_info.name + "】登録メールアドレス変更のお知らせ",
                      templates_.render("address_notice.txt", data), now);
-    mail.priority = storage::mail_priority::notice;
+    mail.priority = mail_priority::notice;
     mail.kind = "address_notice";
     return mail;
 }
 
-storage::outbox_mail code_mailer::login_code(const code_mail_request& request) const {
+outbox_mail code_mailer::login_code(const code_mail_request& request) const {
     const auto lifetime_minutes = static_cast<int>((cfg_.code.lifetime.count() + 59) / 60);
     const auto text = mail::render_code_mail(templates_, {request.portal, request.portal_name, cfg_.operator_info.name,
                                                           cfg_.operator_info.mail_domain, cfg_.operator_info.enquiry_url,
                                                           request.code, lifetime_minutes});
     auto mail = wrap(cfg_, request.to, text.subject, text.body, request.now);
-    mail.priority = storage::mail_priority::code;
+    mail.priority = mail_priority::code;
     mail.kind = "login_code";
     mail.expires_at = request.expires_at;
     return mail;
 }
 
-}  // namespace nidan::server
+}  // namespace nidan

@@ -1,0 +1,105 @@
+#pragma once
+// What an authenticated session does on its account page, and the session's own upkeep:
+// a new address (a code goes there; core/code_step.hpp changes the address once it is verified),
+// a new password, logout, and moving the idle expiry on. Same shape as the login steps: the
+// caller runs write() in one transaction and passes its outcome to finish().
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "core/code_issue.hpp"
+#include "core/login_context.hpp"
+#include "core/password_hasher.hpp"
+
+namespace nidan::login {
+
+enum class email_change_result { code_sent, bad_email, rate_limited, unavailable };
+
+class email_change_step {
+public:
+    email_change_step(const context& c, const current_session& session, std::string email, std::int64_t now);
+    bool well_formed() const { return code_.has_value(); }
+    void write(record_writer& w);
+    email_change_result finish(const std::error_code& write_error);
+
+private:
+    const context& c_;
+    const current_session session_;
+    std::string email_;
+    std::int64_t now_;
+    std::optional<code_issue> code_;
+    bool rate_limited_ = false;
+};
+
+enum class password_change_result { changed, bad_password, wrong_password, no_account, unavailable };
+
+//   password_change_step step(context, session, current, replacement, client, now);
+//   if (step.acceptable()) {
+//       step.read(reader);
+//       if (step.has_account()) verdict = verify(step.stored_hash(), step.current_password())
+//       if (step.verified(verdict)) { step.set_new_hash(hash(step.replacement()));
+//                                     error = write { step.write(writer); } }
+//   }
+//   result = step.finish(error);
+class password_change_step {
+public:
+    password_change_step(const context& c, const current_session& session, std::string current, std::string replacement,
+                         std::string client, std::int64_t now);
+    // False: the new password breaks the rules (password.min_length, the fixed maximum).
+    bool acceptable() const { return acceptable_; }
+    void read(const record_reader& r);
+    bool has_account() const { return !stored_hash_.empty(); }
+    const std::string& stored_hash() const { return stored_hash_; }
+    const std::string& current_password() const { return current_; }
+    const std::string& replacement() const { return replacement_; }
+    bool verified(password_hasher::verdict v);
+    void set_new_hash(std::string phc) { new_hash_ = std::move(phc); }
+    void write(record_writer& w);
+    password_change_result finish(const std::error_code& write_error);
+
+private:
+    const context& c_;
+    const current_session session_;
+    std::string current_;
+    std::string replacement_;
+    std::string client_;
+    std::int64_t now_;
+    bool acceptable_ = false;
+    std::string stored_hash_;
+    bool current_ok_ = false;
+    std::string new_hash_;
+};
+
+// Logout: the session is destroyed server-side.
+class logout_step {
+public:
+    logout_step(const context& c, const current_session& session, std::string client)
+        : c_(c), session_(session), client_(std::move(client)) {}
+    void write(record_writer& w) { w.drop_session(session_.hash); }
+    // True when the session is gone.
+    bool finish(const std::error_code& write_error);
+
+private:
+    const context& c_;
+    const current_session session_;
+    std::string client_;
+};
+
+// last_seen and the idle expiry move on at most once a minute per session, so browsing does not
+// cost a write per page.
+class touch_step {
+public:
+    touch_step(const context& c, const current_session& session, std::int64_t now);
+    bool due() const { return due_; }
+    void write(record_writer& w) { w.save_session(session_.hash, record_); }
+    void finish(const std::error_code& write_error);
+
+private:
+    const current_session session_;
+    session_record record_;
+    bool due_ = false;
+};
+
+}  // namespace nidan::login

@@ -1,0 +1,36 @@
+#include "core/login_context.hpp"
+
+#include "core/log.hpp"
+#include "core/tokens.hpp"
+
+namespace nidan::login {
+
+std::string account_subject(std::string_view portal, std::string_view id) {
+    std::string subject;
+    subject.reserve(portal.size() + 1 + id.size());
+    subject.append(portal);
+    subject.push_back('\0');
+    subject.append(id);
+    return subject;
+}
+
+std::optional<current_session> find_session(const context& c, const record_reader& r, std::string_view id,
+                                            std::int64_t now) {
+    if (id.empty() || id.size() > 128) return std::nullopt;
+    auto hash = sha256(id);
+    auto record = r.find_session(hash, now);
+    if (!record || record->portal != c.portal.id) return std::nullopt;
+    return current_session{std::move(hash), std::move(*record)};
+}
+
+std::string pending_code_address(const context& c, const record_reader& r, const current_session& s) {
+    if (auto code = r.find_code(c.portal.id, s.record.selfcare_id)) return log::mask_email(code->target_email);
+    return {};
+}
+
+bool address_form_locked(const context& c, const record_reader& r, const current_session& s) {
+    const auto acct = r.find_account(c.portal.id, s.record.selfcare_id);
+    return acct && acct->address_form_locked;
+}
+
+}  // namespace nidan::login

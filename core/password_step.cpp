@@ -1,0 +1,144 @@
+#include "core/password_step.hpp"
+
+#include <algorithm>
+
+#include "core/account_rules.hpp"
+#include "core/log.hpp"
+#include "core/throttle.hpp"
+#include "core/tokens.hpp"
+
+namespace nidan::login {
+
+password_step::password_step(const context& c, password_attempt attempt, std::int64_t now)
+    : c_(c), attempt_(std::move(attempt)), now_(now) {
+    well_formed_ = selfcare_id_problem(attempt_.id).empty() && !attempt_.password.empty() &&
+                   attempt_.password.size() <= password_config::max_length;
+    if (well_formed_) subject_ = account_subject(c_.portal.id, attempt_.id);
+    known_device_ = well_formed_ && !attempt_.device_token.empty() &&
+                    verify_token(c_.server_secret, device_purpose, attempt_.device_token, now_) == subject_;
+    address_window_ = window_start(c_.cfg.throttle.per_address(), now_);
+    account_window_ = window_start(c_.cfg.throttle.per_account(), now_);
+}
+
+void password_step::read(const record_reader& r) {
+    if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
+    const auto per_address = c_.cfg.throttle.per_address();
+    const auto per_account = c_.cfg.throttle.per_account();
+    delay_ = delay_for(per_address, r.count(failures_per_address, attempt_.client, address_window_, now_));
+    // The owner's own browser is not slowed by what strangers did to the account.
+    if (well_formed_ && !known_device_)
+        delay_ = std::max(delay_, delay_for(per_account, r.count(failures_per_account, subject_, account_window_, now_)));
+    if (found_) {
+        stored_hash_ = found_->password_hash;
+        quota_used_ = mail_quota_used(c_, r, attempt_.id, now_);
+    }
+}
+
+bool password_step::verified(password_hasher::verdict v) {
+    if (v == password_hasher::verdict::mismatch || !found_) {
+        phase_ = phase::failure;
+        return true;
+    }
+    if (found_->password_locked && !known_device_) {
+        phase_ = phase::locked;
+        return false;
+    }
+    if (!found_->email.empty() && quota_used_) {
+        phase_ = phase::too_many_codes;
+        return false;
+    }
+    phase_ = phase::success;
+    rehash_ = v == password_hasher::verdict::match_needs_rehash;
+    session_id_ = random_token(32);
+    if (!found_->email.empty())
+        code_ = prepare_code(c_, attempt_.id, found_->email, code_purpose::login, sha256(session_id_), now_);
+    return true;
+}
+
+void password_step::write(record_writer& w) {
+    if (phase_ == phase::failure) write_failure(w);
+    if (phase_ == phase::success) write_success(w);
+}
+
+void password_step::write_failure(record_writer& w) {
+    const auto& t = c_.cfg.throttle;
+    // Counters outlive their window by one more, so the sweep never removes a live one.
+    w.add_count(failures_per_address, attempt_.client, address_window_, address_window_ + 2 * t.address_window.count());
+    if (!well_formed_) return;
+    w.add_count(failures_per_account, subject_, account_window_, account_window_ + 2 * t.account_window.count());
+    if (t.account_lock_after == 0 || !found_) return;
+    if (w.count(failures_per_account, subject_, account_window_, now_) < t.account_lock_after) return;
+    // Read again inside the transaction: the account may have changed since read().
+    auto acct = w.find_account(c_.portal.id, attempt_.id);
+    if (!acct || acct->password_locked) return;
+    acct->password_locked = true;
+    acct->updated_at = now_;
+    w.save_account(*acct);
+    locked_now_ = true;
+}
+
+void password_step::write_success(record_writer& w) {
+    if (!attempt_.old_session_hash.empty()) w.drop_session(attempt_.old_session_hash);
+    const auto& s = c_.cfg.session;
+    const session_record session{c_.portal.id, attempt_.id, session_state::code_pending, now_, now_,
+                                 now_ + s.idle_timeout.count(), now_ + s.absolute_lifetime.count(), random_token(32), ""};
+    w.save_session(sha256(session_id_), session);
+    w.clear_count(failures_per_account, subject_, account_window_);
+    if (code_) store_code(c_, w, attempt_.id, *code_, now_);
+    if (!new_hash_.empty()) {
+        // Only the hash changes: anything else about the account may have changed meanwhile.
+        if (auto acct = w.find_account(c_.portal.id, attempt_.id)) {
+            acct->password_hash = new_hash_;
+            acct->updated_at = now_;
+            w.save_account(*acct);
+        }
+    }
+}
+
+password_outcome password_step::finish(const std::error_code& write_error) {
+    password_outcome out;
+    const auto& portal = c_.portal.id;
+    const auto& id = attempt_.id;
+    const auto delay_ms = static_cast<std::int64_t>(delay_.count());
+    switch (phase_) {
+    case phase::reading:
+    case phase::failure:
+        if (write_error) log::warn("login.counter_failed").add("portal", portal).add("error", write_error.message());
+        log::audit("login.failed").add("portal", portal).add("id", is_valid_utf8(id) ? id : "(invalid)")
+            .add("client", attempt_.client).add("known_id", found_.has_value()).add("delay_ms", delay_ms);
+        if (locked_now_ && !write_error)
+            log::audit("login.password_locked").add("portal", portal).add("id", id).add("client", attempt_.client)
+                .add("failures", c_.cfg.throttle.account_lock_after);
+        out.result = password_result::invalid_credentials;
+        return out;
+    case phase::locked:
+        log::audit("login.refused_locked").add("portal", portal).add("id", id).add("client", attempt_.client);
+        out.result = password_result::locked;
+        return out;
+    case phase::too_many_codes:
+        log::audit("code.rate_limited").add("portal", portal).add("id", id).add("client", attempt_.client);
+        out.result = password_result::too_many_codes;
+        return out;
+    case phase::success:
+        break;
+    }
+    if (write_error) {
+        log::error("login.store_failed").add("portal", portal).add("id", id).add("error", write_error.message());
+        out.result = password_result::unavailable;
+        return out;
+    }
+    log::audit("login.password_ok").add("portal", portal).add("id", id).add("client", attempt_.client)
+        .add("rehashed", !new_hash_.empty()).add("known_device", known_device_).add("delay_ms", delay_ms);
+    out.session_id = session_id_;
+    if (code_) {
+        out.masked_email = log::mask_email(found_->email);
+        log::audit("code.sent").add("portal", portal).add("id", id).add("to", out.masked_email);
+        out.mail_queued = true;
+        out.result = password_result::code_sent;
+    } else {
+        out.result = password_result::address_required;
+    }
+    return out;
+}
+
+}  // namespace nidan::login

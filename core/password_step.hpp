@@ -1,0 +1,93 @@
+#pragma once
+// Step 1 of the login: self-care ID and password. The step decides; its caller supplies the
+// waiting, the hashing and the transactions, in this order:
+//
+//   password_step step(context, attempt, now);
+//   step.read(reader);                      // account, failure counters, mail quota
+//   wait step.delay();                      // growing delay after failures (core/throttle.hpp)
+//   verdict = verify(step.stored_hash(), step.password())   // "" → the hasher's dummy
+//   if (step.verified(verdict)) {           // false: refused without a write
+//       if (step.rehash_wanted()) step.set_rehash(hash(step.password()));
+//       error = write { step.write(writer); }   // one transaction
+//   }
+//   outcome = step.finish(error);           // audit log, result
+//
+// Wrong ID and wrong password are one outcome, and an unknown ID costs a dummy hash, so neither
+// the answer nor its timing tells which IDs exist. A locked account (throttle.account_lock_after)
+// answers a wrong password the same way; only the right password shows the lock notice.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "core/code_issue.hpp"
+#include "core/login_context.hpp"
+#include "core/password_hasher.hpp"
+
+namespace nidan::login {
+
+enum class password_result { code_sent, address_required, invalid_credentials, locked, too_many_codes, unavailable };
+
+struct password_outcome {
+    password_result result = password_result::invalid_credentials;
+    std::string session_id;    // the new session (code_sent, address_required)
+    std::string masked_email;  // where the code went (code_sent)
+    bool mail_queued = false;  // the delivery loop has a mail to send
+};
+
+struct password_attempt {
+    std::string id;
+    std::string password;
+    std::string client;            // the client address, for the per-address counter and the log
+    std::string device_token;      // the device cookie's value; "" when none
+    std::string old_session_hash;  // the caller's current session of this portal; "" when none
+};
+
+class password_step {
+public:
+    password_step(const context& c, password_attempt attempt, std::int64_t now);
+
+    void read(const record_reader& r);
+    std::chrono::milliseconds delay() const { return delay_; }
+    // The stored PHC string to check the password against; "" for an unknown ID (check the dummy).
+    const std::string& stored_hash() const { return stored_hash_; }
+    const std::string& password() const { return attempt_.password; }
+
+    // True when there is something to write: counting a failure, or starting the session.
+    bool verified(password_hasher::verdict v);
+    bool rehash_wanted() const { return phase_ == phase::success && rehash_; }
+    // A fresh hash of the password with today's parameters, stored with the session.
+    void set_rehash(std::string phc) { new_hash_ = std::move(phc); }
+
+    void write(record_writer& w);
+    // write_error: how write() ended, empty when committed (none when verified() was false).
+    password_outcome finish(const std::error_code& write_error);
+
+private:
+    enum class phase { reading, failure, locked, too_many_codes, success };
+
+    void write_failure(record_writer& w);
+    void write_success(record_writer& w);
+
+    const context& c_;
+    password_attempt attempt_;
+    std::int64_t now_;
+    bool well_formed_ = false;
+    std::string subject_;  // account_subject of the ID, when well formed
+    bool known_device_ = false;
+    std::int64_t address_window_ = 0;
+    std::int64_t account_window_ = 0;
+    std::optional<account> found_;
+    std::string stored_hash_;
+    std::chrono::milliseconds delay_{0};
+    bool quota_used_ = false;
+    phase phase_ = phase::reading;
+    bool rehash_ = false;
+    std::string new_hash_;
+    bool locked_now_ = false;  // this failure locked the account
+    std::string session_id_;
+    std::optional<code_issue> code_;
+};
+
+}  // namespace nidan::login

@@ -1,0 +1,663 @@
+// The login steps of core/ driven without a network or LMDB: an in-memory record store stands in
+// for storage/ (one transaction = a copy that is kept or thrown away), the password hasher is the
+// real Argon2id with cheap parameters, the mails are the real code_mailer's with the shipped
+// templates, and the clock is whatever each test says. Each rule of the flow is checked on the
+// records it leaves behind: throttling delays and the device exemption, the optional password
+// lock, the code's attempts, expiry and single use, the address form's 3-strike lock, and the
+// account page's changes.
+#define BOOST_TEST_MODULE login_steps
+#include <boost/test/unit_test.hpp>
+
+#include <sodium.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/account_steps.hpp"
+#include "core/address_step.hpp"
+#include "core/code_step.hpp"
+#include "core/login_context.hpp"
+#include "core/password_step.hpp"
+#include "core/tokens.hpp"
+
+using namespace nidan;
+using namespace nidan::login;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Everything a step can read or write, as plain maps.
+class memory_records final : public record_writer {
+public:
+    std::map<std::string, account> accounts;                // by account_subject
+    std::map<std::string, session_record> sessions;         // by hash
+    std::map<std::string, code_record> codes;               // by account_subject
+    std::map<std::tuple<std::string, std::string, std::int64_t>, std::pair<std::uint32_t, std::int64_t>> counters;
+    std::vector<outbox_mail> outbox;
+
+    std::optional<account> find_account(std::string_view portal, std::string_view id) const override {
+        return find(accounts, account_subject(portal, id));
+    }
+    std::optional<session_record> find_session(std::string_view hash, std::int64_t now) const override {
+        auto s = find(sessions, std::string(hash));
+        if (s && (now >= s->idle_expires_at || now >= s->absolute_expires_at)) return std::nullopt;
+        return s;
+    }
+    std::optional<code_record> find_code(std::string_view portal, std::string_view id) const override {
+        return find(codes, account_subject(portal, id));
+    }
+    std::uint32_t count(std::string_view kind, std::string_view subject, std::int64_t window_start,
+                        std::int64_t now) const override {
+        const auto it = counters.find({std::string(kind), std::string(subject), window_start});
+        return it == counters.end() || now >= it->second.second ? 0 : it->second.first;
+    }
+    void save_account(const account& a) override { accounts[account_subject(a.portal, a.selfcare_id)] = a; }
+    void save_session(std::string_view hash, const session_record& s) override { sessions[std::string(hash)] = s; }
+    void drop_session(std::string_view hash) override { sessions.erase(std::string(hash)); }
+    void save_code(std::string_view portal, std::string_view id, const code_record& c) override {
+        codes[account_subject(portal, id)] = c;
+    }
+    void drop_code(std::string_view portal, std::string_view id) override { codes.erase(account_subject(portal, id)); }
+    void add_count(std::string_view kind, std::string_view subject, std::int64_t window_start,
+                   std::int64_t expires_at) override {
+        auto& entry = counters[{std::string(kind), std::string(subject), window_start}];
+        ++entry.first;
+        entry.second = expires_at;
+    }
+    void clear_count(std::string_view kind, std::string_view subject, std::int64_t window_start) override {
+        counters.erase({std::string(kind), std::string(subject), window_start});
+    }
+    void queue_mail(outbox_mail mail, std::int64_t now_ms) override {
+        mail.due_at = now_ms;
+        outbox.push_back(std::move(mail));
+    }
+
+private:
+    template <class Map>
+    static std::optional<typename Map::mapped_type> find(const Map& map, const std::string& key) {
+        const auto it = map.find(key);
+        if (it == map.end()) return std::nullopt;
+        return it->second;
+    }
+};
+
+// One transaction: the step writes into a copy, which replaces the store only when it finishes
+// without throwing (as a storage-writer transaction commits or aborts).
+template <class Step>
+std::error_code commit(memory_records& store, Step& step) {
+    auto copy = store;
+    try {
+        step.write(copy);
+    } catch (const std::exception&) {
+        return std::make_error_code(std::errc::io_error);
+    }
+    store = std::move(copy);
+    return {};
+}
+
+const std::string password = "correct horse battery";
+constexpr std::int64_t start = 1'800'000'000;  // a Thursday in 2027, on a window boundary
+
+std::filesystem::path templates_dir() { return std::filesystem::path(NIDAN_SOURCE_DIR) / "templates"; }
+
+config test_config() {
+    config c;
+    c.hash.memory_kib = 8;
+    c.hash.iterations = 1;
+    return c;
+}
+
+// The digits of the login code in a mail from code_mailer (a base64 MIME body).
+std::string code_in(const outbox_mail& mail) {
+    const auto body_at = mail.message.find("\r\n\r\n");
+    BOOST_TEST_REQUIRE(body_at != std::string::npos);
+    const auto encoded = mail.message.substr(body_at + 4);
+    std::string decoded(encoded.size(), '\0');
+    std::size_t length = 0;
+    BOOST_TEST_REQUIRE(sodium_base642bin(reinterpret_cast<unsigned char*>(decoded.data()), decoded.size(),
+                                         encoded.data(), encoded.size(), "\r\n", &length, nullptr,
+                                         sodium_base64_VARIANT_ORIGINAL) == 0);
+    decoded.resize(length);
+    const std::string marker = "■ログイン認証コード";
+    auto at = decoded.find(marker);
+    BOOST_TEST_REQUIRE(at != std::string::npos, decoded);
+    at += marker.size();
+    std::string digits;
+    for (; at < decoded.size() && digits.size() < 6; ++at)
+        if (decoded[at] >= '0' && decoded[at] <= '9') digits += decoded[at];
+    return digits;
+}
+
+// A portal with two customers and the store, the hasher and the mailer the steps use.
+struct flow_fixture {
+    config cfg = test_config();
+    portal_config portal = cfg.portals.front();
+    password_hasher hasher{{cfg.hash.memory_kib, cfg.hash.iterations}};
+    template_store templates{templates_dir()};
+    code_mailer mailer{cfg, templates};
+    std::string secret = "server secret of the test";
+    memory_records store;
+    std::int64_t now = start;
+
+    flow_fixture() { reset_accounts(); }
+
+    void reset_accounts() {
+        add_account("taro", "taro@example.jp", "09012345678");
+        add_account("hanako", "", "0312345678");
+    }
+    void add_account(const std::string& id, const std::string& email, const std::string& phone) {
+        account a;
+        a.portal = portal.id;
+        a.selfcare_id = id;
+        a.password_hash = hasher.hash(password);
+        a.email = email;
+        a.phone = phone;
+        store.save_account(a);
+    }
+    context ctx() const { return {cfg, portal, secret, mailer}; }
+    account stored_account(const std::string& id) const { return *store.find_account(portal.id, id); }
+    std::uint32_t failures(std::string_view kind, const std::string& subject) const {
+        const auto& policy = kind == failures_per_address ? cfg.throttle.address_window : cfg.throttle.account_window;
+        return store.count(kind, subject, now - now % policy.count(), now);
+    }
+
+    // Step 1 as the server runs it; the delay is reported, not waited for.
+    struct password_run {
+        password_outcome outcome;
+        std::chrono::milliseconds delay{0};
+    };
+    password_run log_in(const std::string& id, const std::string& typed, const std::string& client = "192.0.2.1",
+                        const std::string& device = "", const std::string& old_session = "") {
+        const auto c = ctx();
+        password_step step(c, {id, typed, client, device, old_session}, now);
+        step.read(store);
+        const auto& stored = step.stored_hash();
+        auto verdict = password_hasher::verdict::mismatch;
+        if (stored.empty())
+            hasher.verify_dummy(step.password());
+        else
+            verdict = hasher.verify(stored, step.password());
+        std::error_code ec;
+        if (step.verified(verdict)) {
+            if (step.rehash_wanted()) step.set_rehash(hasher.hash(step.password()));
+            ec = commit(store, step);
+        }
+        return {step.finish(ec), step.delay()};
+    }
+
+    current_session session_of(const std::string& session_id) const {
+        const auto c = ctx();
+        auto found = find_session(c, store, session_id, now);
+        BOOST_TEST_REQUIRE(found.has_value());
+        return *found;
+    }
+
+    code_outcome enter_code(const std::string& session_id, const std::string& typed) {
+        const auto c = ctx();
+        const auto session = session_of(session_id);
+        code_step step(c, session, typed, "192.0.2.1", now);
+        std::error_code ec;
+        if (step.well_formed()) ec = commit(store, step);
+        return step.finish(ec);
+    }
+
+    address_outcome use_address_form(const std::string& session_id, const std::string& email, const std::string& phone) {
+        const auto c = ctx();
+        const auto session = session_of(session_id);
+        address_step step(c, session, email, phone, "192.0.2.1", now);
+        std::error_code ec;
+        if (step.well_formed()) ec = commit(store, step);
+        return step.finish(ec);
+    }
+
+    // Step 1 and 2 done: the authenticated session's id.
+    std::string logged_in(const std::string& id) {
+        const auto first = log_in(id, password).outcome;
+        BOOST_TEST_REQUIRE((first.result == password_result::code_sent));
+        const auto second = enter_code(first.session_id, code_in(store.outbox.back()));
+        BOOST_TEST_REQUIRE((second.result == code_result::accepted));
+        return second.session_id;
+    }
+};
+
+std::string wrong_code(const std::string& code) {
+    std::string out = code;
+    out[0] = out[0] == '9' ? '0' : static_cast<char>(out[0] + 1);
+    return out;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(password_step_rules, flow_fixture)
+
+BOOST_AUTO_TEST_CASE(the_right_password_starts_a_code_pending_session_and_issues_a_code) {
+    const auto run = log_in("taro", password);
+    BOOST_TEST((run.outcome.result == password_result::code_sent));
+    BOOST_TEST(run.outcome.masked_email == "t***@example.jp");
+    BOOST_TEST(run.outcome.mail_queued);
+    BOOST_TEST(run.outcome.session_id.size() >= 22u);  // at least 128 bits of base64url
+
+    // Stored: the session under the id's SHA-256 only, the code as a MAC with its expiry and
+    // attempts, and its mail, due now and dropped when the code expires.
+    BOOST_TEST(store.sessions.size() == 1u);
+    BOOST_TEST(!store.sessions.contains(run.outcome.session_id));
+    const auto session = session_of(run.outcome.session_id);
+    BOOST_TEST((session.record.state == session_state::code_pending));
+    BOOST_TEST(session.record.selfcare_id == "taro");
+    const auto code = *store.find_code(portal.id, "taro");
+    BOOST_TEST(code.expires_at == now + 1200);
+    BOOST_TEST(code.attempts_left == 5u);
+    BOOST_TEST(code.session_hash == session.hash);
+    BOOST_TEST(code.target_email == "taro@example.jp");
+    BOOST_TEST_REQUIRE(store.outbox.size() == 1u);
+    const auto& mail = store.outbox.front();
+    BOOST_TEST(mail.rcpt_to == std::vector<std::string>{"taro@example.jp"});
+    BOOST_TEST(mail.expires_at == code.expires_at);
+    BOOST_TEST(mail.due_at == now * 1000);
+    const auto digits = code_in(mail);
+    BOOST_TEST(digits.size() == 6u);
+    BOOST_TEST(code.mac.find(digits) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_password_and_unknown_id_are_one_outcome_and_both_count) {
+    const auto wrong = log_in("taro", "not the password");
+    const auto unknown = log_in("nobody", password);
+    BOOST_TEST((wrong.outcome.result == password_result::invalid_credentials));
+    BOOST_TEST((unknown.outcome.result == password_result::invalid_credentials));
+    BOOST_TEST(wrong.outcome.session_id.empty());
+    BOOST_TEST(store.sessions.empty());
+    BOOST_TEST(store.codes.empty());
+    BOOST_TEST(store.outbox.empty());
+    BOOST_TEST(failures(failures_per_address, "192.0.2.1") == 2u);
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 1u);
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "nobody")) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_ids_count_against_the_address_only) {
+    for (const auto& id : std::vector<std::string>{"", "ta ro", std::string(300, 'a'), "\xff\xfe"})
+        BOOST_TEST((log_in(id, password).outcome.result == password_result::invalid_credentials));
+    BOOST_TEST((log_in("taro", "").outcome.result == password_result::invalid_credentials));
+    BOOST_TEST((log_in("taro", std::string(password_config::max_length + 1, 'p')).outcome.result ==
+                password_result::invalid_credentials));
+    BOOST_TEST(failures(failures_per_address, "192.0.2.1") == 6u);
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 0u);
+    BOOST_TEST(store.accounts.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(delays_grow_per_address_after_the_free_failures) {
+    // Different accounts from one address: credential stuffing.
+    std::vector<long long> delays;
+    for (int i = 0; i < 14; ++i) delays.push_back(log_in("user" + std::to_string(i), "guess").delay.count());
+    // The 11th failure is the first over the free 10: the attempt after it waits.
+    const std::vector<long long> expected{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 2000, 4000};
+    BOOST_TEST(delays == expected, boost::test_tools::per_element());
+    // Another address is not slowed.
+    BOOST_TEST(log_in("user0", "guess", "198.51.100.7").delay.count() == 0);
+    // The next window starts afresh.
+    now += cfg.throttle.address_window.count();
+    BOOST_TEST(log_in("user0", "guess").delay.count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(delays_grow_per_account_across_addresses_but_not_for_the_owners_device) {
+    const auto device = sign_token(secret, device_purpose, account_subject(portal.id, "taro"), now + 3600);
+    std::vector<long long> delays;
+    for (int i = 0; i < 8; ++i)
+        delays.push_back(log_in("taro", "guess", "203.0.113." + std::to_string(i)).delay.count());
+    const std::vector<long long> expected{0, 0, 0, 0, 0, 0, 1000, 2000};
+    BOOST_TEST(delays == expected, boost::test_tools::per_element());
+
+    // The owner's browser holds the device token: no wait, and the login works.
+    const auto owner = log_in("taro", password, "192.0.2.50", device);
+    BOOST_TEST(owner.delay.count() == 0);
+    BOOST_TEST((owner.outcome.result == password_result::code_sent));
+    // A device token of another account, an expired one, or one signed with another secret
+    // earns nothing.
+    const auto other = sign_token(secret, device_purpose, account_subject(portal.id, "hanako"), now + 3600);
+    const auto stale = sign_token(secret, device_purpose, account_subject(portal.id, "taro"), now - 1);
+    const auto forged = sign_token("another secret", device_purpose, account_subject(portal.id, "taro"), now + 3600);
+    for (int i = 0; i < 8; ++i) log_in("taro", "guess", "203.0.113.9");
+    for (const auto& token : {other, stale, forged})
+        BOOST_TEST(log_in("taro", "guess", "192.0.2.60", token).delay.count() > 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_successful_login_clears_the_account_failures_and_ends_the_old_session) {
+    for (int i = 0; i < 3; ++i) log_in("taro", "guess");
+    const auto first = log_in("taro", password).outcome;
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 0u);
+    BOOST_TEST(failures(failures_per_address, "192.0.2.1") == 3u);  // the address keeps its count
+    const auto old_hash = session_of(first.session_id).hash;
+    const auto second = log_in("taro", password, "192.0.2.1", "", old_hash).outcome;
+    BOOST_TEST(!store.sessions.contains(old_hash));
+    BOOST_TEST(store.sessions.size() == 1u);
+    // Only the newest code is live: the first session's code is gone with it.
+    BOOST_TEST(store.find_code(portal.id, "taro")->session_hash == session_of(second.session_id).hash);
+}
+
+BOOST_AUTO_TEST_CASE(an_account_without_address_goes_to_the_address_form_without_a_mail) {
+    const auto run = log_in("hanako", password);
+    BOOST_TEST((run.outcome.result == password_result::address_required));
+    BOOST_TEST(!run.outcome.mail_queued);
+    BOOST_TEST(store.outbox.empty());
+    BOOST_TEST(store.codes.empty());
+    BOOST_TEST((session_of(run.outcome.session_id).record.state == session_state::code_pending));
+}
+
+BOOST_AUTO_TEST_CASE(code_mails_per_hour_are_limited) {
+    for (unsigned i = 0; i < cfg.code.mails_per_hour; ++i)
+        BOOST_TEST((log_in("taro", password).outcome.result == password_result::code_sent));
+    const auto sessions = store.sessions.size();
+    BOOST_TEST((log_in("taro", password).outcome.result == password_result::too_many_codes));
+    BOOST_TEST(store.outbox.size() == cfg.code.mails_per_hour);
+    BOOST_TEST(store.sessions.size() == sessions);
+    now += 3600;
+    BOOST_TEST((log_in("taro", password).outcome.result == password_result::code_sent));
+}
+
+BOOST_AUTO_TEST_CASE(a_weaker_hash_is_replaced_and_nothing_else_changes) {
+    auto a = stored_account("taro");
+    password_hasher weaker({8, 2});
+    a.password_hash = weaker.hash(password);
+    a.phone_strikes = 2;
+    store.save_account(a);
+    BOOST_TEST((log_in("taro", password).outcome.result == password_result::code_sent));
+    const auto after = stored_account("taro");
+    BOOST_TEST(after.password_hash != a.password_hash);
+    BOOST_TEST((hasher.verify(after.password_hash, password) == password_hasher::verdict::match));
+    BOOST_TEST(after.phone_strikes == 2u);
+    BOOST_TEST(after.email == a.email);
+}
+
+BOOST_AUTO_TEST_CASE(with_a_lock_limit_the_account_locks_and_says_so_only_after_the_right_password) {
+    cfg.throttle.account_lock_after = 3;
+    const auto device = sign_token(secret, device_purpose, account_subject(portal.id, "taro"), now + 3600);
+    for (int i = 0; i < 2; ++i) log_in("taro", "guess", "203.0.113.1");
+    BOOST_TEST(!stored_account("taro").password_locked);
+    log_in("taro", "guess", "203.0.113.2");
+    BOOST_TEST(stored_account("taro").password_locked);
+
+    // Wrong password: the same answer as for anyone. Right password: the lock notice, nothing stored.
+    BOOST_TEST((log_in("taro", "guess").outcome.result == password_result::invalid_credentials));
+    const auto sessions = store.sessions.size();
+    const auto right = log_in("taro", password).outcome;
+    BOOST_TEST((right.result == password_result::locked));
+    BOOST_TEST(right.session_id.empty());
+    BOOST_TEST(store.sessions.size() == sessions);
+    BOOST_TEST(store.outbox.empty());
+    // The owner's own browser still logs in.
+    BOOST_TEST((log_in("taro", password, "192.0.2.9", device).outcome.result == password_result::code_sent));
+    // Unknown IDs never create anything to lock.
+    for (int i = 0; i < 5; ++i) log_in("nobody", "guess");
+    BOOST_TEST(store.accounts.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(without_a_lock_limit_nothing_locks) {
+    for (int i = 0; i < 40; ++i) log_in("taro", "guess", "203.0.113." + std::to_string(i));
+    BOOST_TEST(!stored_account("taro").password_locked);
+    BOOST_TEST((log_in("taro", password).outcome.result == password_result::code_sent));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(code_step_rules, flow_fixture)
+
+BOOST_AUTO_TEST_CASE(the_right_code_authenticates_under_a_new_session_id) {
+    const auto first = log_in("taro", password).outcome;
+    const auto pending_hash = session_of(first.session_id).hash;
+    now += 60;
+    const auto out = enter_code(first.session_id, code_in(store.outbox.back()));
+    BOOST_TEST((out.result == code_result::accepted));
+    BOOST_TEST(out.session_id != first.session_id);
+    BOOST_TEST(!store.sessions.contains(pending_hash));
+    const auto session = session_of(out.session_id);
+    BOOST_TEST((session.record.state == session_state::authenticated));
+    BOOST_TEST(session.record.last_seen == now);
+    BOOST_TEST(verify_token(secret, device_purpose, out.device_token, now).value_or("") == account_subject(portal.id, "taro"));
+    // Single use.
+    BOOST_TEST(store.codes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(full_width_digits_and_blanks_are_accepted_anything_else_is_a_format_error) {
+    const auto first = log_in("taro", password).outcome;
+    const auto digits = code_in(store.outbox.back());
+    for (const auto& typed : std::vector<std::string>{"12345", "1234567", "12a456", "12 3456", "", "\xff\xff\xff\xff\xff\xff"}) {
+        BOOST_TEST_CONTEXT(typed) {
+            BOOST_TEST((enter_code(first.session_id, typed).result == code_result::bad_format));
+        }
+    }
+    BOOST_TEST(store.find_code(portal.id, "taro")->attempts_left == 5u);  // no attempt used
+    std::string full_width = "\xE3\x80\x80 ";                              // ideographic space first
+    for (const char c : digits) full_width += std::string("\xEF\xBC") + static_cast<char>(0x90 + (c - '0'));
+    BOOST_TEST((enter_code(first.session_id, full_width + " ").result == code_result::accepted));
+}
+
+BOOST_AUTO_TEST_CASE(wrong_codes_use_attempts_and_the_last_one_kills_code_and_session) {
+    const auto first = log_in("taro", password).outcome;
+    const auto wrong = wrong_code(code_in(store.outbox.back()));
+    for (std::uint32_t left = 4; left >= 1; --left) {
+        const auto out = enter_code(first.session_id, wrong);
+        BOOST_TEST((out.result == code_result::wrong));
+        BOOST_TEST(out.attempts_left == left);
+        BOOST_TEST(store.find_code(portal.id, "taro")->attempts_left == left);
+    }
+    BOOST_TEST((enter_code(first.session_id, wrong).result == code_result::dead));
+    BOOST_TEST(store.codes.empty());
+    BOOST_TEST(store.sessions.empty());  // back to the password
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_code_is_refused_and_removed) {
+    const auto first = log_in("taro", password).outcome;
+    const auto digits = code_in(store.outbox.back());
+    now += cfg.code.lifetime.count();
+    const auto out = enter_code(first.session_id, digits);
+    BOOST_TEST((out.result == code_result::expired));
+    BOOST_TEST(out.minutes == "20");
+    BOOST_TEST(store.codes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_login_kills_the_earlier_code) {
+    const auto first = log_in("taro", password).outcome;
+    const auto first_code = code_in(store.outbox.back());
+    const auto second = log_in("taro", password).outcome;
+    const auto second_code = code_in(store.outbox.back());
+    BOOST_TEST((enter_code(first.session_id, first_code).result == code_result::expired));
+    if (second_code != first_code)
+        BOOST_TEST((enter_code(second.session_id, first_code).result == code_result::wrong));
+    BOOST_TEST((enter_code(second.session_id, second_code).result == code_result::accepted));
+}
+
+BOOST_AUTO_TEST_CASE(the_same_digits_do_not_verify_for_another_account) {
+    const auto taro = log_in("taro", password).outcome;
+    const auto taro_code = code_in(store.outbox.back());
+    add_account("jiro", "jiro@example.jp", "09000000000");
+    const auto jiro = log_in("jiro", password).outcome;
+    // Copy taro's stored MAC onto jiro's code: the MAC binds the account, so it does not verify.
+    auto jiro_code = *store.find_code(portal.id, "jiro");
+    jiro_code.mac = store.find_code(portal.id, "taro")->mac;
+    store.save_code(portal.id, "jiro", jiro_code);
+    BOOST_TEST((enter_code(jiro.session_id, taro_code).result == code_result::wrong));
+    BOOST_TEST((enter_code(taro.session_id, taro_code).result == code_result::accepted));
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_write_changes_nothing_and_says_unavailable) {
+    const auto first = log_in("taro", password).outcome;
+    const auto before = store.find_code(portal.id, "taro")->attempts_left;
+    const auto c = ctx();
+    const auto session = session_of(first.session_id);
+    code_step step(c, session, wrong_code(code_in(store.outbox.back())), "192.0.2.1", now);
+    BOOST_TEST((step.finish(std::make_error_code(std::errc::no_space_on_device)).result == code_result::unavailable));
+    BOOST_TEST(store.find_code(portal.id, "taro")->attempts_left == before);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(address_form_rules, flow_fixture)
+
+BOOST_AUTO_TEST_CASE(the_right_phone_sends_a_code_to_the_new_address_which_counts_only_once_verified) {
+    const auto first = log_in("hanako", password).outcome;
+    const auto out = use_address_form(first.session_id, "hanako@example.jp", "03-1234-5678");
+    BOOST_TEST((out.result == address_result::code_sent));
+    BOOST_TEST(out.masked_email == "h***@example.jp");
+    BOOST_TEST(*out.phone == "0312345678");
+    BOOST_TEST(stored_account("hanako").email.empty());  // not yet
+    BOOST_TEST(store.outbox.back().rcpt_to == std::vector<std::string>{"hanako@example.jp"});
+    BOOST_TEST((store.find_code(portal.id, "hanako")->purpose == code_purpose::address_change));
+
+    const auto verified = enter_code(first.session_id, code_in(store.outbox.back()));
+    BOOST_TEST((verified.result == code_result::accepted));
+    BOOST_TEST(stored_account("hanako").email == "hanako@example.jp");
+    BOOST_TEST(!verified.mail_queued);  // there was no old address to tell
+    BOOST_TEST(store.outbox.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(full_width_and_spaced_phone_numbers_are_normalised) {
+    const auto first = log_in("hanako", password).outcome;
+    const std::string full_width = "\xEF\xBC\x90\xEF\xBC\x93 1234 5678";  // ０３ 1234 5678
+    BOOST_TEST((use_address_form(first.session_id, "hanako@example.jp", full_width).result == address_result::code_sent));
+}
+
+BOOST_AUTO_TEST_CASE(the_third_wrong_phone_locks_the_form_until_unlocked) {
+    const auto first = log_in("hanako", password).outcome;
+    for (std::uint32_t strike = 1; strike <= 2; ++strike) {
+        const auto out = use_address_form(first.session_id, "hanako@example.jp", "0399999999");
+        BOOST_TEST((out.result == address_result::wrong_phone));
+        BOOST_TEST(out.strikes == strike);
+        BOOST_TEST(stored_account("hanako").phone_strikes == strike);
+        BOOST_TEST(!stored_account("hanako").address_form_locked);
+    }
+    const auto third = use_address_form(first.session_id, "hanako@example.jp", "0399999999");
+    BOOST_TEST((third.result == address_result::locked));
+    BOOST_TEST(third.strikes == 3u);
+    BOOST_TEST(stored_account("hanako").address_form_locked);
+    BOOST_TEST(address_form_locked(ctx(), store, session_of(first.session_id)));
+    // Locked means locked: the right number does not help, and nothing is sent.
+    BOOST_TEST((use_address_form(first.session_id, "hanako@example.jp", "0312345678").result == address_result::locked));
+    BOOST_TEST(store.outbox.empty());
+    BOOST_TEST(stored_account("hanako").phone_strikes == 3u);
+
+    // What `nidan user unlock` does, then the form works again.
+    auto a = stored_account("hanako");
+    a.address_form_locked = false;
+    a.phone_strikes = 0;
+    store.save_account(a);
+    BOOST_TEST((use_address_form(first.session_id, "hanako@example.jp", "0312345678").result == address_result::code_sent));
+}
+
+BOOST_AUTO_TEST_CASE(a_right_phone_clears_earlier_strikes) {
+    const auto first = log_in("hanako", password).outcome;
+    use_address_form(first.session_id, "hanako@example.jp", "0399999999");
+    use_address_form(first.session_id, "hanako@example.jp", "0399999999");
+    BOOST_TEST((use_address_form(first.session_id, "hanako@example.jp", "0312345678").result == address_result::code_sent));
+    BOOST_TEST(stored_account("hanako").phone_strikes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_addresses_and_numbers_store_nothing) {
+    const auto first = log_in("hanako", password).outcome;
+    const auto before = store.accounts;
+    const auto codes = store.codes.size();
+    for (const auto& email : std::vector<std::string>{"", "no-at-sign", "a b@example.jp", std::string(250, 'a') + "@example.jp",
+                                                     "taro@", "\xff@example.jp"}) {
+        BOOST_TEST_CONTEXT(email) {
+            const auto out = use_address_form(first.session_id, email, "0312345678");
+            BOOST_TEST((out.result == address_result::bad_email));
+        }
+    }
+    for (const auto& phone : std::vector<std::string>{"", "03-1234-567a", "12", std::string(40, '1'), "+81 3 1234 5678x"}) {
+        BOOST_TEST_CONTEXT(phone) {
+            BOOST_TEST((use_address_form(first.session_id, "hanako@example.jp", phone).result == address_result::bad_phone));
+        }
+    }
+    BOOST_TEST(store.accounts.size() == before.size());
+    BOOST_TEST(stored_account("hanako").phone_strikes == 0u);
+    BOOST_TEST(store.codes.size() == codes);
+    BOOST_TEST(store.outbox.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(account_page_rules, flow_fixture)
+
+BOOST_AUTO_TEST_CASE(an_address_change_tells_the_old_address_once_verified) {
+    const auto session_id = logged_in("taro");
+    const auto c = ctx();
+    const auto session = session_of(session_id);
+    email_change_step change(c, session, "new-taro@example.jp", now);
+    BOOST_TEST_REQUIRE(change.well_formed());
+    BOOST_TEST((change.finish(commit(store, change)) == email_change_result::code_sent));
+    BOOST_TEST(stored_account("taro").email == "taro@example.jp");
+
+    const auto out = enter_code(session_id, code_in(store.outbox.back()));
+    BOOST_TEST((out.result == code_result::accepted));
+    BOOST_TEST(out.mail_queued);
+    BOOST_TEST(stored_account("taro").email == "new-taro@example.jp");
+    const auto& notice = store.outbox.back();
+    BOOST_TEST(notice.kind == "address_notice");
+    BOOST_TEST(notice.rcpt_to == std::vector<std::string>{"taro@example.jp"});
+    BOOST_TEST((notice.priority == mail_priority::notice));
+    // The session stays authenticated (under a new id).
+    BOOST_TEST((session_of(out.session_id).record.state == session_state::authenticated));
+
+    email_change_step bad(c, session_of(out.session_id), "not an address", now);
+    BOOST_TEST(!bad.well_formed());
+    BOOST_TEST((bad.finish({}) == email_change_result::bad_email));
+}
+
+BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_enough_new_one) {
+    const auto session = session_of(logged_in("taro"));
+    const auto c = ctx();
+    const auto run = [&](const std::string& current, const std::string& replacement) {
+        password_change_step step(c, session, current, replacement, "192.0.2.1", now);
+        std::error_code ec;
+        if (step.acceptable()) {
+            step.read(store);
+            if (step.has_account() && step.verified(hasher.verify(step.stored_hash(), step.current_password()))) {
+                step.set_new_hash(hasher.hash(step.replacement()));
+                ec = commit(store, step);
+            }
+        }
+        return step.finish(ec);
+    };
+    const auto before = stored_account("taro").password_hash;
+    BOOST_TEST((run(password, "short") == password_change_result::bad_password));
+    BOOST_TEST((run("wrong current", "a long new password") == password_change_result::wrong_password));
+    BOOST_TEST(stored_account("taro").password_hash == before);
+    BOOST_TEST((run(password, "a long new password") == password_change_result::changed));
+    BOOST_TEST((hasher.verify(stored_account("taro").password_hash, "a long new password") == password_hasher::verdict::match));
+}
+
+BOOST_AUTO_TEST_CASE(logout_destroys_the_session_and_touch_moves_the_idle_expiry_at_most_once_a_minute) {
+    const auto session_id = logged_in("taro");
+    const auto c = ctx();
+    now += 30;
+    touch_step early(c, session_of(session_id), now);
+    BOOST_TEST(!early.due());
+    now += 60;
+    touch_step later(c, session_of(session_id), now);
+    BOOST_TEST(later.due());
+    later.finish(commit(store, later));
+    BOOST_TEST(session_of(session_id).record.idle_expires_at == now + cfg.session.idle_timeout.count());
+    // Idle past the timeout: gone.
+    now += cfg.session.idle_timeout.count();
+    BOOST_TEST(!find_session(c, store, session_id, now).has_value());
+    now -= cfg.session.idle_timeout.count();
+
+    logout_step out(c, session_of(session_id), "192.0.2.1");
+    BOOST_TEST(out.finish(commit(store, out)));
+    BOOST_TEST(!find_session(c, store, session_id, now).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_session_of_another_portal_is_not_found) {
+    const auto session_id = logged_in("taro");
+    auto other = cfg.portals.at(1);
+    const context c{cfg, other, secret, mailer};
+    BOOST_TEST(!find_session(c, store, session_id, now).has_value());
+    BOOST_TEST(!find_session(ctx(), store, std::string(200, 'x'), now).has_value());
+    BOOST_TEST(!find_session(ctx(), store, "", now).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
