@@ -1,7 +1,10 @@
 #include "core/account_steps.hpp"
 
+#include <algorithm>
+
 #include "core/account_rules.hpp"
 #include "core/log.hpp"
+#include "core/throttle.hpp"
 
 namespace nidan::login {
 namespace {
@@ -48,16 +51,35 @@ password_change_step::password_change_step(const context& c, const current_sessi
 }
 
 void password_change_step::read(const record_reader& r) {
-    if (auto acct = r.find_account(c_.portal.id, session_.record.selfcare_id)) stored_hash_ = acct->password_hash;
+    const auto& id = session_.record.selfcare_id;
+    if (auto acct = r.find_account(c_.portal.id, id)) stored_hash_ = acct->password_hash;
+    const auto per_address = c_.cfg.throttle.per_address();
+    const auto per_account = c_.cfg.throttle.per_account();
+    delay_ = std::max(
+        delay_for(per_address, r.count(failures_per_address, client_, window_start(per_address, now_), now_)),
+        delay_for(per_account,
+                  r.count(failures_per_account, account_subject(c_.portal.id, id), window_start(per_account, now_), now_)));
 }
 
 bool password_change_step::verified(password_hasher::verdict v) {
-    current_ok_ = has_account() && v != password_hasher::verdict::mismatch;
+    // An empty or oversized current password is no guess at the stored one: refused uncounted.
+    checked_ = has_account() && !current_.empty() && current_.size() <= password_config::max_length;
+    current_ok_ = checked_ && v != password_hasher::verdict::mismatch;
     return current_ok_;
 }
 
 void password_change_step::write(record_writer& w) {
-    if (!current_ok_ || new_hash_.empty()) return;
+    if (!checked_) return;
+    if (!current_ok_) {
+        const auto& t = c_.cfg.throttle;
+        const auto address_window = window_start(t.per_address(), now_);
+        const auto account_window = window_start(t.per_account(), now_);
+        w.add_count(failures_per_address, client_, address_window, address_window + 2 * t.address_window.count());
+        w.add_count(failures_per_account, account_subject(c_.portal.id, session_.record.selfcare_id), account_window,
+                    account_window + 2 * t.account_window.count());
+        return;
+    }
+    if (new_hash_.empty()) return;
     auto latest = w.find_account(c_.portal.id, session_.record.selfcare_id);
     if (!latest) return;
     latest->password_hash = new_hash_;
@@ -71,7 +93,9 @@ password_change_result password_change_step::finish(const std::error_code& write
     const auto& portal = c_.portal.id;
     const auto& id = session_.record.selfcare_id;
     if (!current_ok_) {
-        log::audit("account.password_change_refused").add("portal", portal).add("id", id).add("client", client_);
+        if (write_error) log::warn("account.counter_failed").add("portal", portal).add("error", write_error.message());
+        log::audit("account.password_change_refused").add("portal", portal).add("id", id).add("client", client_)
+            .add("delay_ms", static_cast<std::int64_t>(delay_.count()));
         return password_change_result::wrong_password;
     }
     if (write_error || new_hash_.empty()) {

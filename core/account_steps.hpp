@@ -3,6 +3,7 @@
 // a new address (a code goes there; core/code_step.hpp changes the address once it is verified),
 // a new password, logout, and moving the idle expiry on. Same shape as the login steps: the
 // caller runs write() in one transaction and passes its outcome to finish().
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,11 +39,18 @@ enum class password_change_result { changed, bad_password, wrong_password, no_ac
 //   password_change_step step(context, session, current, replacement, client, now);
 //   if (step.acceptable()) {
 //       step.read(reader);
-//       if (step.has_account()) verdict = verify(step.stored_hash(), step.current_password())
-//       if (step.verified(verdict)) { step.set_new_hash(hash(step.replacement()));
-//                                     error = write { step.write(writer); } }
+//       if (step.has_account()) {
+//           wait step.delay();
+//           verdict = verify(step.stored_hash(), step.current_password())
+//           if (step.verified(verdict)) step.set_new_hash(hash(step.replacement()));
+//           error = write { step.write(writer); }   // the new hash, or the failure's count
+//       }
 //   }
 //   result = step.finish(error);
+//
+// A wrong current password counts as a password failure of the account and of the client address
+// (the same counters and delays as the login), so a stolen session cannot be used to guess the
+// password at full speed.
 class password_change_step {
 public:
     password_change_step(const context& c, const current_session& session, std::string current, std::string replacement,
@@ -51,6 +59,7 @@ public:
     bool acceptable() const { return acceptable_; }
     void read(const record_reader& r);
     bool has_account() const { return !stored_hash_.empty(); }
+    std::chrono::milliseconds delay() const { return delay_; }
     const std::string& stored_hash() const { return stored_hash_; }
     const std::string& current_password() const { return current_; }
     const std::string& replacement() const { return replacement_; }
@@ -68,6 +77,8 @@ private:
     std::int64_t now_;
     bool acceptable_ = false;
     std::string stored_hash_;
+    std::chrono::milliseconds delay_{0};
+    bool checked_ = false;
     bool current_ok_ = false;
     std::string new_hash_;
 };

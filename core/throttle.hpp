@@ -1,7 +1,7 @@
 #pragma once
-// Growing delays after failed passwords. Nothing is ever locked: a delay only slows guessing, so
-// an attacker cannot lock a customer out by failing on purpose, while the cost of each further
-// guess doubles.
+// Growing delays after failed passwords. A delay only slows guessing, so an attacker cannot lock
+// a customer out by failing on purpose, while the cost of each further guess doubles. (A hard lock
+// exists only when an operator asks for it: throttle.account_lock_after, core/password_step.hpp.)
 //
 // Failures are counted per fixed window (counters table: kind \0 subject \0 window_start) and two
 // subjects are throttled independently, the caller waiting for the larger delay:
@@ -23,6 +23,8 @@ struct throttle_policy {
     std::chrono::seconds window;           // failures are counted per window of this length
 };
 
+// The shipped defaults (throttle_config in core/config.hpp starts from these; conf/nidan.toml
+// documents them).
 // One address: an office or a carrier NAT may hold several customers, and ten free failures let
 // them all mistype a few times; stuffing, which tries thousands of accounts, soon waits 30 s
 // per guess.

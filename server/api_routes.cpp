@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "server/error_pages.hpp"
 #include "server/error_status.hpp"
+#include "server/json_keys.hpp"
 #include "server/login_steps.hpp"
 
 namespace nidan::server {
@@ -106,6 +107,10 @@ std::optional<std::vector<std::string>> read_fields(const request& req, std::ini
     const auto* object = ec ? nullptr : parsed.if_object();
     if (!object) {
         refusal = json_error(req, http::status::bad_request, "bad_request", "The body is not a JSON object.");
+        return std::nullopt;
+    }
+    if (has_repeated_keys(req.body())) {
+        refusal = json_error(req, http::status::bad_request, "bad_request", "A member appears more than once.");
         return std::nullopt;
     }
     std::vector<std::string> values;

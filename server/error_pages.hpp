@@ -3,20 +3,26 @@
 // startup from templates/error.html so answering an error costs no rendering.
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "core/template_store.hpp"
 #include "server/http_types.hpp"
 
 namespace nidan::server {
 
+inline constexpr std::string_view api_prefix = "/api/";
+
 class error_pages {
 public:
     explicit error_pages(const template_store& templates);
-    // A complete response; Allow, Retry-After and the like are added by the caller.
-    response make(http::status status, unsigned version, bool keep_alive) const;
+    // A complete response; Allow, Retry-After and the like are added by the caller. A target
+    // under api_prefix gets the JSON API's error form, {"error": "...", "message": "..."}, so a
+    // script never has to parse HTML - also for refusals made before any route ran (413, 431).
+    response make(http::status status, unsigned version, bool keep_alive, std::string_view target = {}) const;
 
 private:
     std::map<http::status, std::string> bodies_;
+    std::map<http::status, std::string> json_bodies_;
 };
 
 // Only our own stylesheet and images load; forms post only to us; nothing may frame a page.

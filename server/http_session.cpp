@@ -128,7 +128,10 @@ awaitable<void> serve_requests(Stream& stream, app_state& app, connection_handle
         if (header_ec && !refusal) co_return;  // the peer left or stalled: nobody to answer
         if (refusal) {
             // After a framing error the rest of the byte stream cannot be trusted: answer and close.
-            auto res = app.errors.make(*refusal, 11, false);
+            // The request line is stored as soon as it is parsed (it stays empty before that), so a
+            // body or header over its limit is answered in the form of its path (JSON under /api/).
+            const std::string_view target = parser.get().target();
+            auto res = app.errors.make(*refusal, 11, false, target);
             log::info("http.refused").add("client", client).add("status", static_cast<unsigned>(*refusal))
                 .add("reason", reason.empty() ? beast::error_code(header_ec).message() : std::string(reason));
             entry.status = static_cast<unsigned>(*refusal);

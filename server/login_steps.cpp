@@ -14,6 +14,13 @@ namespace {
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// A throttling delay: the coroutine waits, the io thread serves others meanwhile.
+awaitable<void> pause(std::chrono::milliseconds delay) {
+    if (delay.count() <= 0) co_return;
+    net::steady_timer wait(co_await net::this_coro::executor, delay);
+    co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+}
+
 }  // namespace
 
 template <class Step>
@@ -54,10 +61,7 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
         auto txn = s_.env.begin_read();
         step.read(storage::login_reader(txn));
     }
-    if (step.delay().count() > 0) {
-        net::steady_timer wait(co_await net::this_coro::executor, step.delay());
-        co_await wait.async_wait(net::as_tuple(net::use_awaitable));
-    }
+    co_await pause(step.delay());
     // The lambdas given to hash_pool::run capture by reference only: g++ 12 may destroy a
     // temporary of a co_await expression twice, which must find nothing to free.
     const auto& hasher = s_.hasher;
@@ -126,6 +130,7 @@ awaitable<password_change_result> login_steps::password_change_step(const curren
             step.read(storage::login_reader(txn));
         }
         if (step.has_account()) {
+            co_await pause(step.delay());
             const auto& hasher = s_.hasher;
             const auto& stored_hash = step.stored_hash();
             const auto& typed = step.current_password();
@@ -135,8 +140,9 @@ awaitable<password_change_result> login_steps::password_change_step(const curren
             if (step.verified(verdict)) {
                 auto fresh = co_await s_.hashes.run([&hasher, &fresh_password] { return hasher.hash(fresh_password); });
                 step.set_new_hash(std::move(fresh));
-                ec = co_await commit(step);
             }
+            // The new hash, or the failure's count.
+            ec = co_await commit(step);
         }
     }
     co_return step.finish(ec);

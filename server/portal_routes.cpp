@@ -62,8 +62,9 @@ private:
     awaitable<response> home_page(request_context& ctx);
     awaitable<response> change_email(request_context& ctx);
     awaitable<response> change_password(request_context& ctx);
+    // kept_email: the address the customer typed, shown again after a refusal.
     response render_account(const request& req, http::status status, const current_session& session,
-                            const std::string& notice, const std::string& error);
+                            const std::string& notice, const std::string& error, const std::string& kept_email = "");
     std::optional<current_session> authenticated_post(const request& req, std::optional<form_data>& form, response& refusal);
     awaitable<response> logout(request_context& ctx);
 
@@ -344,7 +345,7 @@ awaitable<response> portal_flow::home_page(request_context& ctx) {
 }
 
 response portal_flow::render_account(const request& req, http::status status, const current_session& session,
-                                     const std::string& notice, const std::string& error) {
+                                     const std::string& notice, const std::string& error, const std::string& kept_email) {
     auto data = page_data();
     data.set("csrf", session.record.csrf_secret);
     data.set("logout_action", base_ + "/logout");
@@ -361,6 +362,7 @@ response portal_flow::render_account(const request& req, http::status status, co
     data.set("min_password", std::to_string(s_.cfg.password.min_length));
     if (!notice.empty()) data.set("notice", notice);
     if (!error.empty()) data.set("error", error);
+    if (!kept_email.empty()) data.set("new_email", kept_email);
     return html_page(req, status, s_.templates.render("account.html", data));
 }
 
@@ -404,13 +406,13 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
     case email_change_result::code_sent:
         co_return see_other(req, base_ + "/code");
     case email_change_result::bad_email:
-        co_return render_account(req, http::status::bad_request, *session, "", msg_bad_address);
+        co_return render_account(req, http::status::bad_request, *session, "", msg_bad_address, email);
     case email_change_result::rate_limited:
-        co_return render_account(req, http::status::too_many_requests, *session, "", msg_too_many_mails);
+        co_return render_account(req, http::status::too_many_requests, *session, "", msg_too_many_mails, email);
     case email_change_result::unavailable:
         break;
     }
-    co_return render_account(req, http::status::service_unavailable, *session, "", msg_unavailable);
+    co_return render_account(req, http::status::service_unavailable, *session, "", msg_unavailable, email);
 }
 
 awaitable<response> portal_flow::change_password(request_context& ctx) {

@@ -13,11 +13,13 @@
 #include "core/account_import.hpp"
 #include "core/account_rules.hpp"
 #include "core/log.hpp"
+#include "core/login_context.hpp"
 #include "core/password_hasher.hpp"
 #include "server/cli_options.hpp"
 #include "server/commands.hpp"
 #include "server/password_input.hpp"
 #include "storage/account_table.hpp"
+#include "storage/counter_table.hpp"
 #include "storage/environment.hpp"
 #include "storage/error.hpp"
 
@@ -29,6 +31,7 @@ constexpr const char* user_usage = R"(usage:
   nidan user show   --portal P --id ID
   nidan user list   [--portal P]
   nidan user passwd --portal P --id ID [--password-stdin]
+  nidan user lock   --portal P --id ID
   nidan user unlock --portal P --id ID
   nidan user delete --portal P --id ID
   nidan user import FILE.csv [--skip-invalid]
@@ -222,6 +225,23 @@ int passwd(const config& cfg, std::vector<std::string> args) {
     return 0;
 }
 
+// Support locks the password login of an account it believes compromised; the customer sees the
+// lock notice after a right password, as after throttle.account_lock_after failures.
+int lock(const config& cfg, std::vector<std::string> args) {
+    const auto key = take_key(args);
+    no_more(args);
+    require_data(cfg);
+    in_write(cfg, [&](storage::write_txn& txn) {
+        auto a = load_existing(txn, key);
+        a.password_locked = true;
+        a.updated_at = now_unix();
+        storage::put_account(txn, a);
+    });
+    log::audit("account.locked").add("actor", "cli").add("portal", key.portal).add("id", key.id);
+    std::cout << "locked " << key.text() << "\n";
+    return 0;
+}
+
 int unlock(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
@@ -233,6 +253,9 @@ int unlock(const config& cfg, std::vector<std::string> args) {
         a.phone_strikes = 0;
         a.updated_at = now_unix();
         storage::put_account(txn, a);
+        // The failures that locked it go too, or the next mistyped password would lock it again.
+        const auto window = window_start(cfg.throttle.per_account(), a.updated_at);
+        storage::reset_counter(txn, login::failures_per_account, login::account_subject(key.portal, key.id), window);
     });
     log::audit("account.unlocked").add("actor", "cli").add("portal", key.portal).add("id", key.id);
     std::cout << "unlocked " << key.text() << "\n";
@@ -333,7 +356,7 @@ int user_command(std::vector<std::string> args) {
         args.erase(args.begin());
         static const std::map<std::string, int (*)(const config&, std::vector<std::string>)> commands{
             {"add", add},       {"show", show},     {"list", list},   {"passwd", passwd},
-            {"unlock", unlock}, {"delete", remove}, {"import", import},
+            {"lock", lock}, {"unlock", unlock}, {"delete", remove}, {"import", import},
         };
         auto it = commands.find(sub);
         if (it == commands.end()) throw usage_failure("unknown user command '" + sub + "'");

@@ -370,3 +370,29 @@ BOOST_AUTO_TEST_CASE(a_token_of_one_portal_is_refused_by_another) {
     BOOST_TEST_REQUIRE(verify.has_value());
     BOOST_TEST(verify->status == 401);
 }
+
+BOOST_AUTO_TEST_CASE(an_account_support_locked_answers_account_locked_only_to_the_right_password) {
+    world w;
+    const std::vector<std::string> where{"--config", source_dir() + "/conf/nidan.toml", "--set",
+                                         "storage.data_dir=" + w.data_dir(), "--portal", taro.portal, "--id", taro.id};
+    auto lock = std::vector<std::string>{"user", "lock"};
+    lock.insert(lock.end(), where.begin(), where.end());
+    const auto locked = run_nidan(lock);
+    BOOST_TEST_REQUIRE(locked.exit_code == 0, locked.err);
+
+    const auto wrong = call(w.port(), "POST", api(taro, "login"), login_body(taro.id, password + "x"));
+    BOOST_TEST(wrong.status == 401);
+    BOOST_TEST(wrong.error() == "invalid_credentials");
+    const auto right = call(w.port(), "POST", api(taro, "login"), login_body(taro.id, password));
+    BOOST_TEST(right.status == 403);
+    BOOST_TEST(right.error() == "account_locked");
+    BOOST_TEST(right.text("token").empty());
+    BOOST_TEST(w.no_mail_for(300ms));
+
+    auto unlock = std::vector<std::string>{"user", "unlock"};
+    unlock.insert(unlock.end(), where.begin(), where.end());
+    BOOST_TEST_REQUIRE(run_nidan(unlock).exit_code == 0);
+    const auto after = call(w.port(), "POST", api(taro, "login"), login_body(taro.id, password));
+    BOOST_TEST(after.status == 200, after.raw.body);
+    BOOST_TEST(w.next_code(taro.email).code.size() == 6u);
+}

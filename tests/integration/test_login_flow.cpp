@@ -729,7 +729,9 @@ BOOST_AUTO_TEST_CASE(a_lock_limit_locks_strangers_out_until_support_unlocks) {
     auto unlock = std::vector<std::string>{"user", "unlock", "--portal", a.portal, "--id", a.id};
     unlock.insert(unlock.end(), where.begin(), where.end());
     BOOST_TEST_REQUIRE(run_nidan(unlock, "", 30s).exit_code == 0);
+    // The failures that locked it went with the lock: one more typo does not lock it again.
     browser later(w.port());
+    BOOST_TEST(submit_login(later, a, open_login(later, a), a.id, "one more typo").status == 401);
     log_in(w, later, a);
     BOOST_TEST(later.get("/auth/verify").status == 200);
 }

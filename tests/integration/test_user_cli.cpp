@@ -364,6 +364,23 @@ BOOST_AUTO_TEST_CASE(unlock_clears_the_locks_and_strikes) {
     BOOST_TEST(missing.err == "nidan user: no account mc050/nobody\n");
 }
 
+BOOST_AUTO_TEST_CASE(lock_sets_the_password_lock_only) {
+    workspace w;
+    BOOST_REQUIRE(w.add("ip-phone", "hanako", "0312345678", "hanako@example.jp", "Valid password 1").exit_code == 0);
+    const auto before = *stored(w.data, "ip-phone", "hanako");
+    const auto locked = w.user({"lock", "--portal", "ip-phone", "--id", "hanako"});
+    BOOST_TEST(locked.exit_code == 0);
+    BOOST_TEST(locked.out == "locked ip-phone/hanako\n");
+    const auto after = *stored(w.data, "ip-phone", "hanako");
+    BOOST_TEST(after.password_locked);
+    BOOST_TEST(!after.address_form_locked);
+    BOOST_TEST(after.password_hash == before.password_hash);
+    BOOST_TEST(fields_of(w.show("ip-phone", "hanako").out)["password_locked"] == "yes");
+    BOOST_TEST(w.user({"lock", "--portal", "ip-phone", "--id", "nobody"}).exit_code == 1);
+    BOOST_TEST(w.user({"unlock", "--portal", "ip-phone", "--id", "hanako"}).exit_code == 0);
+    BOOST_TEST(!stored(w.data, "ip-phone", "hanako")->password_locked);
+}
+
 BOOST_AUTO_TEST_CASE(delete_removes_one_account) {
     workspace w;
     BOOST_REQUIRE(w.add("mc050", "taro", "09012345678", "", "Valid password 1").exit_code == 0);

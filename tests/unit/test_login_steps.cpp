@@ -610,13 +610,16 @@ BOOST_AUTO_TEST_CASE(an_address_change_tells_the_old_address_once_verified) {
 BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_enough_new_one) {
     const auto session = session_of(logged_in("taro"));
     const auto c = ctx();
+    std::chrono::milliseconds last_delay{0};
     const auto run = [&](const std::string& current, const std::string& replacement) {
         password_change_step step(c, session, current, replacement, "192.0.2.1", now);
         std::error_code ec;
         if (step.acceptable()) {
             step.read(store);
-            if (step.has_account() && step.verified(hasher.verify(step.stored_hash(), step.current_password()))) {
-                step.set_new_hash(hasher.hash(step.replacement()));
+            last_delay = step.delay();
+            if (step.has_account()) {
+                if (step.verified(hasher.verify(step.stored_hash(), step.current_password())))
+                    step.set_new_hash(hasher.hash(step.replacement()));
                 ec = commit(store, step);
             }
         }
@@ -628,6 +631,17 @@ BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_eno
     BOOST_TEST(stored_account("taro").password_hash == before);
     BOOST_TEST((run(password, "a long new password") == password_change_result::changed));
     BOOST_TEST((hasher.verify(stored_account("taro").password_hash, "a long new password") == password_hasher::verdict::match));
+
+    // Wrong current passwords count like failed logins: a stolen session does not guess at full speed.
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 1u);
+    for (int i = 0; i < 6; ++i) run("guess", "another long password");
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 7u);
+    BOOST_TEST(failures(failures_per_address, "192.0.2.1") == 7u);
+    run("guess", "another long password");
+    BOOST_TEST(last_delay.count() == 2000);
+    // A refused new password is refused before any check: nothing counted.
+    run("guess", "short");
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 8u);
 }
 
 BOOST_AUTO_TEST_CASE(logout_destroys_the_session_and_touch_moves_the_idle_expiry_at_most_once_a_minute) {
