@@ -23,9 +23,10 @@ std::optional<current_session> find_session(const context& c, const record_reade
     return current_session{std::move(hash), std::move(*record)};
 }
 
-std::string pending_code_address(const context& c, const record_reader& r, const current_session& s) {
-    if (auto code = r.find_code(c.portal.id, s.record.selfcare_id)) return log::mask_email(code->target_email);
-    return {};
+std::optional<pending_code> find_pending_code(const context& c, const record_reader& r, const current_session& s) {
+    const auto code = r.find_code(c.portal.id, s.record.selfcare_id);
+    if (!code || code->session_hash != s.hash) return std::nullopt;
+    return pending_code{log::mask_email(code->target_email), code->purpose == code_purpose::address_change};
 }
 
 bool address_form_locked(const context& c, const record_reader& r, const current_session& s) {

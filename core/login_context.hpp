@@ -45,8 +45,12 @@ struct current_session {
 std::optional<current_session> find_session(const context& c, const record_reader& r, std::string_view id,
                                             std::int64_t now);
 
-// The masked address of the session's pending code; "" when none.
-std::string pending_code_address(const context& c, const record_reader& r, const current_session& s);
+// Where the session's pending code went, for the code screen.
+struct pending_code {
+    std::string masked_email;     // t***@example.jp
+    bool to_new_address = false;  // an address change: not the registered address the manual speaks of
+};
+std::optional<pending_code> find_pending_code(const context& c, const record_reader& r, const current_session& s);
 bool address_form_locked(const context& c, const record_reader& r, const current_session& s);
 
 }  // namespace nidan::login

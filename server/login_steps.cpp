@@ -40,9 +40,9 @@ std::optional<current_session> login_steps::find_session(std::string_view id) co
     return login::find_session(context_, storage::login_reader(txn), id, now_s());
 }
 
-std::string login_steps::pending_code_address(const current_session& session) const {
+std::optional<login::pending_code> login_steps::pending_code(const current_session& session) const {
     auto txn = s_.env.begin_read();
-    return login::pending_code_address(context_, storage::login_reader(txn), session);
+    return login::find_pending_code(context_, storage::login_reader(txn), session);
 }
 
 bool login_steps::address_form_locked(const current_session& session) const {

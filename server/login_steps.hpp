@@ -60,8 +60,8 @@ public:
     awaitable<logout_result> logout_step(const current_session& session, std::string_view client);
     awaitable<void> touch_step(const current_session& session);
 
-    // The masked address of the session's pending code; "" when none.
-    std::string pending_code_address(const current_session& session) const;
+    // Where the session's pending code went; nullopt when it has none.
+    std::optional<login::pending_code> pending_code(const current_session& session) const;
     bool address_form_locked(const current_session& session) const;
 
 private:

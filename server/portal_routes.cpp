@@ -156,7 +156,10 @@ response portal_flow::render_code(const request& req, http::status status, const
     data.set("address_link_text", portal_.address_link_text);
     data.set("address_url", base_ + "/address");
     if (!portal_.code_screen_note.empty()) data.set("code_screen_note", portal_.code_screen_note);
-    if (auto masked = steps_.pending_code_address(session); !masked.empty()) data.set("masked_email", masked);
+    if (const auto pending = steps_.pending_code(session)) {
+        data.set("masked_email", pending->masked_email);
+        data.set("to_new_address", pending->to_new_address);
+    }
     if (!error.empty()) data.set("error", error);
     return html_page(req, status, s_.templates.render("code.html", data));
 }

@@ -282,6 +282,13 @@ BOOST_AUTO_TEST_CASE(code_page) {
     BOOST_TEST(contains(html, "<p>認証コードが受信できない場合は上記リンクからメールアドレスの"
                               "登録・変更を行ってください</p>"));
     BOOST_TEST(contains(html, "role=\"alert\">認証コードが正しくありません。</p>"));
+
+    // A code sent to a new address (address form, account page) does not claim the registered one.
+    d.set("to_new_address", true);
+    html = render("code.html", d);
+    BOOST_TEST(!contains(html, "ご契約時に登録のメールアドレス宛に"));
+    BOOST_TEST(contains(html, "ご入力いただいた新しいメールアドレス宛に認証コードを送信しました。"));
+    BOOST_TEST(contains(html, "t***@example.jp"));
 }
 
 BOOST_AUTO_TEST_CASE(address_page) {
