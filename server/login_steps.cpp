@@ -45,6 +45,11 @@ std::optional<login::pending_code> login_steps::pending_code(const current_sessi
     return login::find_pending_code(context_, storage::login_reader(txn), session);
 }
 
+std::optional<account> login_steps::account_of(const current_session& session) const {
+    auto txn = s_.env.begin_read();
+    return storage::login_reader(txn).find_account(context_.portal.id, session.record.selfcare_id);
+}
+
 bool login_steps::address_form_locked(const current_session& session) const {
     auto txn = s_.env.begin_read();
     return login::address_form_locked(context_, storage::login_reader(txn), session);

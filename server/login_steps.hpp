@@ -63,6 +63,8 @@ public:
     // Where the session's pending code went; nullopt when it has none.
     std::optional<login::pending_code> pending_code(const current_session& session) const;
     bool address_form_locked(const current_session& session) const;
+    // The session's account as stored now (the account page shows it); nullopt once deleted.
+    std::optional<account> account_of(const current_session& session) const;
 
 private:
     // Runs step.write() in one transaction of the storage writer; its error, empty when committed.

@@ -353,11 +353,7 @@ response portal_flow::render_account(const request& req, http::status status, co
     data.set("csrf", session.record.csrf_secret);
     data.set("logout_action", base_ + "/logout");
     data.set("selfcare_id", session.record.selfcare_id);
-    std::optional<account> acct;
-    {
-        auto txn = s_.env.begin_read();
-        acct = storage::get_account(txn, portal_.id, session.record.selfcare_id);
-    }
+    const auto acct = steps_.account_of(session);
     if (acct && !acct->email.empty()) data.set("masked_email", log::mask_email(acct->email));
     if (acct && !acct->phone.empty()) data.set("masked_phone", log::mask_phone(acct->phone));
     data.set("email_action", base_ + "/email");
