@@ -55,10 +55,17 @@ void password_change_step::read(const record_reader& r) {
     if (auto acct = r.find_account(c_.portal.id, id)) stored_hash_ = acct->password_hash;
     const auto per_address = c_.cfg.throttle.per_address();
     const auto per_account = c_.cfg.throttle.per_account();
-    delay_ = std::max(
-        delay_for(per_address, r.count(failures_per_address, client_, window_start(per_address, now_), now_)),
-        delay_for(per_account,
-                  r.count(failures_per_account, account_subject(c_.portal.id, id), window_start(per_account, now_), now_)));
+    address_delay_ = delay_for(per_address, r.count(failures_per_address, client_, window_start(per_address, now_), now_));
+    account_delay_ = delay_for(
+        per_account, r.count(failures_per_account, account_subject(c_.portal.id, id), window_start(per_account, now_), now_));
+}
+
+std::vector<std::string> password_change_step::delayed_subjects() const {
+    std::vector<std::string> subjects;
+    if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + client_);
+    if (account_delay_.count() > 0)
+        subjects.push_back(std::string(failures_per_account) + '\0' + account_subject(c_.portal.id, session_.record.selfcare_id));
+    return subjects;
 }
 
 bool password_change_step::verified(password_hasher::verdict v) {
@@ -95,7 +102,7 @@ password_change_result password_change_step::finish(const std::error_code& write
     if (!current_ok_) {
         if (write_error) log::warn("account.counter_failed").add("portal", portal).add("error", write_error.message());
         log::audit("account.password_change_refused").add("portal", portal).add("id", id).add("client", client_)
-            .add("delay_ms", static_cast<std::int64_t>(delay_.count()));
+            .add("delay_ms", static_cast<std::int64_t>(delay().count()));
         return password_change_result::wrong_password;
     }
     if (write_error || new_hash_.empty()) {

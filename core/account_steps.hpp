@@ -3,12 +3,14 @@
 // a new address (a code goes there; core/code_step.hpp changes the address once it is verified),
 // a new password, logout, and moving the idle expiry on. Same shape as the login steps: the
 // caller runs write() in one transaction and passes its outcome to finish().
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "core/code_issue.hpp"
 #include "core/login_context.hpp"
@@ -34,13 +36,14 @@ private:
     bool rate_limited_ = false;
 };
 
-enum class password_change_result { changed, bad_password, wrong_password, no_account, unavailable };
+// busy: another delayed check of the same account or address is in progress (core/attempt_gate.hpp).
+enum class password_change_result { changed, bad_password, wrong_password, no_account, busy, unavailable };
 
 //   password_change_step step(context, session, current, replacement, client, now);
 //   if (step.acceptable()) {
 //       step.read(reader);
 //       if (step.has_account()) {
-//           wait step.delay();
+//           wait step.delay();            // behind an attempt_gate pass, as the login
 //           verdict = verify(step.stored_hash(), step.current_password())
 //           if (step.verified(verdict)) step.set_new_hash(hash(step.replacement()));
 //           error = write { step.write(writer); }   // the new hash, or the failure's count
@@ -59,7 +62,9 @@ public:
     bool acceptable() const { return acceptable_; }
     void read(const record_reader& r);
     bool has_account() const { return !stored_hash_.empty(); }
-    std::chrono::milliseconds delay() const { return delay_; }
+    std::chrono::milliseconds delay() const { return std::max(address_delay_, account_delay_); }
+    // As password_step's: the attempt_gate subjects of the delays that apply.
+    std::vector<std::string> delayed_subjects() const;
     const std::string& stored_hash() const { return stored_hash_; }
     const std::string& current_password() const { return current_; }
     const std::string& replacement() const { return replacement_; }
@@ -77,7 +82,8 @@ private:
     std::int64_t now_;
     bool acceptable_ = false;
     std::string stored_hash_;
-    std::chrono::milliseconds delay_{0};
+    std::chrono::milliseconds address_delay_{0};
+    std::chrono::milliseconds account_delay_{0};
     bool checked_ = false;
     bool current_ok_ = false;
     std::string new_hash_;

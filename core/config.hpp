@@ -62,7 +62,7 @@ struct storage_config {
 };
 
 struct hash_config {
-    unsigned threads = 1;
+    unsigned threads = 2;
     std::uint32_t memory_kib = 19456;
     std::uint32_t iterations = 2;
     std::size_t max_queue = 64;  // password checks waiting past this answer 503

@@ -24,14 +24,21 @@ void password_step::read(const record_reader& r) {
     if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
     const auto per_address = c_.cfg.throttle.per_address();
     const auto per_account = c_.cfg.throttle.per_account();
-    delay_ = delay_for(per_address, r.count(failures_per_address, attempt_.client, address_window_, now_));
+    address_delay_ = delay_for(per_address, r.count(failures_per_address, attempt_.client, address_window_, now_));
     // The owner's own browser is not slowed by what strangers did to the account.
     if (well_formed_ && !known_device_)
-        delay_ = std::max(delay_, delay_for(per_account, r.count(failures_per_account, subject_, account_window_, now_)));
+        account_delay_ = delay_for(per_account, r.count(failures_per_account, subject_, account_window_, now_));
     if (found_) {
         stored_hash_ = found_->password_hash;
         quota_used_ = mail_quota_used(c_, r, attempt_.id, now_);
     }
+}
+
+std::vector<std::string> password_step::delayed_subjects() const {
+    std::vector<std::string> subjects;
+    if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + attempt_.client);
+    if (account_delay_.count() > 0) subjects.push_back(std::string(failures_per_account) + '\0' + subject_);
+    return subjects;
 }
 
 bool password_step::verified(password_hasher::verdict v) {
@@ -99,7 +106,7 @@ password_outcome password_step::finish(const std::error_code& write_error) {
     password_outcome out;
     const auto& portal = c_.portal.id;
     const auto& id = attempt_.id;
-    const auto delay_ms = static_cast<std::int64_t>(delay_.count());
+    const auto delay_ms = static_cast<std::int64_t>(delay().count());
     switch (phase_) {
     case phase::reading:
     case phase::failure:
@@ -114,6 +121,11 @@ password_outcome password_step::finish(const std::error_code& write_error) {
     case phase::locked:
         log::audit("login.refused_locked").add("portal", portal).add("id", id).add("client", attempt_.client);
         out.result = password_result::locked;
+        return out;
+    case phase::busy:
+        log::audit("login.refused_busy").add("portal", portal).add("id", is_valid_utf8(id) ? id : "(invalid)")
+            .add("client", attempt_.client).add("delay_ms", delay_ms);
+        out.result = password_result::busy;
         return out;
     case phase::too_many_codes:
         log::audit("code.rate_limited").add("portal", portal).add("id", id).add("client", attempt_.client);

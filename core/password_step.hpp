@@ -4,7 +4,11 @@
 //
 //   password_step step(context, attempt, now);
 //   step.read(reader);                      // account, failure counters, mail quota
-//   wait step.delay();                      // growing delay after failures (core/throttle.hpp)
+//   if (step.delay() > 0) {                 // growing delay after failures (core/throttle.hpp)
+//       pass = gate.enter(step.delayed_subjects());   // core/attempt_gate.hpp
+//       if (!pass) return step.refuse_busy(), step.finish({});
+//       wait step.delay();                  // the pass is held until the write below is done
+//   }
 //   verdict = verify(step.stored_hash(), step.password())   // "" → the hasher's dummy
 //   if (step.verified(verdict)) {           // false: refused without a write
 //       if (step.rehash_wanted()) step.set_rehash(hash(step.password()));
@@ -15,10 +19,12 @@
 // Wrong ID and wrong password are one outcome, and an unknown ID costs a dummy hash, so neither
 // the answer nor its timing tells which IDs exist. A locked account (throttle.account_lock_after)
 // answers a wrong password the same way; only the right password shows the lock notice.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <system_error>
 
 #include "core/code_issue.hpp"
@@ -27,7 +33,8 @@
 
 namespace nidan::login {
 
-enum class password_result { code_sent, address_required, invalid_credentials, locked, too_many_codes, unavailable };
+// busy: another delayed attempt of the same client address or account is in progress.
+enum class password_result { code_sent, address_required, invalid_credentials, locked, too_many_codes, busy, unavailable };
 
 struct password_outcome {
     password_result result = password_result::invalid_credentials;
@@ -49,7 +56,11 @@ public:
     password_step(const context& c, password_attempt attempt, std::int64_t now);
 
     void read(const record_reader& r);
-    std::chrono::milliseconds delay() const { return delay_; }
+    std::chrono::milliseconds delay() const { return std::max(address_delay_, account_delay_); }
+    // The attempt_gate subjects of the delays that apply: the client address, the account.
+    std::vector<std::string> delayed_subjects() const;
+    // The gate refused: nothing is checked or written, finish() says busy.
+    void refuse_busy() { phase_ = phase::busy; }
     // The stored PHC string to check the password against; "" for an unknown ID (check the dummy).
     const std::string& stored_hash() const { return stored_hash_; }
     const std::string& password() const { return attempt_.password; }
@@ -65,7 +76,7 @@ public:
     password_outcome finish(const std::error_code& write_error);
 
 private:
-    enum class phase { reading, failure, locked, too_many_codes, success };
+    enum class phase { reading, failure, locked, too_many_codes, busy, success };
 
     void write_failure(record_writer& w);
     void write_success(record_writer& w);
@@ -80,7 +91,8 @@ private:
     std::int64_t account_window_ = 0;
     std::optional<account> found_;
     std::string stored_hash_;
-    std::chrono::milliseconds delay_{0};
+    std::chrono::milliseconds address_delay_{0};
+    std::chrono::milliseconds account_delay_{0};
     bool quota_used_ = false;
     phase phase_ = phase::reading;
     bool rehash_ = false;

@@ -83,9 +83,11 @@ bool is_json(const request& req) {
     return beast::iequals(media, "application/json");
 }
 
-// The body as a JSON object with the named string members; on failure `refusal` holds the answer.
+// The body as a JSON object with the named string members, then the optional ones ("" when
+// absent); on failure `refusal` holds the answer.
 std::optional<std::vector<std::string>> read_fields(const request& req, std::initializer_list<std::string_view> names,
-                                                    response& refusal) {
+                                                    response& refusal,
+                                                    std::initializer_list<std::string_view> optional_names = {}) {
     if (!is_json(req)) {
         refusal = json_error(req, http::status::unsupported_media_type, "unsupported_media_type",
                              "The body must be application/json.");
@@ -123,6 +125,16 @@ std::optional<std::vector<std::string>> read_fields(const request& req, std::ini
             return std::nullopt;
         }
         values.emplace_back(text->data(), text->size());
+    }
+    for (const auto name : optional_names) {
+        const auto* member = object->if_contains(name);
+        const auto* text = member ? member->if_string() : nullptr;
+        if (member && (!text || !is_valid_utf8(std::string_view(text->data(), text->size())))) {
+            refusal = json_error(req, http::status::bad_request, "bad_request",
+                                 "The member \"" + std::string(name) + "\" must be a string when present.");
+            return std::nullopt;
+        }
+        values.emplace_back(text ? std::string(text->data(), text->size()) : std::string());
     }
     return values;
 }
@@ -175,16 +187,18 @@ awaitable<response> api_flow::guarded(request_context& ctx, member m) {
 awaitable<response> api_flow::login(request_context& ctx) {
     const auto& req = ctx.req;
     response refusal;
-    const auto fields = read_fields(req, {"selfcare_id", "password"}, refusal);
+    // device_token: what a code step of this account returned before; it spares the client the
+    // per-account delays that failures from elsewhere cause, as the device cookie does for browsers.
+    const auto fields = read_fields(req, {"selfcare_id", "password"}, refusal, {"device_token"});
     if (!fields) co_return refusal;
     const auto& id = (*fields)[0];
     const auto& password = (*fields)[1];
+    const std::string_view device_token = (*fields)[2];
     const auto client = ctx.client.to_string();
     // A client that logs in again with its token ends that session, as a browser's cookie does.
     const auto old_session = bearer_session(req);
     const std::string_view old_session_hash = old_session ? std::string_view(old_session->hash) : std::string_view{};
-    const std::string_view no_device;
-    const auto outcome = co_await steps_.password_step(id, password, client, no_device, old_session_hash);
+    const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash);
     switch (outcome.result) {
     case password_result::code_sent:
     case password_result::address_required: {
@@ -199,6 +213,9 @@ awaitable<response> api_flow::login(request_context& ctx) {
     case password_result::too_many_codes:
         co_return json_error(req, http::status::too_many_requests, "too_many_codes",
                              "Too many codes were sent for this account; retry later.");
+    case password_result::busy:
+        co_return json_error(req, http::status::too_many_requests, "too_many_attempts",
+                             "Another attempt for this address or account is being checked; retry later.");
     case password_result::locked:
         co_return json_error(req, http::status::forbidden, "account_locked",
                              "Password login is locked for this account; contact support.");
@@ -223,6 +240,7 @@ awaitable<response> api_flow::code(request_context& ctx) {
         json::object body;
         body["token"] = outcome.session_id;
         body["state"] = "authenticated";
+        body["device_token"] = outcome.device_token;
         co_return json_reply(req, http::status::ok, body);
     }
     case code_result::wrong: {

@@ -66,6 +66,15 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
         auto txn = s_.env.begin_read();
         step.read(storage::login_reader(txn));
     }
+    // Held until the failure (or the success) is written, so the next attempt reads its count.
+    std::optional<login::attempt_gate::pass> pass;
+    if (step.delay().count() > 0) {
+        pass = s_.gate.enter(step.delayed_subjects());
+        if (!pass) {
+            step.refuse_busy();
+            co_return step.finish({});
+        }
+    }
     co_await pause(step.delay());
     // The lambdas given to hash_pool::run capture by reference only: g++ 12 may destroy a
     // temporary of a co_await expression twice, which must find nothing to free.
@@ -135,6 +144,12 @@ awaitable<password_change_result> login_steps::password_change_step(const curren
             step.read(storage::login_reader(txn));
         }
         if (step.has_account()) {
+            std::optional<login::attempt_gate::pass> pass;
+            if (step.delay().count() > 0) {
+                pass = s_.gate.enter(step.delayed_subjects());
+                // Another guess of this account or address is waiting: this one is not checked.
+                if (!pass) co_return password_change_result::busy;
+            }
             co_await pause(step.delay());
             const auto& hasher = s_.hasher;
             const auto& stored_hash = step.stored_hash();

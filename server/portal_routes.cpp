@@ -33,6 +33,7 @@ const char* const msg_code_dead =
 const char* const msg_bad_address = "メールアドレスを正しく入力してください。";
 const char* const msg_bad_phone = "連絡先電話番号を半角数字(ハイフン無し)で正しく入力してください。";
 const char* const msg_wrong_phone = "入力された連絡先電話番号が、登録されている電話番号と一致しません。";
+const char* const msg_try_later = "ログインの試行が続いています。しばらく時間をおいてから再度お試しください。";
 const char* const msg_unavailable = "ただいま混み合っています。しばらくしてから再度お試しください。";
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -205,6 +206,8 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
         co_return render_login(req, http::status::too_many_requests, msg_too_many_mails, shown_id);
     case password_result::locked:
         co_return render_locked(req, locked_form::password);
+    case password_result::busy:
+        co_return render_login(req, http::status::too_many_requests, msg_try_later, shown_id);
     case password_result::unavailable:
         break;
     }
@@ -433,6 +436,8 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
         co_return render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。");
     case password_change_result::no_account:
         co_return see_other(req, portal_.login_path, {expired_session_cookie()});
+    case password_change_result::busy:
+        co_return render_account(req, http::status::too_many_requests, *session, "", msg_try_later);
     case password_change_result::unavailable:
         break;
     }

@@ -16,6 +16,7 @@
 #include "core/password_hasher.hpp"
 #include "core/template_store.hpp"
 #include "server/app_state.hpp"
+#include "core/attempt_gate.hpp"
 #include "core/code_mailer.hpp"
 #include "server/hash_pool.hpp"
 #include "storage/environment.hpp"
@@ -31,6 +32,7 @@ struct portal_services {
     const password_hasher& hasher;
     const template_store& templates;
     const code_mailer& mailer;
+    login::attempt_gate& gate;          // one delayed password check per address and account
     std::function<void()> mail_queued;  // wakes the delivery loop after a commit
     std::string server_secret;          // from `meta`: MACs of codes, signed tokens
 };

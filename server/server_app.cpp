@@ -75,6 +75,7 @@ struct server_app::parts {
     // pending frames first.
     password_hasher hasher;
     code_mailer mailer;
+    login::attempt_gate gate;
     std::unique_ptr<portal_site> portals;
     net::io_context ioc;
     mail_delivery delivery;
@@ -104,8 +105,8 @@ struct server_app::parts {
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
         portals = std::make_unique<portal_site>(
-            state, portal_services{cfg, *env, *writer, hashes, hasher, templates, mailer, [this] { delivery.notify(); },
-                                   load_server_secret()});
+            state, portal_services{cfg, *env, *writer, hashes, hasher, templates, mailer, gate,
+                                   [this] { delivery.notify(); }, load_server_secret()});
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
                                 [this](request_context& ctx) -> awaitable<response> {
                                     if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);

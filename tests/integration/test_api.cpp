@@ -38,7 +38,7 @@ bool contains(const std::string& text, const std::string& needle) { return text.
 
 class world : public login_world {
 public:
-    world() : login_world({taro, mc050_taro, jiro}) {}
+    explicit world(const std::vector<std::string>& overrides = {}) : login_world({taro, mc050_taro, jiro}, overrides) {}
 };
 
 struct api_reply {
@@ -395,4 +395,38 @@ BOOST_AUTO_TEST_CASE(an_account_support_locked_answers_account_locked_only_to_th
     const auto after = call(w.port(), "POST", api(taro, "login"), login_body(taro.id, password));
     BOOST_TEST(after.status == 200, after.raw.body);
     BOOST_TEST(w.next_code(taro.email).code.size() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(a_device_token_spares_its_client_the_delays_strangers_caused) {
+    world w({"throttle.address_free_failures=100"});  // only the account's delay is in play
+    const auto port = w.port();
+    const auto first = call(port, "POST", api(taro, "login"), login_body(taro.id, password));
+    BOOST_TEST_REQUIRE(first.status == 200, first.raw.body);
+    const auto verified = call(port, "POST", api(taro, "code"), code_body(w.next_code(taro.email).code), first.text("token"));
+    BOOST_TEST_REQUIRE(verified.status == 200, verified.raw.body);
+    const auto device = verified.text("device_token");
+    BOOST_TEST_REQUIRE(!device.empty());
+
+    // Six wrong passwords: past the account's five free failures. A
+    // right password then waits without the token and not with it (each success clears the
+    // account's count, so the failures are made again before the second login).
+    const auto six_failures = [&] {
+        for (int i = 0; i < 6; ++i)
+            BOOST_TEST(call(port, "POST", api(taro, "login"), login_body(taro.id, password + "x")).status == 401);
+    };
+    six_failures();
+    BOOST_TEST(call(port, "POST", api(taro, "login"), login_body(taro.id, password)).status == 200);
+    six_failures();
+    json::object with_device;
+    with_device["selfcare_id"] = taro.id;
+    with_device["password"] = password;
+    with_device["device_token"] = device;
+    BOOST_TEST(call(port, "POST", api(taro, "login"), json::serialize(with_device)).status == 200);
+    const auto log = w.server().log_text();
+    BOOST_TEST(contains(log, "known_device=true delay_ms=0"), log);
+    BOOST_TEST(contains(log, "known_device=false delay_ms=1000"), log);
+
+    // A device token that is not a string is a malformed request, not a missing token.
+    with_device["device_token"] = 42;
+    BOOST_TEST(call(port, "POST", api(taro, "login"), json::serialize(with_device)).error() == "bad_request");
 }

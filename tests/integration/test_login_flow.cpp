@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -734,4 +735,43 @@ BOOST_AUTO_TEST_CASE(a_lock_limit_locks_strangers_out_until_support_unlocks) {
     BOOST_TEST(submit_login(later, a, open_login(later, a), a.id, "one more typo").status == 401);
     log_in(w, later, a);
     BOOST_TEST(later.get("/auth/verify").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(parallel_attempts_from_one_address_wait_one_at_a_time) {
+    world w({"throttle.address_free_failures=0", "throttle.address_base_delay_ms=1500"});
+    const auto& a = ip_phone;
+    browser first(w.port());
+    BOOST_TEST_REQUIRE(submit_login(first, a, open_login(first, a), "someone", password).status == 401);
+
+    // Four guesses at once from the same address: one waits out the delay and is checked, the
+    // others are refused at once, unchecked.
+    constexpr int parallel = 4;
+    std::vector<std::unique_ptr<browser>> browsers;
+    std::vector<std::string> tokens;
+    for (int i = 0; i < parallel; ++i) {
+        browsers.push_back(std::make_unique<browser>(w.port()));
+        tokens.push_back(open_login(*browsers.back(), a));
+    }
+    std::vector<http_reply> replies(parallel);
+    std::vector<std::thread> threads;
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < parallel; ++i)
+        threads.emplace_back([&, i] { replies[i] = submit_login(*browsers[i], a, tokens[i], "guess" + std::to_string(i), password); });
+    for (auto& t : threads) t.join();
+    const auto took = std::chrono::steady_clock::now() - started;
+
+    int checked = 0, refused = 0;
+    for (const auto& r : replies) {
+        if (r.status == 401) ++checked;
+        if (r.status == 429) {
+            ++refused;
+            BOOST_TEST(alert_of(r.body) == "ログインの試行が続いています。しばらく時間をおいてから再度お試しください。");
+        }
+    }
+    BOOST_TEST(checked == 1);
+    BOOST_TEST(refused == parallel - 1);
+    BOOST_TEST(took >= 1500ms);  // the one checked attempt did wait
+    const auto log = w.server().log_text();
+    BOOST_TEST(count_of(log, "event=login.refused_busy") == static_cast<std::size_t>(parallel - 1), log);
+    BOOST_TEST(count_of(log, "event=login.failed") == 2u, log);  // the first and the one checked
 }

@@ -14,12 +14,15 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <thread>
+#include <atomic>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/account_steps.hpp"
+#include "core/attempt_gate.hpp"
 #include "core/address_step.hpp"
 #include "core/code_step.hpp"
 #include "core/login_context.hpp"
@@ -326,6 +329,37 @@ BOOST_AUTO_TEST_CASE(delays_grow_per_account_across_addresses_but_not_for_the_ow
         BOOST_TEST(log_in("taro", "guess", "192.0.2.60", token).delay.count() > 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_delayed_attempt_names_the_subjects_it_waits_for_and_a_busy_one_stores_nothing) {
+    const auto c = ctx();
+    {
+        password_step fresh(c, {"taro", "guess", "192.0.2.1", "", ""}, now);
+        fresh.read(store);
+        BOOST_TEST(fresh.delay().count() == 0);
+        BOOST_TEST(fresh.delayed_subjects().empty());
+    }
+    for (int i = 0; i < 11; ++i) log_in("user" + std::to_string(i), "guess");  // the address's free 10, then one
+    password_step by_address(c, {"taro", "guess", "192.0.2.1", "", ""}, now);
+    by_address.read(store);
+    BOOST_TEST(by_address.delay().count() == 1000);
+    BOOST_TEST(by_address.delayed_subjects() == std::vector<std::string>{std::string(failures_per_address) + '\0' + "192.0.2.1"});
+
+    for (int i = 0; i < 6; ++i) log_in("hanako", "guess", "203.0.113." + std::to_string(i));  // the account's free 5, then one
+    password_step by_both(c, {"hanako", "guess", "192.0.2.1", "", ""}, now);
+    by_both.read(store);
+    BOOST_TEST(by_both.delayed_subjects().size() == 2u);
+    password_step by_account(c, {"hanako", "guess", "198.51.100.1", "", ""}, now);
+    by_account.read(store);
+    BOOST_TEST(by_account.delayed_subjects() ==
+               std::vector<std::string>{std::string(failures_per_account) + '\0' + account_subject(portal.id, "hanako")});
+
+    // Refused by the gate: the answer says so, and nothing is counted or stored.
+    const auto before = store.counters;
+    by_account.refuse_busy();
+    BOOST_TEST((by_account.finish({}).result == password_result::busy));
+    BOOST_TEST((store.counters == before));
+    BOOST_TEST(store.sessions.empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_successful_login_clears_the_account_failures_and_ends_the_old_session) {
     for (int i = 0; i < 3; ++i) log_in("taro", "guess");
     const auto first = log_in("taro", password).outcome;
@@ -400,6 +434,56 @@ BOOST_AUTO_TEST_CASE(without_a_lock_limit_nothing_locks) {
     for (int i = 0; i < 40; ++i) log_in("taro", "guess", "203.0.113." + std::to_string(i));
     BOOST_TEST(!stored_account("taro").password_locked);
     BOOST_TEST((log_in("taro", password).outcome.result == password_result::code_sent));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(gate)
+
+BOOST_AUTO_TEST_CASE(one_pass_per_subject_until_it_is_released) {
+    attempt_gate gate;
+    auto first = gate.enter({"addr/192.0.2.1", "acct/taro"});
+    BOOST_TEST_REQUIRE(first.has_value());
+    BOOST_TEST(gate.waiting() == 2u);
+    BOOST_TEST(!gate.enter({"addr/192.0.2.1"}).has_value());
+    BOOST_TEST(!gate.enter({"acct/taro", "addr/198.51.100.1"}).has_value());  // all or nothing
+    BOOST_TEST(gate.waiting() == 2u);
+    auto other = gate.enter({"addr/198.51.100.1"});
+    BOOST_TEST(other.has_value());
+    auto moved = std::move(*first);
+    first.reset();
+    BOOST_TEST(gate.waiting() == 3u);  // the moved-from pass released nothing
+    { auto gone = std::move(moved); }
+    BOOST_TEST(gate.waiting() == 1u);
+    BOOST_TEST(gate.enter({"addr/192.0.2.1", "acct/taro"}).has_value());  // and released on destruction
+    BOOST_TEST(gate.enter({}).has_value());                                  // nothing to wait for
+}
+
+BOOST_AUTO_TEST_CASE(from_many_threads_only_one_holds_a_subject_at_a_time) {
+    attempt_gate gate;
+    std::atomic<int> holding{0};
+    std::atomic<int> most{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 2000; ++i) {
+                auto pass = gate.enter({"addr/192.0.2.1"});
+                if (!pass) {
+                    ++refused;
+                    continue;
+                }
+                const int now_holding = ++holding;
+                int seen = most.load();
+                while (now_holding > seen && !most.compare_exchange_weak(seen, now_holding)) {
+                }
+                --holding;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    BOOST_TEST(most.load() == 1);
+    BOOST_TEST(gate.waiting() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
