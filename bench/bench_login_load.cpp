@@ -1049,24 +1049,25 @@ void print_latencies(const std::vector<report_row>& rows) {
 
 // Answers by status; "none" is no answer (connection failed or timed out), "other" any status
 // not listed; "cut": wrong passwords still held back when the phase ended; "slowed": wrong
-// passwords answered after a throttle delay.
+// passwords answered after a throttle delay; their 429 are attempts the server refused unchecked
+// while another attempt of the same address or account waited out its delay.
 void print_outcomes(const std::vector<report_row>& rows) {
     std::printf("\n%-26s %-35s %-24s %-6s %s\n", "answers", "password step", "code step", "mail", "wrong passwords");
-    std::printf("%-26s %5s %5s %5s %5s %5s %5s  %5s %5s %5s %5s  %5s  %5s %5s %5s %5s %5s %6s\n", "", "200", "401", "429",
-                "503", "other", "none", "200", "401", "other", "none", "none", "401", "503", "other", "none", "cut",
-                "slowed");
+    std::printf("%-26s %5s %5s %5s %5s %5s %5s  %5s %5s %5s %5s  %5s  %5s %5s %5s %5s %5s %5s %6s\n", "", "200", "401",
+                "429", "503", "other", "none", "200", "401", "other", "none", "none", "401", "429", "503", "other", "none",
+                "cut", "slowed");
     for (const auto& [name, s] : rows) {
         const auto& p = s.password;
         const auto& c = s.code;
         const auto& w = s.wrong;
-        std::printf("%-26s %5u %5u %5u %5u %5u %5u  %5u %5u %5u %5u  %5u  %5u %5u %5u %5u %5u %6u\n",
+        std::printf("%-26s %5u %5u %5u %5u %5u %5u  %5u %5u %5u %5u  %5u  %5u %5u %5u %5u %5u %5u %6u\n",
                     name.c_str(), counted(p, outcome::ok), counted(p, outcome::unauthorized),
                     counted(p, outcome::too_many), counted(p, outcome::unavailable), counted(p, outcome::other),
                     counted(p, outcome::no_answer), counted(c, outcome::ok), counted(c, outcome::unauthorized),
                     counted(c, outcome::other) + counted(c, outcome::too_many) + counted(c, outcome::unavailable),
                     counted(c, outcome::no_answer), s.no_mail, counted(w, outcome::unauthorized),
-                    counted(w, outcome::unavailable),
-                    counted(w, outcome::other) + counted(w, outcome::ok) + counted(w, outcome::too_many),
+                    counted(w, outcome::too_many), counted(w, outcome::unavailable),
+                    counted(w, outcome::other) + counted(w, outcome::ok),
                     counted(w, outcome::no_answer), s.wrong_cut, s.wrong_slowed);
     }
 }

@@ -127,6 +127,10 @@ password_outcome password_step::finish(const std::error_code& write_error) {
             .add("client", attempt_.client).add("delay_ms", delay_ms);
         out.result = password_result::busy;
         return out;
+    case phase::given_up:
+        log::info("login.not_checked").add("portal", portal).add("client", attempt_.client).add("reason", "shutdown");
+        out.result = password_result::unavailable;
+        return out;
     case phase::too_many_codes:
         log::audit("code.rate_limited").add("portal", portal).add("id", id).add("client", attempt_.client);
         out.result = password_result::too_many_codes;

@@ -61,6 +61,9 @@ public:
     std::vector<std::string> delayed_subjects() const;
     // The gate refused: nothing is checked or written, finish() says busy.
     void refuse_busy() { phase_ = phase::busy; }
+    // The server is stopping during the delay: nothing is checked or written, finish() says
+    // unavailable (the client may retry elsewhere at once).
+    void give_up() { phase_ = phase::given_up; }
     // The stored PHC string to check the password against; "" for an unknown ID (check the dummy).
     const std::string& stored_hash() const { return stored_hash_; }
     const std::string& password() const { return attempt_.password; }
@@ -76,7 +79,7 @@ public:
     password_outcome finish(const std::error_code& write_error);
 
 private:
-    enum class phase { reading, failure, locked, too_many_codes, busy, success };
+    enum class phase { reading, failure, locked, too_many_codes, busy, given_up, success };
 
     void write_failure(record_writer& w);
     void write_success(record_writer& w);

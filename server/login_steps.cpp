@@ -4,6 +4,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <ctime>
 
 #include "server/storage_bridge.hpp"
@@ -14,11 +17,18 @@ namespace {
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-// A throttling delay: the coroutine waits, the io thread serves others meanwhile.
-awaitable<void> pause(std::chrono::milliseconds delay) {
-    if (delay.count() <= 0) co_return;
-    net::steady_timer wait(co_await net::this_coro::executor, delay);
-    co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+// A throttling delay: the coroutine waits, the io thread serves others meanwhile. Waits in short
+// slices so a stopping server does not hold its shutdown for a delayed guess: false then.
+awaitable<bool> pause(std::chrono::milliseconds delay, const std::atomic<bool>& stopping) {
+    constexpr std::chrono::milliseconds slice{100};
+    const auto until = std::chrono::steady_clock::now() + delay;
+    net::steady_timer wait(co_await net::this_coro::executor);
+    while (std::chrono::steady_clock::now() < until) {
+        if (stopping) co_return false;
+        wait.expires_after(std::min<std::chrono::steady_clock::duration>(slice, until - std::chrono::steady_clock::now()));
+        co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    co_return !stopping;
 }
 
 }  // namespace
@@ -75,7 +85,10 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
             co_return step.finish({});
         }
     }
-    co_await pause(step.delay());
+    if (!co_await pause(step.delay(), s_.stopping)) {
+        step.give_up();
+        co_return step.finish({});
+    }
     // The lambdas given to hash_pool::run capture by reference only: g++ 12 may destroy a
     // temporary of a co_await expression twice, which must find nothing to free.
     const auto& hasher = s_.hasher;
@@ -150,7 +163,7 @@ awaitable<password_change_result> login_steps::password_change_step(const curren
                 // Another guess of this account or address is waiting: this one is not checked.
                 if (!pass) co_return password_change_result::busy;
             }
-            co_await pause(step.delay());
+            if (!co_await pause(step.delay(), s_.stopping)) co_return password_change_result::unavailable;
             const auto& hasher = s_.hasher;
             const auto& stored_hash = step.stored_hash();
             const auto& typed = step.current_password();

@@ -8,6 +8,7 @@
 // Sessions live in LMDB under the SHA-256 of their id; the cookie carries only the id.
 // The steps themselves (decisions, storage, audit log) are in server/login_steps.hpp, shared with
 // the JSON API (server/api_routes.hpp, /api/v1/<id>/...), whose routes portal_site adds too.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +34,7 @@ struct portal_services {
     const template_store& templates;
     const code_mailer& mailer;
     login::attempt_gate& gate;          // one delayed password check per address and account
+    const std::atomic<bool>& stopping;  // set at shutdown: throttling waits end early
     std::function<void()> mail_queued;  // wakes the delivery loop after a commit
     std::string server_secret;          // from `meta`: MACs of codes, signed tokens
 };

@@ -105,7 +105,7 @@ struct server_app::parts {
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
         portals = std::make_unique<portal_site>(
-            state, portal_services{cfg, *env, *writer, hashes, hasher, templates, mailer, gate,
+            state, portal_services{cfg, *env, *writer, hashes, hasher, templates, mailer, gate, state.stopping,
                                    [this] { delivery.notify(); }, load_server_secret()});
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
                                 [this](request_context& ctx) -> awaitable<response> {

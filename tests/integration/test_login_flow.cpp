@@ -7,6 +7,7 @@
 #define BOOST_TEST_MODULE login_flow
 #include <boost/test/unit_test.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -774,4 +775,30 @@ BOOST_AUTO_TEST_CASE(parallel_attempts_from_one_address_wait_one_at_a_time) {
     const auto log = w.server().log_text();
     BOOST_TEST(count_of(log, "event=login.refused_busy") == static_cast<std::size_t>(parallel - 1), log);
     BOOST_TEST(count_of(log, "event=login.failed") == 2u, log);  // the first and the one checked
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_does_not_wait_for_a_delayed_guess) {
+    // A 20 s delay after the first failure; the shutdown grace (10 s) is shorter than that.
+    world w({"throttle.address_free_failures=0", "throttle.address_base_delay_ms=20000",
+             "throttle.address_max_delay_ms=20000"});
+    const auto& a = ip_phone;
+    browser first(w.port());
+    BOOST_TEST_REQUIRE(submit_login(first, a, open_login(first, a), "someone", password).status == 401);
+
+    browser waiting(w.port());
+    const auto token = open_login(waiting, a);
+    http_reply reply;
+    std::thread guess([&] { reply = submit_login(waiting, a, token, "someone", "guess"); });
+    std::this_thread::sleep_for(500ms);  // the guess is waiting out its delay now
+    w.server().signal(SIGTERM);
+    const auto exit_code = w.server().wait_exit(15s);
+    guess.join();
+    BOOST_TEST_REQUIRE(exit_code.has_value());
+    BOOST_TEST(*exit_code == 0);
+    // The guess was answered "try again later", unchecked, and the shutdown did not need its grace.
+    BOOST_TEST(reply.status == 503);
+    const auto log = w.server().log_text();
+    BOOST_TEST(contains(log, "event=login.not_checked portal=ip-phone client=127.0.0.1 reason=shutdown"), log);
+    BOOST_TEST(!contains(log, "shutdown_grace_expired"), log);
+    BOOST_TEST(count_of(log, "event=login.failed") == 1u, log);
 }
