@@ -165,6 +165,35 @@ private:
     const std::map<std::string, template_data>& partials_;
 };
 
+// The page's text with every {{> name}} tag replaced by the partial's text, itself expanded:
+// rendering the result gives what kainjow gives with partials (a partial renders in the
+// including context, and its final line break is gone either way), but the page is parsed once
+// per thread instead of every partial again on every render. A text that changes its
+// delimiters is left as it is (the tags could not be found by plain search), and its partials
+// are then rendered by kainjow. Loops were refused before this runs.
+std::string inline_partials(const std::string& text, const std::map<std::string, std::string>& partial_texts) {
+    if (text.find("{{=") != std::string::npos) return text;
+    std::string out;
+    std::size_t done = 0;
+    for (auto at = text.find("{{"); at != std::string::npos; at = text.find("{{", done)) {
+        const auto end = text.find("}}", at + 2);
+        if (end == std::string::npos) break;
+        const auto contents = trim(text.substr(at + 2, end - at - 2));
+        if (!contents.starts_with('>')) {
+            out.append(text, done, end + 2 - done);
+            done = end + 2;
+            continue;
+        }
+        const auto& partial = partial_texts.at(trim(contents.substr(1)));
+        if (partial.find("{{=") != std::string::npos) return text;
+        out.append(text, done, at - done);
+        out += inline_partials(partial, partial_texts);
+        done = end + 2;
+    }
+    out.append(text, done);
+    return out;
+}
+
 std::uint64_t next_store_id() {
     static std::atomic<std::uint64_t> last{0};
     return ++last;
@@ -179,12 +208,15 @@ template_store::template_store(const std::filesystem::path& dir) : id_(next_stor
     include_loop_finder loops(partials);
     for (const auto& [name, file] : partials) loops.check(name);
 
+    std::map<std::string, std::string> partial_texts;
     for (const auto& file : files) {
-        if (is_partial(file))
-            partials_.emplace(partial_name(file), template_data(without_final_line_break(file.text)));
-        else
-            pages_.emplace(file.path.filename().string(), file.text);
+        if (!is_partial(file)) continue;
+        auto text = without_final_line_break(file.text);
+        partials_.emplace(partial_name(file), template_data(text));
+        partial_texts.emplace(partial_name(file), std::move(text));
     }
+    for (const auto& file : files)
+        if (!is_partial(file)) pages_.emplace(file.path.filename().string(), inline_partials(file.text, partial_texts));
 }
 
 std::string template_store::render(const std::string& name, const template_data& data) const {
