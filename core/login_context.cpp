@@ -23,6 +23,13 @@ std::optional<current_session> find_session(const context& c, const record_reade
     return current_session{std::move(hash), std::move(*record)};
 }
 
+std::optional<session_record> authenticated_session(const record_reader& r, std::string_view id, std::int64_t now) {
+    if (id.empty() || id.size() > 128) return std::nullopt;
+    auto record = r.find_session(sha256(id), now);
+    if (!record || record->state != session_state::authenticated) return std::nullopt;
+    return record;
+}
+
 std::optional<pending_code> find_pending_code(const context& c, const record_reader& r, const current_session& s) {
     const auto code = r.find_code(c.portal.id, s.record.selfcare_id);
     if (!code || code->session_hash != s.hash) return std::nullopt;

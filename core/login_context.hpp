@@ -45,6 +45,10 @@ struct current_session {
 std::optional<current_session> find_session(const context& c, const record_reader& r, std::string_view id,
                                             std::int64_t now);
 
+// For GET /auth/verify: the authenticated session with this id, of any portal; nullopt for none,
+// for a session still waiting for its code, and for ids of absurd length.
+std::optional<session_record> authenticated_session(const record_reader& r, std::string_view id, std::int64_t now);
+
 // Where the session's pending code went, for the code screen.
 struct pending_code {
     std::string masked_email;     // t***@example.jp

@@ -12,9 +12,7 @@
 #include "server/api_routes.hpp"
 #include "server/login_steps.hpp"
 #include "server/page_response.hpp"
-#include "storage/account_table.hpp"
-#include "storage/schema.hpp"
-#include "storage/session_table.hpp"
+#include "storage/login_store.hpp"
 
 namespace nidan::server {
 namespace {
@@ -496,13 +494,13 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
         add_page_headers(res);
         res.keep_alive(ctx.req.keep_alive());
         const auto cookie = find_cookie(ctx.req[http::field::cookie], cookie_name("nidan_session", services.cfg.tls.enabled || services.cfg.server.behind_tls));
-        if (cookie && !cookie->empty() && cookie->size() <= 128) {
-            std::optional<storage::session_record> record;
+        if (cookie) {
+            std::optional<session_record> record;
             {
                 auto txn = services.env.begin_read();
-                record = storage::get_session(txn, sha256(*cookie), now_s());
+                record = login::authenticated_session(storage::login_reader(txn), *cookie, now_s());
             }
-            if (record && record->state == session_state::authenticated) {
+            if (record) {
                 res.result(http::status::ok);
                 res.set("X-Nidan-Portal", record->portal);
                 res.set("X-Nidan-Selfcare-Id", record->selfcare_id);

@@ -749,6 +749,20 @@ BOOST_AUTO_TEST_CASE(logout_destroys_the_session_and_touch_moves_the_idle_expiry
     BOOST_TEST(!find_session(c, store, session_id, now).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(auth_verify_finds_only_authenticated_sessions_of_any_portal) {
+    const auto pending = log_in("hanako", password).outcome.session_id;
+    const auto done = logged_in("taro");
+    BOOST_TEST(!authenticated_session(store, pending, now).has_value());
+    const auto found = authenticated_session(store, done, now);
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST(found->portal == portal.id);
+    BOOST_TEST(found->selfcare_id == "taro");
+    BOOST_TEST(!authenticated_session(store, done + "x", now).has_value());
+    BOOST_TEST(!authenticated_session(store, "", now).has_value());
+    BOOST_TEST(!authenticated_session(store, std::string(129, 'a'), now).has_value());
+    BOOST_TEST(!authenticated_session(store, done, now + cfg.session.idle_timeout.count()).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_session_of_another_portal_is_not_found) {
     const auto session_id = logged_in("taro");
     auto other = cfg.portals.at(1);
