@@ -55,14 +55,15 @@ void password_change_step::read(const record_reader& r) {
     if (auto acct = r.find_account(c_.portal.id, id)) stored_hash_ = acct->password_hash;
     const auto per_address = c_.cfg.throttle.per_address();
     const auto per_account = c_.cfg.throttle.per_account();
-    address_delay_ = delay_for(per_address, r.count(failures_per_address, client_, window_start(per_address, now_), now_));
+    address_delay_ =
+        delay_for(per_address, r.count(failures_per_address, address_subject(client_), window_start(per_address, now_), now_));
     account_delay_ = delay_for(
         per_account, r.count(failures_per_account, account_subject(c_.portal.id, id), window_start(per_account, now_), now_));
 }
 
 std::vector<std::string> password_change_step::delayed_subjects() const {
     std::vector<std::string> subjects;
-    if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + client_);
+    if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + address_subject(client_));
     if (account_delay_.count() > 0)
         subjects.push_back(std::string(failures_per_account) + '\0' + account_subject(c_.portal.id, session_.record.selfcare_id));
     return subjects;
@@ -81,7 +82,7 @@ void password_change_step::write(record_writer& w) {
         const auto& t = c_.cfg.throttle;
         const auto address_window = window_start(t.per_address(), now_);
         const auto account_window = window_start(t.per_account(), now_);
-        w.add_count(failures_per_address, client_, address_window, address_window + 2 * t.address_window.count());
+        w.add_count(failures_per_address, address_subject(client_), address_window, address_window + 2 * t.address_window.count());
         w.add_count(failures_per_account, account_subject(c_.portal.id, session_.record.selfcare_id), account_window,
                     account_window + 2 * t.account_window.count());
         return;

@@ -17,6 +17,7 @@ password_step::password_step(const context& c, password_attempt attempt, std::in
     known_device_ = well_formed_ && !attempt_.device_token.empty() &&
                     verify_token(c_.server_secret, device_purpose, attempt_.device_token, now_) == subject_;
     address_window_ = window_start(c_.cfg.throttle.per_address(), now_);
+    address_subject_ = address_subject(attempt_.client);
     account_window_ = window_start(c_.cfg.throttle.per_account(), now_);
 }
 
@@ -24,7 +25,7 @@ void password_step::read(const record_reader& r) {
     if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
     const auto per_address = c_.cfg.throttle.per_address();
     const auto per_account = c_.cfg.throttle.per_account();
-    address_delay_ = delay_for(per_address, r.count(failures_per_address, attempt_.client, address_window_, now_));
+    address_delay_ = delay_for(per_address, r.count(failures_per_address, address_subject_, address_window_, now_));
     // The owner's own browser is not slowed by what strangers did to the account.
     if (well_formed_ && !known_device_)
         account_delay_ = delay_for(per_account, r.count(failures_per_account, subject_, account_window_, now_));
@@ -36,7 +37,7 @@ void password_step::read(const record_reader& r) {
 
 std::vector<std::string> password_step::delayed_subjects() const {
     std::vector<std::string> subjects;
-    if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + attempt_.client);
+    if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + address_subject_);
     if (account_delay_.count() > 0) subjects.push_back(std::string(failures_per_account) + '\0' + subject_);
     return subjects;
 }
@@ -70,7 +71,7 @@ void password_step::write(record_writer& w) {
 void password_step::write_failure(record_writer& w) {
     const auto& t = c_.cfg.throttle;
     // Counters outlive their window by one more, so the sweep never removes a live one.
-    w.add_count(failures_per_address, attempt_.client, address_window_, address_window_ + 2 * t.address_window.count());
+    w.add_count(failures_per_address, address_subject_, address_window_, address_window_ + 2 * t.address_window.count());
     if (!well_formed_) return;
     w.add_count(failures_per_account, subject_, account_window_, account_window_ + 2 * t.account_window.count());
     if (t.account_lock_after == 0 || !found_) return;

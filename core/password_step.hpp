@@ -88,7 +88,8 @@ private:
     password_attempt attempt_;
     std::int64_t now_;
     bool well_formed_ = false;
-    std::string subject_;  // account_subject of the ID, when well formed
+    std::string subject_;          // account_subject of the ID, when well formed
+    std::string address_subject_;  // the client address as counted (IPv6: its /64)
     bool known_device_ = false;
     std::int64_t address_window_ = 0;
     std::int64_t account_window_ = 0;

@@ -1,5 +1,10 @@
 #include "core/throttle.hpp"
 
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstring>
+
 #include <algorithm>
 #include <limits>
 
@@ -31,6 +36,21 @@ std::int64_t window_start(const throttle_policy& policy, std::int64_t now) noexc
     if (now < std::numeric_limits<std::int64_t>::min() + offset)
         return std::numeric_limits<std::int64_t>::min() / window * window;
     return now - offset;
+}
+
+std::string address_subject(std::string_view client) {
+    const std::string text(client);
+    std::array<unsigned char, 16> v6{};
+    if (text.find(':') == std::string::npos || inet_pton(AF_INET6, text.c_str(), v6.data()) != 1) return text;
+    constexpr std::array<unsigned char, 12> mapped_prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    std::array<char, INET6_ADDRSTRLEN> out{};
+    if (std::memcmp(v6.data(), mapped_prefix.data(), mapped_prefix.size()) == 0) {
+        inet_ntop(AF_INET, v6.data() + 12, out.data(), out.size());
+        return out.data();
+    }
+    std::fill(v6.begin() + 8, v6.end(), 0);
+    inet_ntop(AF_INET6, v6.data(), out.data(), out.size());
+    return std::string(out.data()) + "/64";
 }
 
 }  // namespace nidan

@@ -13,6 +13,8 @@
 // caller's job; nothing here knows about cookies.
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace nidan {
 
@@ -43,6 +45,12 @@ inline constexpr throttle_policy per_account_throttle{5, std::chrono::seconds{1}
 // safe (no overflow); a non-positive base or cap gives zero.
 std::chrono::milliseconds delay_for(const throttle_policy& policy,
                                     unsigned failures_in_window) noexcept;
+
+// The subject a client address is counted under: an IPv4 address as it is; an IPv6 address as
+// its /64 ("2001:db8:1:2::/64"), since one subscriber is routinely given a whole /64 and could
+// otherwise spread guesses over 2^64 addresses; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as
+// the IPv4 address. Text that is neither comes back unchanged.
+std::string address_subject(std::string_view client);
 
 // `now` (Unix seconds) rounded down to a multiple of policy.window; before 1970 it rounds toward
 // the past too. A non-positive window counts every second on its own (returns now).

@@ -360,6 +360,13 @@ BOOST_AUTO_TEST_CASE(a_delayed_attempt_names_the_subjects_it_waits_for_and_a_bus
     BOOST_TEST(store.sessions.empty());
 }
 
+BOOST_AUTO_TEST_CASE(ipv6_clients_of_one_slash_64_share_their_count) {
+    for (int i = 0; i < 11; ++i) log_in("user" + std::to_string(i), "guess", "2001:db8:1:2::" + std::to_string(i + 1));
+    BOOST_TEST(failures(failures_per_address, "2001:db8:1:2::/64") == 11u);
+    BOOST_TEST(log_in("taro", "guess", "2001:db8:1:2:ffff::1").delay.count() == 1000);
+    BOOST_TEST(log_in("taro", "guess", "2001:db8:1:3::1").delay.count() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_successful_login_clears_the_account_failures_and_ends_the_old_session) {
     for (int i = 0; i < 3; ++i) log_in("taro", "guess");
     const auto first = log_in("taro", password).outcome;

@@ -95,3 +95,15 @@ BOOST_AUTO_TEST_CASE(window_rounding) {
     BOOST_TEST(window_start({0, 1s, 1s, 1s}, 12345) == 12345);
     BOOST_TEST(window_start({0, 1s, 1s, std::chrono::seconds::max()}, max - 1) == 0);
 }
+
+BOOST_AUTO_TEST_CASE(addresses_are_counted_per_ipv4_address_and_per_ipv6_slash_64) {
+    BOOST_TEST(address_subject("192.0.2.7") == "192.0.2.7");
+    BOOST_TEST(address_subject("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64");
+    BOOST_TEST(address_subject("2001:db8:1:2::1") == address_subject("2001:db8:1:2:ffff::9"));
+    BOOST_TEST(address_subject("2001:db8:1:3::1") != address_subject("2001:db8:1:2::1"));
+    BOOST_TEST(address_subject("::1") == "::/64");
+    BOOST_TEST(address_subject("::ffff:192.0.2.7") == "192.0.2.7");  // IPv4-mapped: the IPv4 address
+    BOOST_TEST(address_subject("not an address") == "not an address");
+    BOOST_TEST(address_subject("") == "");
+    BOOST_TEST(address_subject("2001:db8::zz") == "2001:db8::zz");
+}
