@@ -86,6 +86,11 @@ void password_step::write_failure(record_writer& w) {
 }
 
 void password_step::write_success(record_writer& w) {
+    // Asked again inside the transaction: logins running side by side all passed read()'s check.
+    if (code_ && mail_quota_used(c_, w, attempt_.id, now_)) {
+        phase_ = phase::too_many_codes;
+        return;
+    }
     if (!attempt_.old_session_hash.empty()) w.drop_session(attempt_.old_session_hash);
     const auto& s = c_.cfg.session;
     const session_record session{c_.portal.id, attempt_.id, session_state::code_pending, now_, now_,

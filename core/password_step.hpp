@@ -74,6 +74,8 @@ public:
     // A fresh hash of the password with today's parameters, stored with the session.
     void set_rehash(std::string phc) { new_hash_ = std::move(phc); }
 
+    // Inside the transaction; the code-mail quota is checked again here (concurrent logins), so
+    // a success can still end as too_many_codes with nothing written.
     void write(record_writer& w);
     // write_error: how write() ended, empty when committed (none when verified() was false).
     password_outcome finish(const std::error_code& write_error);

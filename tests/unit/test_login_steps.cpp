@@ -400,6 +400,21 @@ BOOST_AUTO_TEST_CASE(code_mails_per_hour_are_limited) {
     BOOST_TEST((log_in("taro", password).outcome.result == password_result::code_sent));
 }
 
+BOOST_AUTO_TEST_CASE(the_mail_quota_holds_for_logins_that_read_before_either_wrote) {
+    cfg.code.mails_per_hour = 1;
+    const auto c = ctx();
+    password_step first(c, {"taro", password, "192.0.2.1", "", ""}, now);
+    password_step second(c, {"taro", password, "192.0.2.2", "", ""}, now);
+    first.read(store);
+    second.read(store);  // both see no mail sent this hour
+    BOOST_TEST_REQUIRE(first.verified(hasher.verify(first.stored_hash(), password)));
+    BOOST_TEST_REQUIRE(second.verified(hasher.verify(second.stored_hash(), password)));
+    BOOST_TEST((first.finish(commit(store, first)).result == password_result::code_sent));
+    BOOST_TEST((second.finish(commit(store, second)).result == password_result::too_many_codes));
+    BOOST_TEST(store.outbox.size() == 1u);
+    BOOST_TEST(store.sessions.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_weaker_hash_is_replaced_and_nothing_else_changes) {
     auto a = stored_account("taro");
     password_hasher weaker({8, 2});
