@@ -65,13 +65,14 @@ std::vector<std::string> password_change_step::delayed_subjects() const {
     std::vector<std::string> subjects;
     if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + address_subject(client_));
     if (account_delay_.count() > 0)
-        subjects.push_back(std::string(failures_per_account) + '\0' + account_subject(c_.portal.id, session_.record.selfcare_id));
+        subjects.push_back(std::string(failures_per_account) + '\0' + account_subject(c_.portal.id, session_.record.selfcare_id) +
+                           '\0' + address_subject(client_));
     return subjects;
 }
 
 bool password_change_step::verified(password_hasher::verdict v) {
     // An empty or oversized current password is no guess at the stored one: refused uncounted.
-    checked_ = has_account() && !current_.empty() && current_.size() <= password_config::max_length;
+    checked_ = needs_check();
     current_ok_ = checked_ && v != password_hasher::verdict::mismatch;
     return current_ok_;
 }

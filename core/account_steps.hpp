@@ -62,6 +62,11 @@ public:
     bool acceptable() const { return acceptable_; }
     void read(const record_reader& r);
     bool has_account() const { return !stored_hash_.empty(); }
+    // An account and a current password that could be it: only then is Argon2id worth running
+    // (an empty or oversized one is refused unchecked and uncounted).
+    bool needs_check() const {
+        return has_account() && !current_.empty() && current_.size() <= password_config::max_length;
+    }
     std::chrono::milliseconds delay() const { return std::max(address_delay_, account_delay_); }
     // As password_step's: the attempt_gate subjects of the delays that apply.
     std::vector<std::string> delayed_subjects() const;
@@ -110,7 +115,10 @@ class touch_step {
 public:
     touch_step(const context& c, const current_session& session, std::int64_t now);
     bool due() const { return due_; }
-    void write(record_writer& w) { w.save_session(session_.hash, record_); }
+    // Only a session that still exists: a logout committed since it was read must stay done.
+    void write(record_writer& w) {
+        if (w.find_session(session_.hash, record_.last_seen)) w.save_session(session_.hash, record_);
+    }
     void finish(const std::error_code& write_error);
 
 private:

@@ -23,7 +23,8 @@ void code_step::write(record_writer& w) {
         result_ = code_result::expired;
         return;
     }
-    if (stored->expires_at <= now_) {
+    // Expired, or its session ended (logout, idle) since this request read it: no login from it.
+    if (stored->expires_at <= now_ || !w.find_session(session_.hash, now_)) {
         w.drop_code(portal, id);
         result_ = code_result::expired;
         return;

@@ -21,14 +21,14 @@ password_step::password_step(const context& c, password_attempt attempt, std::in
     account_window_ = window_start(c_.cfg.throttle.per_account(), now_);
 }
 
-void password_step::read(const record_reader& r) {
+void password_step::read(const record_reader& r, std::uint32_t other_checks) {
     if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
     const auto per_address = c_.cfg.throttle.per_address();
     const auto per_account = c_.cfg.throttle.per_account();
     address_delay_ = delay_for(per_address, r.count(failures_per_address, address_subject_, address_window_, now_));
     // The owner's own browser is not slowed by what strangers did to the account.
     if (well_formed_ && !known_device_)
-        account_delay_ = delay_for(per_account, r.count(failures_per_account, subject_, account_window_, now_));
+        account_delay_ = delay_for(per_account, r.count(failures_per_account, subject_, account_window_, now_) + other_checks);
     if (found_) {
         stored_hash_ = found_->password_hash;
         quota_used_ = mail_quota_used(c_, r, attempt_.id, now_);
@@ -38,7 +38,9 @@ void password_step::read(const record_reader& r) {
 std::vector<std::string> password_step::delayed_subjects() const {
     std::vector<std::string> subjects;
     if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + address_subject_);
-    if (account_delay_.count() > 0) subjects.push_back(std::string(failures_per_account) + '\0' + subject_);
+    // The account paired with the address: a stranger's waiting guess must not refuse the owner.
+    if (account_delay_.count() > 0)
+        subjects.push_back(std::string(failures_per_account) + '\0' + subject_ + '\0' + address_subject_);
     return subjects;
 }
 
@@ -86,7 +88,17 @@ void password_step::write_failure(record_writer& w) {
 }
 
 void password_step::write_success(record_writer& w) {
-    // Asked again inside the transaction: logins running side by side all passed read()'s check.
+    // Asked again inside the transaction: logins running side by side all passed read()'s checks,
+    // and a failure among them may have locked the account meanwhile.
+    const auto latest = w.find_account(c_.portal.id, attempt_.id);
+    if (!latest) {
+        phase_ = phase::failure;  // deleted meanwhile: as for an unknown ID
+        return;
+    }
+    if (latest->password_locked && !known_device_) {
+        phase_ = phase::locked;
+        return;
+    }
     if (code_ && mail_quota_used(c_, w, attempt_.id, now_)) {
         phase_ = phase::too_many_codes;
         return;
@@ -100,11 +112,10 @@ void password_step::write_success(record_writer& w) {
     if (code_) store_code(c_, w, attempt_.id, *code_, now_);
     if (!new_hash_.empty()) {
         // Only the hash changes: anything else about the account may have changed meanwhile.
-        if (auto acct = w.find_account(c_.portal.id, attempt_.id)) {
-            acct->password_hash = new_hash_;
-            acct->updated_at = now_;
-            w.save_account(*acct);
-        }
+        auto acct = *latest;
+        acct.password_hash = new_hash_;
+        acct.updated_at = now_;
+        w.save_account(acct);
     }
 }
 
@@ -113,11 +124,14 @@ password_outcome password_step::finish(const std::error_code& write_error) {
     const auto& portal = c_.portal.id;
     const auto& id = attempt_.id;
     const auto delay_ms = static_cast<std::int64_t>(delay().count());
+    // Something typed into the ID field that is no valid ID is often a password typed in the
+    // wrong field: it does not go to the log.
+    const std::string logged_id = well_formed_ || selfcare_id_problem(id).empty() ? id : "(malformed)";
     switch (phase_) {
     case phase::reading:
     case phase::failure:
         if (write_error) log::warn("login.counter_failed").add("portal", portal).add("error", write_error.message());
-        log::audit("login.failed").add("portal", portal).add("id", is_valid_utf8(id) ? id : "(invalid)")
+        log::audit("login.failed").add("portal", portal).add("id", logged_id)
             .add("client", attempt_.client).add("known_id", found_.has_value()).add("delay_ms", delay_ms);
         if (locked_now_ && !write_error)
             log::audit("login.password_locked").add("portal", portal).add("id", id).add("client", attempt_.client)
@@ -129,8 +143,9 @@ password_outcome password_step::finish(const std::error_code& write_error) {
         out.result = password_result::locked;
         return out;
     case phase::busy:
-        log::audit("login.refused_busy").add("portal", portal).add("id", is_valid_utf8(id) ? id : "(invalid)")
+        log::audit("login.refused_busy").add("portal", portal).add("id", logged_id)
             .add("client", attempt_.client).add("delay_ms", delay_ms);
+        out.retry_after_s = (delay_ms + 999) / 1000;
         out.result = password_result::busy;
         return out;
     case phase::given_up:

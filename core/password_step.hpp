@@ -3,11 +3,12 @@
 // waiting, the hashing and the transactions, in this order:
 //
 //   password_step step(context, attempt, now);
-//   step.read(reader);                      // account, failure counters, mail quota
+//   [running, others] = gate.track(step.account_key())   // core/attempt_gate.hpp; when well formed
+//   step.read(reader, others);              // account, failure counters, mail quota
 //   if (step.delay() > 0) {                 // growing delay after failures (core/throttle.hpp)
-//       pass = gate.enter(step.delayed_subjects());   // core/attempt_gate.hpp
+//       pass = gate.enter(step.delayed_subjects());
 //       if (!pass) return step.refuse_busy(), step.finish({});
-//       wait step.delay();                  // the pass is held until the write below is done
+//       wait step.delay();                  // the holds last until the write below is done
 //   }
 //   verdict = verify(step.stored_hash(), step.password())   // "" → the hasher's dummy
 //   if (step.verified(verdict)) {           // false: refused without a write
@@ -38,6 +39,7 @@ enum class password_result { code_sent, address_required, invalid_credentials, l
 
 struct password_outcome {
     password_result result = password_result::invalid_credentials;
+    std::int64_t retry_after_s = 0;  // busy: when the waiting attempt will have been checked
     std::string session_id;    // the new session (code_sent, address_required)
     std::string masked_email;  // where the code went (code_sent)
     bool mail_queued = false;  // the delivery loop has a mail to send
@@ -55,7 +57,11 @@ class password_step {
 public:
     password_step(const context& c, password_attempt attempt, std::int64_t now);
 
-    void read(const record_reader& r);
+    // The subject under which this attempt's account is tracked in flight; "" for a malformed ID.
+    const std::string& account_key() const { return subject_; }
+    // other_checks: checks of the same account running now, each counted as a failure for the
+    // account's delay (they may become failures before this one is written).
+    void read(const record_reader& r, std::uint32_t other_checks = 0);
     std::chrono::milliseconds delay() const { return std::max(address_delay_, account_delay_); }
     // The attempt_gate subjects of the delays that apply: the client address, the account.
     std::vector<std::string> delayed_subjects() const;

@@ -214,8 +214,12 @@ awaitable<response> api_flow::login(request_context& ctx) {
         co_return json_error(req, http::status::too_many_requests, "too_many_codes",
                              "Too many codes were sent for this account; retry later.");
     case password_result::busy:
-        co_return json_error(req, http::status::too_many_requests, "too_many_attempts",
-                             "Another attempt for this address or account is being checked; retry later.");
+    {
+        auto res = json_error(req, http::status::too_many_requests, "too_many_attempts",
+                              "Another attempt for this address or account is being checked; retry later.");
+        res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
+        co_return res;
+    }
     case password_result::locked:
         co_return json_error(req, http::status::forbidden, "account_locked",
                              "Password login is locked for this account; contact support.");

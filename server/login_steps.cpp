@@ -72,12 +72,20 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
                               {std::string(id), std::string(password), std::string(client), std::string(device_token),
                                std::string(old_session_hash)},
                               now_s());
+    // Registered while it runs, so parallel checks of the account count as failures to come.
+    std::optional<login::attempt_gate::hold> running;
+    std::uint32_t other_checks = 0;
+    if (!step.account_key().empty()) {
+        auto [hold, others] = s_.gate.track(step.account_key());
+        running.emplace(std::move(hold));
+        other_checks = others;
+    }
     {
         auto txn = s_.env.begin_read();
-        step.read(storage::login_reader(txn));
+        step.read(storage::login_reader(txn), other_checks);
     }
     // Held until the failure (or the success) is written, so the next attempt reads its count.
-    std::optional<login::attempt_gate::pass> pass;
+    std::optional<login::attempt_gate::hold> pass;
     if (step.delay().count() > 0) {
         pass = s_.gate.enter(step.delayed_subjects());
         if (!pass) {
@@ -156,8 +164,8 @@ awaitable<password_change_result> login_steps::password_change_step(const curren
             auto txn = s_.env.begin_read();
             step.read(storage::login_reader(txn));
         }
-        if (step.has_account()) {
-            std::optional<login::attempt_gate::pass> pass;
+        if (step.needs_check()) {
+            std::optional<login::attempt_gate::hold> pass;
             if (step.delay().count() > 0) {
                 pass = s_.gate.enter(step.delayed_subjects());
                 // Another guess of this account or address is waiting: this one is not checked.

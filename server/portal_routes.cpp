@@ -489,26 +489,36 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
     }
     flows_->api = std::make_unique<api_site>(app, services);
 
-    app.routes.add(http::verb::get, "/auth/verify", [services](request_context& ctx) -> awaitable<response> {
+    // GET /auth/verify: 200 for an authenticated session of any portal (the headers say which);
+    // GET /auth/verify/<portal>: 200 only for a session of that portal. Self-care IDs are unique
+    // only within a portal, so a proxy guarding one portal's services must ask the second way.
+    const auto verify = [services](const request_context& ctx, std::string_view portal) -> response {
         response res{http::status::unauthorized, ctx.req.version()};
         add_page_headers(res);
         res.keep_alive(ctx.req.keep_alive());
-        const auto cookie = find_cookie(ctx.req[http::field::cookie], cookie_name("nidan_session", services.cfg.tls.enabled || services.cfg.server.behind_tls));
+        const auto cookie = find_cookie(ctx.req[http::field::cookie],
+                                        cookie_name("nidan_session", services.cfg.tls.enabled || services.cfg.server.behind_tls));
         if (cookie) {
             std::optional<session_record> record;
             {
                 auto txn = services.env.begin_read();
                 record = login::authenticated_session(storage::login_reader(txn), *cookie, now_s());
             }
-            if (record) {
+            if (record && (portal.empty() || record->portal == portal)) {
                 res.result(http::status::ok);
                 res.set("X-Nidan-Portal", record->portal);
                 res.set("X-Nidan-Selfcare-Id", record->selfcare_id);
             }
         }
         res.prepare_payload();
-        co_return res;
-    });
+        return res;
+    };
+    app.routes.add(http::verb::get, "/auth/verify",
+                   [verify](request_context& ctx) -> awaitable<response> { co_return verify(ctx, {}); });
+    for (const auto& portal : services.cfg.portals) {
+        app.routes.add(http::verb::get, "/auth/verify/" + portal.id,
+                       [verify, id = portal.id](request_context& ctx) -> awaitable<response> { co_return verify(ctx, id); });
+    }
 }
 
 portal_site::~portal_site() = default;

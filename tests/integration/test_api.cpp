@@ -430,3 +430,33 @@ BOOST_AUTO_TEST_CASE(a_device_token_spares_its_client_the_delays_strangers_cause
     with_device["device_token"] = 42;
     BOOST_TEST(call(port, "POST", api(taro, "login"), json::serialize(with_device)).error() == "bad_request");
 }
+
+BOOST_AUTO_TEST_CASE(a_burst_of_parallel_guesses_gets_no_more_than_the_free_failures_checked) {
+    world w;
+    const auto port = w.port();
+    constexpr int burst = 12;
+    std::vector<api_reply> replies(burst);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < burst; ++i)
+        threads.emplace_back([&, i] {
+            replies[i] = call(port, "POST", api(taro, "login"), login_body(taro.id, password + std::to_string(i)));
+        });
+    for (auto& t : threads) t.join();
+    int checked = 0, refused = 0;
+    for (const auto& r : replies) {
+        if (r.status == 401) ++checked;
+        if (r.status == 429) {
+            ++refused;
+            BOOST_TEST(r.error() == "too_many_attempts");
+            BOOST_TEST(std::stoi(r.raw.header("retry-after")) >= 1);
+            BOOST_TEST(std::stoi(r.raw.header("retry-after")) <= 60);
+        }
+    }
+    // The account's 5 free failures, one more, and one that waits its delay: the rest are refused
+    // unchecked, however the requests interleave.
+    BOOST_TEST(checked + refused == burst);
+    BOOST_TEST(checked <= 7);
+    BOOST_TEST(refused >= burst - 7);
+    const auto log = w.server().log_text();
+    BOOST_TEST(count_of(log, "event=login.failed") == static_cast<std::size_t>(checked), log);
+}

@@ -303,6 +303,16 @@ BOOST_AUTO_TEST_CASE(a_session_does_not_reach_another_portal) {
     const auto verified = b.get("/auth/verify");
     BOOST_TEST(verified.status == 200);
     BOOST_TEST(verified.header("x-nidan-portal") == "ip-phone");
+    // A proxy guarding one portal names it: mc050's "taro" is another customer than ip-phone's.
+    const auto own = b.get("/auth/verify/ip-phone");
+    BOOST_TEST(own.status == 200);
+    BOOST_TEST(own.header("x-nidan-selfcare-id") == ip_phone.id);
+    for (const auto& other : {mc050, freevoice}) {
+        const auto refused = b.get("/auth/verify/" + other.portal);
+        BOOST_TEST(refused.status == 401);
+        BOOST_TEST(refused.header("x-nidan-selfcare-id").empty());
+    }
+    BOOST_TEST(b.get("/auth/verify/no-such-portal").status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(wrong_password_and_unknown_id_look_the_same) {

@@ -349,8 +349,10 @@ BOOST_AUTO_TEST_CASE(a_delayed_attempt_names_the_subjects_it_waits_for_and_a_bus
     BOOST_TEST(by_both.delayed_subjects().size() == 2u);
     password_step by_account(c, {"hanako", "guess", "198.51.100.1", "", ""}, now);
     by_account.read(store);
+    // The account paired with the address: another address's waiting guess does not refuse this one.
     BOOST_TEST(by_account.delayed_subjects() ==
-               std::vector<std::string>{std::string(failures_per_account) + '\0' + account_subject(portal.id, "hanako")});
+               std::vector<std::string>{std::string(failures_per_account) + '\0' + account_subject(portal.id, "hanako") +
+                                        '\0' + "198.51.100.1"});
 
     // Refused by the gate: the answer says so, and nothing is counted or stored.
     const auto before = store.counters;
@@ -466,19 +468,65 @@ BOOST_AUTO_TEST_CASE(one_pass_per_subject_until_it_is_released) {
     attempt_gate gate;
     auto first = gate.enter({"addr/192.0.2.1", "acct/taro"});
     BOOST_TEST_REQUIRE(first.has_value());
-    BOOST_TEST(gate.waiting() == 2u);
+    BOOST_TEST(gate.exclusive() == 2u);
     BOOST_TEST(!gate.enter({"addr/192.0.2.1"}).has_value());
     BOOST_TEST(!gate.enter({"acct/taro", "addr/198.51.100.1"}).has_value());  // all or nothing
-    BOOST_TEST(gate.waiting() == 2u);
+    BOOST_TEST(gate.exclusive() == 2u);
     auto other = gate.enter({"addr/198.51.100.1"});
     BOOST_TEST(other.has_value());
     auto moved = std::move(*first);
     first.reset();
-    BOOST_TEST(gate.waiting() == 3u);  // the moved-from pass released nothing
+    BOOST_TEST(gate.exclusive() == 3u);  // the moved-from hold released nothing
     { auto gone = std::move(moved); }
-    BOOST_TEST(gate.waiting() == 1u);
+    BOOST_TEST(gate.exclusive() == 1u);
     BOOST_TEST(gate.enter({"addr/192.0.2.1", "acct/taro"}).has_value());  // and released on destruction
     BOOST_TEST(gate.enter({}).has_value());                                  // nothing to wait for
+}
+
+BOOST_AUTO_TEST_CASE(checks_in_flight_are_counted_until_they_end) {
+    attempt_gate gate;
+    auto [first, before_first] = gate.track("acct/taro");
+    auto [second, before_second] = gate.track("acct/taro");
+    auto [other, before_other] = gate.track("acct/hanako");
+    BOOST_TEST(before_first == 0u);
+    BOOST_TEST(before_second == 1u);
+    BOOST_TEST(before_other == 0u);
+    BOOST_TEST(gate.in_flight() == 3u);
+    { auto done = std::move(first); }
+    BOOST_TEST(gate.in_flight() == 2u);
+    BOOST_TEST(gate.track("acct/taro").second == 1u);  // only the second one still runs
+    BOOST_TEST(gate.in_flight() == 2u);               // the temporary's hold ended with it
+    BOOST_TEST(gate.exclusive() == 0u);               // tracking takes no pass
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_of_parallel_guesses_meets_the_delay_after_the_free_failures) {
+    // What the server does for each of 20 guesses arriving together: track, read, then either
+    // go ahead (no delay) or need a pass. None has written its failure yet.
+    flow_fixture f;
+    attempt_gate gate;
+    const auto c = f.ctx();
+    std::vector<attempt_gate::hold> running;
+    std::vector<attempt_gate::hold> passes;
+    int free = 0, waiting = 0, refused = 0;
+    for (int i = 0; i < 20; ++i) {
+        password_step step(c, {"taro", "guess", "203.0.113." + std::to_string(i), "", ""}, f.now);
+        auto [hold, others] = gate.track(step.account_key());
+        running.push_back(std::move(hold));
+        step.read(f.store, others);
+        if (step.delay().count() == 0) {
+            ++free;
+        } else if (auto pass = gate.enter(step.delayed_subjects())) {
+            passes.push_back(std::move(*pass));
+            ++waiting;
+        } else {
+            ++refused;
+        }
+    }
+    // The account's 5 free failures and one more go ahead; the others wait their delay, each
+    // from its own address (none is refused: they are different addresses).
+    BOOST_TEST(free == 6);
+    BOOST_TEST(waiting == 14);
+    BOOST_TEST(refused == 0);
 }
 
 BOOST_AUTO_TEST_CASE(from_many_threads_only_one_holds_a_subject_at_a_time) {
@@ -505,7 +553,7 @@ BOOST_AUTO_TEST_CASE(from_many_threads_only_one_holds_a_subject_at_a_time) {
     }
     for (auto& t : threads) t.join();
     BOOST_TEST(most.load() == 1);
-    BOOST_TEST(gate.waiting() == 0u);
+    BOOST_TEST(gate.exclusive() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -723,7 +771,7 @@ BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_eno
         if (step.acceptable()) {
             step.read(store);
             last_delay = step.delay();
-            if (step.has_account()) {
+            if (step.needs_check()) {
                 if (step.verified(hasher.verify(step.stored_hash(), step.current_password())))
                     step.set_new_hash(hasher.hash(step.replacement()));
                 ec = commit(store, step);
@@ -747,6 +795,11 @@ BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_eno
     BOOST_TEST(last_delay.count() == 2000);
     // A refused new password is refused before any check: nothing counted.
     run("guess", "short");
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 8u);
+    // So is an empty or oversized current password: no guess at the stored one, no hash run.
+    BOOST_TEST((run("", "another long password") == password_change_result::wrong_password));
+    BOOST_TEST((run(std::string(password_config::max_length + 1, 'p'), "another long password") ==
+                password_change_result::wrong_password));
     BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 8u);
 }
 
@@ -783,6 +836,28 @@ BOOST_AUTO_TEST_CASE(auth_verify_finds_only_authenticated_sessions_of_any_portal
     BOOST_TEST(!authenticated_session(store, "", now).has_value());
     BOOST_TEST(!authenticated_session(store, std::string(129, 'a'), now).has_value());
     BOOST_TEST(!authenticated_session(store, done, now + cfg.session.idle_timeout.count()).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_logout_is_not_undone_by_a_touch_or_a_code_read_before_it) {
+    const auto session_id = logged_in("taro");
+    const auto c = ctx();
+    now += 120;
+    touch_step touch(c, session_of(session_id), now);  // read before the logout...
+    BOOST_TEST_REQUIRE(touch.due());
+    logout_step out(c, session_of(session_id), "192.0.2.1");
+    BOOST_TEST(out.finish(commit(store, out)));
+    touch.finish(commit(store, touch));  // ...written after it
+    BOOST_TEST(!find_session(c, store, session_id, now).has_value());
+
+    const auto pending = log_in("taro", password).outcome.session_id;
+    const auto digits = code_in(store.outbox.back());
+    const auto pending_session = session_of(pending);
+    logout_step end(c, pending_session, "192.0.2.1");
+    BOOST_TEST(end.finish(commit(store, end)));
+    code_step late(c, pending_session, digits, "192.0.2.1", now);
+    BOOST_TEST((late.finish(commit(store, late)).result == code_result::expired));
+    BOOST_TEST(store.sessions.empty());
+    BOOST_TEST(store.codes.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_session_of_another_portal_is_not_found) {
