@@ -86,17 +86,21 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
     }
     // Held until the failure (or the success) is written, so the next attempt reads its count.
     std::optional<login::attempt_gate::hold> pass;
-    if (step.delay().count() > 0) {
-        pass = s_.gate.enter(step.delayed_subjects());
-        if (!pass) {
-            step.refuse_busy();
-            co_return step.finish({});
-        }
-    }
-    if (!co_await pause(step.delay(), s_.stopping)) {
+    if (step.delay().count() > 0) pass = s_.gate.enter(step.delayed_subjects());
+    std::error_code ec;
+    if (step.delay().count() > 0 && !pass)
+        step.refuse_busy();
+    else if (!co_await pause(step.delay(), s_.stopping))
         step.give_up();
-        co_return step.finish({});
-    }
+    else
+        ec = co_await check_and_store(step);
+    auto outcome = step.finish(ec);
+    s_.outcomes.count(outcome.result);
+    wake_delivery(outcome.mail_queued);
+    co_return outcome;
+}
+
+awaitable<std::error_code> login_steps::check_and_store(login::password_step& step) {
     // The lambdas given to hash_pool::run capture by reference only: g++ 12 may destroy a
     // temporary of a co_await expression twice, which must find nothing to free.
     const auto& hasher = s_.hasher;
@@ -110,17 +114,12 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
         }
         return hasher.verify(stored_hash, typed);
     });
-    std::error_code ec;
-    if (step.verified(verdict)) {
-        if (step.rehash_wanted()) {
-            auto fresh = co_await s_.hashes.run([&hasher, &typed] { return hasher.hash(typed); });
-            step.set_rehash(std::move(fresh));
-        }
-        ec = co_await commit(step);
+    if (!step.verified(verdict)) co_return std::error_code{};
+    if (step.rehash_wanted()) {
+        auto fresh = co_await s_.hashes.run([&hasher, &typed] { return hasher.hash(typed); });
+        step.set_rehash(std::move(fresh));
     }
-    auto outcome = step.finish(ec);
-    wake_delivery(outcome.mail_queued);
-    co_return outcome;
+    co_return co_await commit(step);
 }
 
 awaitable<code_outcome> login_steps::code_step(const current_session& session, std::string_view raw_code,
@@ -129,6 +128,7 @@ awaitable<code_outcome> login_steps::code_step(const current_session& session, s
     std::error_code ec;
     if (step.well_formed()) ec = co_await commit(step);
     auto outcome = step.finish(ec);
+    s_.outcomes.count(outcome.result);
     wake_delivery(outcome.mail_queued);
     co_return outcome;
 }
@@ -139,6 +139,7 @@ awaitable<address_outcome> login_steps::address_step(const current_session& sess
     std::error_code ec;
     if (step.well_formed()) ec = co_await commit(step);
     auto outcome = step.finish(ec);
+    s_.outcomes.count(outcome.result);
     wake_delivery(outcome.mail_queued);
     co_return outcome;
 }

@@ -71,6 +71,8 @@ private:
     template <class Step>
     awaitable<std::error_code> commit(Step& step);
     void wake_delivery(bool mail_queued) const;
+    // Argon2id on the hash pool, then (when there is something to write) the step's write.
+    awaitable<std::error_code> check_and_store(login::password_step& step);
 
     portal_services s_;
     login::context context_;

@@ -24,6 +24,27 @@ void metric(std::string& out, const char* name, const char* type, const char* he
     out += '\n';
 }
 
+// One counter family with a "result" label, every result listed (zeros included), so a graph
+// has its series from the start.
+template <class Results, class Count>
+void labelled(std::string& out, const char* name, const char* help, const Results& results, Count count) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += " counter\n";
+    for (const auto r : results) {
+        out += name;
+        out += "{result=\"";
+        out += login::name_of(r);
+        out += "\"} ";
+        out += std::to_string(count(r));
+        out += '\n';
+    }
+}
+
 }  // namespace
 
 void add_metrics_route(app_state& app, metrics_sources sources) {
@@ -54,6 +75,16 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
         metric(body, "nidan_storage_used_bytes", "gauge", "LMDB data file high-water mark.", usage.used_bytes);
         metric(body, "nidan_storage_map_bytes", "gauge", "LMDB map size (storage.map_size_mib).", usage.map_bytes);
         metric(body, "nidan_hash_queue", "gauge", "Password hashes waiting or running.", sources.hash_queue());
+        const auto& logins = sources.logins;
+        labelled(body, "nidan_login_password_total", "Password steps by outcome.", login::all_password_results,
+                 [&](auto r) { return logins.of(r); });
+        labelled(body, "nidan_login_code_total", "Code steps by outcome.", login::all_code_results,
+                 [&](auto r) { return logins.of(r); });
+        labelled(body, "nidan_login_address_total", "Address-form steps by outcome.", login::all_address_results,
+                 [&](auto r) { return logins.of(r); });
+        metric(body, "nidan_login_checks_in_flight", "gauge", "Password checks of accounts running now.", sources.gate.in_flight());
+        metric(body, "nidan_login_delayed_waiting", "gauge", "Throttled password checks waiting out their delay.",
+               sources.gate.exclusive());
 
         response res{http::status::ok, ctx.req.version()};
         add_common_headers(res);

@@ -3,6 +3,8 @@
 // depth and age, mails sent/retried/failed/expired, open connections, queue lengths).
 #include <functional>
 
+#include "core/attempt_gate.hpp"
+#include "core/login_metrics.hpp"
 #include "server/app_state.hpp"
 #include "server/mail_delivery.hpp"
 #include "storage/environment.hpp"
@@ -15,6 +17,8 @@ struct metrics_sources {
     storage::writer& writer;
     const delivery_metrics& mail;
     std::function<std::size_t()> hash_queue;
+    const login::login_metrics& logins;
+    const login::attempt_gate& gate;
 };
 
 void add_metrics_route(app_state& app, metrics_sources sources);

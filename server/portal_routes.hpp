@@ -19,6 +19,7 @@
 #include "server/app_state.hpp"
 #include "core/attempt_gate.hpp"
 #include "core/code_mailer.hpp"
+#include "core/login_metrics.hpp"
 #include "server/hash_pool.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
@@ -34,6 +35,7 @@ struct portal_services {
     const template_store& templates;
     const code_mailer& mailer;
     login::attempt_gate& gate;          // one delayed password check per address and account
+    login::login_metrics& outcomes;     // counted per step outcome, for /metrics
     const std::atomic<bool>& stopping;  // set at shutdown: throttling waits end early
     std::function<void()> mail_queued;  // wakes the delivery loop after a commit
     std::string server_secret;          // from `meta`: MACs of codes, signed tokens

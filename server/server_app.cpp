@@ -76,6 +76,7 @@ struct server_app::parts {
     password_hasher hasher;
     code_mailer mailer;
     login::attempt_gate gate;
+    login::login_metrics outcomes;
     std::unique_ptr<portal_site> portals;
     net::io_context ioc;
     mail_delivery delivery;
@@ -101,11 +102,11 @@ struct server_app::parts {
           signals(ioc, SIGINT, SIGTERM),
           sweep_timer(ioc) {
         add_health_routes(state.routes, *env, *writer);
-        add_metrics_route(state, {*env, *writer, delivery.metrics(), [this] { return hashes.pending(); }});
+        add_metrics_route(state, {*env, *writer, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
         portals = std::make_unique<portal_site>(
-            state, portal_services{cfg, *env, *writer, hashes, hasher, templates, mailer, gate, state.stopping,
+            state, portal_services{cfg, *env, *writer, hashes, hasher, templates, mailer, gate, outcomes, state.stopping,
                                    [this] { delivery.notify(); }, load_server_secret()});
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
                                 [this](request_context& ctx) -> awaitable<response> {

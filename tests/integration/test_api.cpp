@@ -459,4 +459,14 @@ BOOST_AUTO_TEST_CASE(a_burst_of_parallel_guesses_gets_no_more_than_the_free_fail
     BOOST_TEST(refused >= burst - 7);
     const auto log = w.server().log_text();
     BOOST_TEST(count_of(log, "event=login.failed") == static_cast<std::size_t>(checked), log);
+
+    // /metrics counts the outcomes, so an operator sees the attack as it happens.
+    const auto metrics = get(port, "/metrics");
+    BOOST_TEST_REQUIRE(metrics.has_value());
+    BOOST_TEST(metric_value(metrics->body, "nidan_login_password_total{result=\"invalid_credentials\"}") == checked);
+    BOOST_TEST(metric_value(metrics->body, "nidan_login_password_total{result=\"busy\"}") == refused);
+    BOOST_TEST(metric_value(metrics->body, "nidan_login_password_total{result=\"code_sent\"}") == 0);
+    BOOST_TEST(metric_value(metrics->body, "nidan_login_code_total{result=\"accepted\"}") == 0);
+    BOOST_TEST(metric_value(metrics->body, "nidan_login_checks_in_flight") == 0);
+    BOOST_TEST(metric_value(metrics->body, "nidan_login_delayed_waiting") == 0);
 }

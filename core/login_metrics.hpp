@@ -1,0 +1,55 @@
+#pragma once
+// How the login steps ended, counted per outcome for GET /metrics: what an operator watches to
+// see an attack (invalid_credentials and busy climbing) or a relay problem (codes sent, none
+// verified). Shared by every io thread: relaxed atomic counters.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include "core/address_step.hpp"
+#include "core/code_step.hpp"
+#include "core/password_step.hpp"
+
+namespace nidan::login {
+
+std::string_view name_of(password_result r) noexcept;
+std::string_view name_of(code_result r) noexcept;
+std::string_view name_of(address_result r) noexcept;
+
+inline constexpr std::array all_password_results{
+    password_result::code_sent,      password_result::address_required, password_result::invalid_credentials,
+    password_result::locked,         password_result::too_many_codes,   password_result::busy,
+    password_result::unavailable};
+inline constexpr std::array all_code_results{code_result::accepted,   code_result::wrong,      code_result::dead,
+                                             code_result::expired,    code_result::bad_format, code_result::unavailable};
+inline constexpr std::array all_address_results{
+    address_result::code_sent,  address_result::wrong_phone, address_result::locked,    address_result::rate_limited,
+    address_result::no_account, address_result::bad_email,   address_result::bad_phone, address_result::unavailable};
+
+class login_metrics {
+public:
+    void count(password_result r) noexcept { bump(password_, static_cast<std::size_t>(r)); }
+    void count(code_result r) noexcept { bump(code_, static_cast<std::size_t>(r)); }
+    void count(address_result r) noexcept { bump(address_, static_cast<std::size_t>(r)); }
+
+    std::uint64_t of(password_result r) const noexcept { return read(password_, static_cast<std::size_t>(r)); }
+    std::uint64_t of(code_result r) const noexcept { return read(code_, static_cast<std::size_t>(r)); }
+    std::uint64_t of(address_result r) const noexcept { return read(address_, static_cast<std::size_t>(r)); }
+
+private:
+    template <std::size_t N>
+    static void bump(std::array<std::atomic<std::uint64_t>, N>& counters, std::size_t i) noexcept {
+        if (i < N) counters[i].fetch_add(1, std::memory_order_relaxed);
+    }
+    template <std::size_t N>
+    static std::uint64_t read(const std::array<std::atomic<std::uint64_t>, N>& counters, std::size_t i) noexcept {
+        return i < N ? counters[i].load(std::memory_order_relaxed) : 0;
+    }
+
+    std::array<std::atomic<std::uint64_t>, all_password_results.size()> password_{};
+    std::array<std::atomic<std::uint64_t>, all_code_results.size()> code_{};
+    std::array<std::atomic<std::uint64_t>, all_address_results.size()> address_{};
+};
+
+}  // namespace nidan::login
