@@ -1,5 +1,5 @@
 #pragma once
-// The login steps of one portal, run for the HTML pages (portal_routes.cpp) and the JSON API
+// The login steps of one portal, run for the HTML pages (portal_flow.hpp) and the JSON API
 // (api_routes.cpp) alike, so both follow the same rules and count against the same counters.
 // The rules themselves are core's (core/password_step.hpp, code_step, address_step,
 // account_steps): this class only supplies what they leave to their caller - the clock, the

@@ -8,7 +8,8 @@
 namespace nidan::server {
 namespace {
 
-void metric(std::string& out, const char* name, const char* type, const char* help, std::uint64_t value) {
+// The HELP and TYPE lines of one metric family.
+void family(std::string& out, const char* name, const char* type, const char* help) {
     out += "# HELP ";
     out += name;
     out += ' ';
@@ -18,6 +19,10 @@ void metric(std::string& out, const char* name, const char* type, const char* he
     out += ' ';
     out += type;
     out += '\n';
+}
+
+void metric(std::string& out, const char* name, const char* type, const char* help, std::uint64_t value) {
+    family(out, name, type, help);
     out += name;
     out += ' ';
     out += std::to_string(value);
@@ -28,13 +33,7 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 // has its series from the start.
 template <class Results, class Count>
 void labelled(std::string& out, const char* name, const char* help, const Results& results, Count count) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += " counter\n";
+    family(out, name, "counter", help);
     for (const auto r : results) {
         out += name;
         out += "{result=\"";

@@ -1,0 +1,125 @@
+#include "server/portal_flow.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+#include <ctime>
+
+#include "core/cookies.hpp"
+#include "core/tokens.hpp"
+#include "server/page_response.hpp"
+
+namespace nidan::server {
+
+std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+template_data portal_flow::page_data() const {
+    template_data data;
+    data.set("portal_title", portal_.title.empty() ? portal_.name : portal_.title);
+    data.set("operator", s_.cfg.operator_info.name);
+    data.set("mail_domain", s_.cfg.operator_info.mail_domain);
+    data.set("support_phone", s_.cfg.operator_info.support_phone);
+    data.set("support_hours", s_.cfg.operator_info.support_hours);
+    data.set("enquiry_url", s_.cfg.operator_info.enquiry_url);
+    data.set("login_url", portal_.login_path);
+    return data;
+}
+
+bool portal_flow::same_origin(const request& req) {
+    // Browsers send these on cross-site form posts; a request without them (an old browser, a
+    // script) still needs the CSRF token.
+    const auto site = req["Sec-Fetch-Site"];
+    if (!site.empty() && site != "same-origin" && site != "none") return false;
+    const auto origin = req[http::field::origin];
+    if (origin.empty()) return true;
+    const auto host = req[http::field::host];
+    return origin == "http://" + std::string(host) || origin == "https://" + std::string(host);
+}
+
+bool portal_flow::is_form(const request& req) {
+    const auto type = req[http::field::content_type];
+    return beast::iequals(type.substr(0, type.find(';')), "application/x-www-form-urlencoded");
+}
+
+std::optional<current_session> portal_flow::load_session(const request& req) const {
+    const auto cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_session", secure()));
+    if (!cookie) return std::nullopt;
+    return steps_.find_session(*cookie);
+}
+
+std::string portal_flow::session_cookie(const std::string& id) const {
+    return set_cookie_value("nidan_session", id, {secure(), std::nullopt});
+}
+
+std::string portal_flow::expired_session_cookie() const {
+    return set_cookie_value("nidan_session", "x", {secure(), 0});
+}
+
+response portal_flow::render_login(const request& req, http::status status, const std::string& error, const std::string& id) {
+    // A fresh signed token per form: the same value goes into a cookie and a hidden field
+    // (double submit), so a cross-site form cannot log the victim into the attacker's account.
+    const auto token = sign_token(s_.server_secret, login_csrf_purpose, random_token(16), now_s() + login_form_lifetime_s);
+    auto data = page_data();
+    data.set("action", portal_.login_path);
+    data.set("csrf", token);
+    data.set("selfcare_id", id);
+    if (!error.empty()) data.set("error", error);
+    return html_page(req, status, s_.templates.render("login.html", data),
+                     {set_cookie_value("nidan_login", token, {secure(), login_form_lifetime_s})});
+}
+
+response portal_flow::render_code(const request& req, http::status status, const current_session& session,
+                                  const std::string& error) {
+    auto data = page_data();
+    data.set("action", base_ + "/code");
+    data.set("csrf", session.record.csrf_secret);
+    data.set("lifetime_minutes", std::to_string((s_.cfg.code.lifetime.count() + 59) / 60));
+    data.set("address_link_text", portal_.address_link_text);
+    data.set("address_url", base_ + "/address");
+    if (!portal_.code_screen_note.empty()) data.set("code_screen_note", portal_.code_screen_note);
+    if (const auto pending = steps_.pending_code(session)) {
+        data.set("masked_email", pending->masked_email);
+        data.set("to_new_address", pending->to_new_address);
+    }
+    if (!error.empty()) data.set("error", error);
+    return html_page(req, status, s_.templates.render("code.html", data));
+}
+
+response portal_flow::render_address(const request& req, http::status status, const current_session& session,
+                                     const std::string& error, const std::string& email, const std::string& phone) {
+    auto data = page_data();
+    data.set("action", base_ + "/address");
+    data.set("csrf", session.record.csrf_secret);
+    data.set("email", email);
+    data.set("phone", phone);
+    data.set("back_url", base_ + "/code");
+    if (!error.empty()) data.set("error", error);
+    return html_page(req, status, s_.templates.render("address.html", data));
+}
+
+response portal_flow::render_locked(const request& req, locked_form form) {
+    auto data = page_data();
+    data.set(form == locked_form::password ? "password_locked" : "address_locked", true);
+    data.set("phone_strikes", std::to_string(s_.cfg.address.phone_strikes));
+    return html_page(req, http::status::forbidden, s_.templates.render("locked.html", data));
+}
+
+void portal_flow::add_routes(router& routes) {
+    auto bind = [this](awaitable<response> (portal_flow::*member)(request_context&)) {
+        return [this, member](request_context& ctx) { return (this->*member)(ctx); };
+    };
+    routes.add(http::verb::get, portal_.login_path, bind(&portal_flow::login_page));
+    routes.add(http::verb::post, portal_.login_path, bind(&portal_flow::login_submit));
+    routes.add(http::verb::get, base_ + "/code", bind(&portal_flow::code_page));
+    routes.add(http::verb::post, base_ + "/code", bind(&portal_flow::code_submit));
+    routes.add(http::verb::get, base_ + "/address", bind(&portal_flow::address_page));
+    routes.add(http::verb::post, base_ + "/address", bind(&portal_flow::address_submit));
+    routes.add(http::verb::get, base_ + "/home", bind(&portal_flow::home_page));
+    if (portal_.home == "account") {
+        routes.add(http::verb::post, base_ + "/email", bind(&portal_flow::change_email));
+        routes.add(http::verb::post, base_ + "/password", bind(&portal_flow::change_password));
+    }
+    routes.add(http::verb::post, base_ + "/logout", bind(&portal_flow::logout));
+}
+
+
+}  // namespace nidan::server

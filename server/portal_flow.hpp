@@ -1,0 +1,90 @@
+#pragma once
+// One portal's HTML pages: the login steps (portal_login_pages.cpp), the pages behind the login
+// (portal_account_pages.cpp), and what they share (portal_flow.cpp: page data, cookies, CSRF
+// origin checks, rendering). Each handler reads its form, calls a step of login_steps and
+// presents the outcome; the rules are core's.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/form_data.hpp"
+#include "server/error_pages.hpp"
+#include "server/http_types.hpp"
+#include "server/login_steps.hpp"
+#include "server/portal_routes.hpp"
+#include "server/router.hpp"
+
+namespace nidan::server {
+
+// The login form's signed double-submit token: its purpose and how long a form stays usable.
+inline constexpr std::int64_t login_form_lifetime_s = 2 * 3600;
+inline constexpr std::string_view login_csrf_purpose = "login-csrf";
+
+// The pages' messages, in the manual's wording where it has one.
+inline const char* const msg_bad_credentials = "セルフケアIDまたはセルフケアパスワードが正しくありません。";
+inline const char* const msg_form_expired = "画面の有効期限が切れました。もう一度入力してください。";
+inline const char* const msg_bad_form = "入力内容を読み取れませんでした。もう一度入力してください。";
+inline const char* const msg_too_many_mails =
+    "認証コードの送信回数が上限に達しました。しばらく時間をおいてから、もう一度ログインしてください。";
+inline const char* const msg_wrong_code = "認証コードが正しくありません。もう一度入力してください。";
+inline const char* const msg_code_format = "認証コードは半角数字で入力してください。";
+inline const char* const msg_code_dead =
+    "認証コードの入力回数が上限を超えました。もう一度セルフケアログインページからログインし直してください。";
+inline const char* const msg_bad_address = "メールアドレスを正しく入力してください。";
+inline const char* const msg_bad_phone = "連絡先電話番号を半角数字(ハイフン無し)で正しく入力してください。";
+inline const char* const msg_wrong_phone = "入力された連絡先電話番号が、登録されている電話番号と一致しません。";
+inline const char* const msg_try_later = "ログインの試行が続いています。しばらく時間をおいてから再度お試しください。";
+inline const char* const msg_unavailable = "ただいま混み合っています。しばらくしてから再度お試しください。";
+
+// Unix seconds now.
+std::int64_t now_s();
+
+class portal_flow {
+public:
+    portal_flow(portal_services s, const portal_config& p, const error_pages& errors)
+        : s_(s), portal_(p), errors_(errors), base_("/portal/" + p.id), steps_(std::move(s), p) {}
+
+    void add_routes(router& routes);
+
+private:
+    awaitable<response> login_page(request_context& ctx);
+    awaitable<response> login_submit(request_context& ctx);
+    awaitable<response> code_page(request_context& ctx);
+    awaitable<response> code_submit(request_context& ctx);
+    awaitable<response> address_page(request_context& ctx);
+    awaitable<response> address_submit(request_context& ctx);
+    awaitable<response> home_page(request_context& ctx);
+    awaitable<response> change_email(request_context& ctx);
+    awaitable<response> change_password(request_context& ctx);
+    // kept_email: the address the customer typed, shown again after a refusal.
+    response render_account(const request& req, http::status status, const current_session& session,
+                            const std::string& notice, const std::string& error, const std::string& kept_email = "");
+    std::optional<current_session> authenticated_post(const request& req, std::optional<form_data>& form, response& refusal);
+    awaitable<response> logout(request_context& ctx);
+
+    response render_login(const request& req, http::status status, const std::string& error, const std::string& id);
+    response render_code(const request& req, http::status status, const current_session& session, const std::string& error);
+    response render_address(const request& req, http::status status, const current_session& session,
+                            const std::string& error, const std::string& email, const std::string& phone);
+    // Which lock the notice is about: the password login (throttle.account_lock_after) or the
+    // address form (address.phone_strikes).
+    enum class locked_form { password, address };
+    response render_locked(const request& req, locked_form form);
+    template_data page_data() const;
+
+    std::optional<current_session> load_session(const request& req) const;
+    std::string session_cookie(const std::string& id) const;
+    std::string expired_session_cookie() const;
+    bool secure() const { return s_.cfg.tls.enabled || s_.cfg.server.behind_tls; }
+    static bool same_origin(const request& req);
+    static bool is_form(const request& req);
+
+    portal_services s_;
+    const portal_config& portal_;
+    const error_pages& errors_;
+    std::string base_;
+    login_steps steps_;
+};
+
+}  // namespace nidan::server
