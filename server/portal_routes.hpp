@@ -3,11 +3,15 @@
 //   GET/POST <login_path>          step 1: self-care ID and password
 //   GET/POST /portal/<id>/code     step 2: the code from the mail
 //   GET      /portal/<id>/home     after login: account details or the service menu
+//   GET/POST /portal/<id>/address  the address form (mail unknown or not arriving)
+//   POST     /portal/<id>/email, /portal/<id>/password   the account page's changes
 //   POST     /portal/<id>/logout
-//   GET      /auth/verify          for reverse proxies (nginx auth_request): 200 or 401
+//   GET      /auth/verify/<id>     for reverse proxies (nginx auth_request): 200 or 401
+//   GET      /auth/verify          the same for a session of any portal (headers say which)
 // Sessions live in LMDB under the SHA-256 of their id; the cookie carries only the id.
-// The steps themselves (decisions, storage, audit log) are in server/login_steps.hpp, shared with
-// the JSON API (server/api_routes.hpp, /api/v1/<id>/...), whose routes portal_site adds too.
+// The pages are in server/portal_flow.hpp; the rules in core/, run by server/login_steps.hpp,
+// shared with the JSON API (server/api_routes.hpp, /api/v1/<id>/...), whose routes portal_site
+// adds too.
 #include <atomic>
 #include <functional>
 #include <memory>
