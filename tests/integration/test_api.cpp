@@ -432,7 +432,8 @@ BOOST_AUTO_TEST_CASE(a_device_token_spares_its_client_the_delays_strangers_cause
 }
 
 BOOST_AUTO_TEST_CASE(a_burst_of_parallel_guesses_gets_no_more_than_the_free_failures_checked) {
-    world w;
+    // A first delay of 5 s: every request of the burst arrives while one waits it out.
+    world w({"throttle.account_base_delay_ms=5000"});
     const auto port = w.port();
     constexpr int burst = 12;
     std::vector<api_reply> replies(burst);

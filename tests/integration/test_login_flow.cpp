@@ -799,7 +799,12 @@ BOOST_AUTO_TEST_CASE(shutdown_does_not_wait_for_a_delayed_guess) {
     const auto token = open_login(waiting, a);
     http_reply reply;
     std::thread guess([&] { reply = submit_login(waiting, a, token, "someone", "guess"); });
-    std::this_thread::sleep_for(500ms);  // the guess is waiting out its delay now
+    // /metrics shows the guess waiting out its delay.
+    const auto delayed = [&] {
+        const auto metrics = get(w.port(), "/metrics");
+        return metrics && metric_value(metrics->body, "nidan_login_delayed_waiting") == 1;
+    };
+    BOOST_TEST_REQUIRE(eventually(delayed, 10s, 50ms));
     w.server().signal(SIGTERM);
     const auto exit_code = w.server().wait_exit(15s);
     guess.join();
