@@ -432,8 +432,10 @@ BOOST_AUTO_TEST_CASE(a_device_token_spares_its_client_the_delays_strangers_cause
 }
 
 BOOST_AUTO_TEST_CASE(a_burst_of_parallel_guesses_gets_no_more_than_the_free_failures_checked) {
-    // A first delay of 5 s: every request of the burst arrives while one waits it out.
-    world w({"throttle.account_base_delay_ms=5000"});
+    // Every delay 5 s (base and cap): the whole burst arrives while one request waits it out, and
+    // whichever request wins the wait (each counts the others as failures to come, so a later one
+    // would have a longer delay) is answered well within the client's 10 s.
+    world w({"throttle.account_base_delay_ms=5000", "throttle.account_max_delay_ms=5000"});
     const auto port = w.port();
     constexpr int burst = 12;
     std::vector<api_reply> replies(burst);
