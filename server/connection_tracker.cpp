@@ -31,15 +31,15 @@ void connection_tracker::close_all() { for_each(false); }
 void connection_tracker::for_each(bool only_idle) {
     std::lock_guard lock(mutex_);
     for (auto& [id, handle] : handles_) {
-        boost::asio::post(handle->strand, [handle = handle, only_idle] {
+        boost::asio::post(handle->executor, [handle = handle, only_idle] {
             if (handle->cancel && (handle->idle || !only_idle)) handle->cancel();
         });
     }
 }
 
-connection_slot::connection_slot(connection_tracker& tracker, boost::asio::any_io_executor strand)
+connection_slot::connection_slot(connection_tracker& tracker, boost::asio::any_io_executor executor)
     : tracker_(tracker), id_(tracker.next_id()), handle_(std::make_shared<connection_handle>()) {
-    handle_->strand = std::move(strand);
+    handle_->executor = std::move(executor);
     tracker_.add(id_, handle_);
 }
 

@@ -12,9 +12,10 @@
 
 namespace nidan::server {
 
-// One per connection. Touched only on the connection's own strand, except through post().
+// One per connection. Touched only on the connection's own executor (an io_context run by one
+// thread), except through post().
 struct connection_handle {
-    boost::asio::any_io_executor strand;
+    boost::asio::any_io_executor executor;
     std::function<void()> cancel;  // cancels the socket's pending operation; empty once closed
     bool idle = true;              // waiting for the next request
 };
@@ -30,7 +31,7 @@ public:
     std::uint64_t next_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
     std::size_t open() const { return open_.load(std::memory_order_relaxed); }
 
-    // Each posts to the connections' strands; they return before the closing happens.
+    // Each posts to the connections' executors; they return before the closing happens.
     void close_idle();
     void close_all();
 
@@ -47,7 +48,7 @@ private:
 // Registers a connection for its lifetime; remove() on destruction.
 class connection_slot {
 public:
-    connection_slot(connection_tracker& tracker, boost::asio::any_io_executor strand);
+    connection_slot(connection_tracker& tracker, boost::asio::any_io_executor executor);
     ~connection_slot();
     connection_slot(const connection_slot&) = delete;
     connection_slot& operator=(const connection_slot&) = delete;

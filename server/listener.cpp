@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.hpp"
@@ -37,13 +36,14 @@ void log_escaped(std::exception_ptr e) {
 
 }  // namespace
 
-awaitable<void> accept_connections(tcp::acceptor& acceptor, app_state& app, net::ssl::context* tls) {
+awaitable<void> accept_connections(tcp::acceptor& acceptor, app_state& app, net::ssl::context* tls,
+                                   std::function<net::any_io_executor()> next_executor) {
     auto executor = co_await net::this_coro::executor;
     for (;;) {
-        // Each connection's socket runs on its own strand: its coroutine and shutdown's
-        // cancellation never run at the same time.
-        net::any_io_executor strand = net::make_strand(executor);
-        auto [ec, socket] = co_await acceptor.async_accept(strand, use_tuple);
+        // The connection's io_context has one thread: its coroutine and shutdown's cancellation
+        // (posted there) never run at the same time.
+        net::any_io_executor home = next_executor();
+        auto [ec, socket] = co_await acceptor.async_accept(home, use_tuple);
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
             // Out of descriptors and the like: back off briefly instead of spinning.
@@ -60,10 +60,9 @@ awaitable<void> accept_connections(tcp::acceptor& acceptor, app_state& app, net:
         beast::error_code nodelay_ec;
         socket.set_option(tcp::no_delay(true), nodelay_ec);
         if (tls) {
-            net::co_spawn(strand, run_session(tls_stream(beast::tcp_stream(std::move(socket)), *tls), app),
-                          log_escaped);
+            net::co_spawn(home, run_session(tls_stream(beast::tcp_stream(std::move(socket)), *tls), app), log_escaped);
         } else {
-            net::co_spawn(strand, run_session(plain_stream(std::move(socket)), app), log_escaped);
+            net::co_spawn(home, run_session(plain_stream(std::move(socket)), app), log_escaped);
         }
     }
 }

@@ -3,16 +3,20 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <ctime>
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "core/log.hpp"
 #include "core/template_store.hpp"
@@ -59,6 +63,12 @@ tcp::endpoint resolve_listen(const host_port& listen) {
     return {address, listen.port};
 }
 
+std::vector<std::unique_ptr<net::io_context>> make_io_contexts(unsigned count) {
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    for (unsigned i = 0; i < std::max(count, 1u); ++i) contexts.push_back(std::make_unique<net::io_context>(1));
+    return contexts;
+}
+
 }  // namespace
 
 struct server_app::parts {
@@ -78,7 +88,12 @@ struct server_app::parts {
     login::attempt_gate gate;
     login::login_metrics outcomes;
     std::unique_ptr<portal_site> portals;
-    net::io_context ioc;
+    // One io_context per io thread, each run by exactly one thread: a connection lives on one of
+    // them for its whole life, so its handlers need no strand and the threads share no reactor
+    // lock. io_contexts[0] also runs the acceptor, the mail delivery, the sweep and the signals.
+    std::vector<std::unique_ptr<net::io_context>> io_contexts;
+    net::io_context& ioc;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
     mail_delivery delivery;
     tcp::acceptor acceptor;
     net::signal_set signals;
@@ -96,7 +111,8 @@ struct server_app::parts {
           state(cfg, errors),
           hasher(hash_params{cfg.hash.memory_kib, cfg.hash.iterations}),
           mailer(cfg, templates),
-          ioc(static_cast<int>(cfg.server.io_threads)),
+          io_contexts(make_io_contexts(cfg.server.io_threads)),
+          ioc(*io_contexts.front()),
           delivery(ioc, cfg, *env, *writer),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
@@ -171,8 +187,16 @@ struct server_app::parts {
                 .add("hint", "raise server.shutdown_grace_ms");
             state.connections.close_all();
         }
-        ioc.stop();
+        keep_running.clear();
+        for (auto& context : io_contexts) context->stop();
     }
+
+    // The next io_context for a new connection, in turn.
+    net::any_io_executor next_connection_executor() {
+        const auto i = next_context.fetch_add(1, std::memory_order_relaxed) % io_contexts.size();
+        return io_contexts[i]->get_executor();
+    }
+    std::atomic<std::size_t> next_context{0};
 
     std::string listening_url() const {
         const auto ep = acceptor.local_endpoint();
@@ -187,7 +211,9 @@ server_app::~server_app() = default;
 
 int server_app::run() {
     auto& p = *parts_;
-    net::co_spawn(p.ioc, accept_connections(p.acceptor, p.state, p.tls.get()), net::detached);
+    for (auto& context : p.io_contexts) p.keep_running.push_back(net::make_work_guard(*context));
+    net::co_spawn(p.ioc, accept_connections(p.acceptor, p.state, p.tls.get(), [&p] { return p.next_connection_executor(); }),
+                  net::detached);
     net::co_spawn(p.ioc, p.sweep_loop(), net::detached);
     net::co_spawn(p.ioc, p.shutdown_on_signal(), net::detached);
     p.delivery.start();
@@ -198,7 +224,7 @@ int server_app::run() {
     std::cout << "listening on " << url << std::endl;
 
     std::vector<std::thread> threads;
-    for (unsigned i = 1; i < p.cfg.server.io_threads; ++i) threads.emplace_back([&p] { p.ioc.run(); });
+    for (std::size_t i = 1; i < p.io_contexts.size(); ++i) threads.emplace_back([&context = *p.io_contexts[i]] { context.run(); });
     p.ioc.run();
     for (auto& t : threads) t.join();
 
