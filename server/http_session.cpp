@@ -99,6 +99,11 @@ awaitable<void> serve_requests(Stream& stream, app_state& app, connection_handle
         if (header_ec) {
             refusal = status_for_read_error(header_ec);
             reason = "unreadable request header";
+        } else if (header_bytes > limits.max_header_bytes) {
+            // Beast applies its header limit only to what arrives after the bytes it already
+            // holds, so a header that came in one piece with the first read can exceed it.
+            refusal = http::status::request_header_fields_too_large;
+            reason = "request header over server.max_header_bytes";
         } else if (reason = framing_problem(parser.get()); !reason.empty()) {
             refusal = http::status::bad_request;
         }
