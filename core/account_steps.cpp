@@ -1,10 +1,7 @@
 #include "core/account_steps.hpp"
 
-#include <algorithm>
-
 #include "core/account_rules.hpp"
 #include "core/log.hpp"
-#include "core/throttle.hpp"
 
 namespace nidan::login {
 namespace {
@@ -46,28 +43,16 @@ email_change_result email_change_step::finish(const std::error_code& write_error
 password_change_step::password_change_step(const context& c, const current_session& session, std::string current,
                                            std::string replacement, std::string client, std::int64_t now)
     : c_(c), session_(session), current_(std::move(current)), replacement_(std::move(replacement)),
-      client_(std::move(client)), now_(now) {
+      client_(std::move(client)), now_(now),
+      failures_(c.cfg.throttle, client_, account_subject(c.portal.id, session_.record.selfcare_id), now) {
     acceptable_ = password_problem(replacement_, c_.cfg.password.min_length, password_config::max_length).empty();
 }
 
 void password_change_step::read(const record_reader& r) {
     const auto& id = session_.record.selfcare_id;
     if (auto acct = r.find_account(c_.portal.id, id)) stored_hash_ = acct->password_hash;
-    const auto per_address = c_.cfg.throttle.per_address();
-    const auto per_account = c_.cfg.throttle.per_account();
-    address_delay_ =
-        delay_for(per_address, r.count(failures_per_address, address_subject(client_), window_start(per_address, now_), now_));
-    account_delay_ = delay_for(
-        per_account, r.count(failures_per_account, account_subject(c_.portal.id, id), window_start(per_account, now_), now_));
-}
-
-std::vector<std::string> password_change_step::delayed_subjects() const {
-    std::vector<std::string> subjects;
-    if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + address_subject(client_));
-    if (account_delay_.count() > 0)
-        subjects.push_back(std::string(failures_per_account) + '\0' + account_subject(c_.portal.id, session_.record.selfcare_id) +
-                           '\0' + address_subject(client_));
-    return subjects;
+    // A session is no device token: the thief of one waits like any stranger.
+    failures_.read(r, true);
 }
 
 bool password_change_step::verified(password_hasher::verdict v) {
@@ -80,12 +65,7 @@ bool password_change_step::verified(password_hasher::verdict v) {
 void password_change_step::write(record_writer& w) {
     if (!checked_) return;
     if (!current_ok_) {
-        const auto& t = c_.cfg.throttle;
-        const auto address_window = window_start(t.per_address(), now_);
-        const auto account_window = window_start(t.per_account(), now_);
-        w.add_count(failures_per_address, address_subject(client_), address_window, address_window + 2 * t.address_window.count());
-        w.add_count(failures_per_account, account_subject(c_.portal.id, session_.record.selfcare_id), account_window,
-                    account_window + 2 * t.account_window.count());
+        failures_.add_failure(w);
         return;
     }
     if (new_hash_.empty()) return;

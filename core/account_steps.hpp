@@ -3,7 +3,6 @@
 // a new address (a code goes there; core/code_step.hpp changes the address once it is verified),
 // a new password, logout, and moving the idle expiry on. Same shape as the login steps: the
 // caller runs write() in one transaction and passes its outcome to finish().
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -14,6 +13,7 @@
 
 #include "core/code_issue.hpp"
 #include "core/login_context.hpp"
+#include "core/password_failures.hpp"
 #include "core/password_hasher.hpp"
 
 namespace nidan::login {
@@ -67,9 +67,9 @@ public:
     bool needs_check() const {
         return has_account() && !current_.empty() && current_.size() <= password_config::max_length;
     }
-    std::chrono::milliseconds delay() const { return std::max(address_delay_, account_delay_); }
+    std::chrono::milliseconds delay() const { return failures_.delay(); }
     // As password_step's: the attempt_gate subjects of the delays that apply.
-    std::vector<std::string> delayed_subjects() const;
+    std::vector<std::string> delayed_subjects() const { return failures_.gate_subjects(); }
     const std::string& stored_hash() const { return stored_hash_; }
     const std::string& current_password() const { return current_; }
     const std::string& replacement() const { return replacement_; }
@@ -87,8 +87,7 @@ private:
     std::int64_t now_;
     bool acceptable_ = false;
     std::string stored_hash_;
-    std::chrono::milliseconds address_delay_{0};
-    std::chrono::milliseconds account_delay_{0};
+    password_failures failures_;
     bool checked_ = false;
     bool current_ok_ = false;
     std::string new_hash_;

@@ -1,47 +1,37 @@
 #include "core/password_step.hpp"
 
-#include <algorithm>
-
 #include "core/account_rules.hpp"
 #include "core/log.hpp"
-#include "core/throttle.hpp"
 #include "core/tokens.hpp"
 
 namespace nidan::login {
 
-password_step::password_step(const context& c, password_attempt attempt, std::int64_t now)
-    : c_(c), attempt_(std::move(attempt)), now_(now) {
-    well_formed_ = selfcare_id_problem(attempt_.id).empty() && !attempt_.password.empty() &&
-                   attempt_.password.size() <= password_config::max_length;
-    if (well_formed_) subject_ = account_subject(c_.portal.id, attempt_.id);
-    known_device_ = well_formed_ && !attempt_.device_token.empty() &&
-                    verify_token(c_.server_secret, device_purpose, attempt_.device_token, now_) == subject_;
-    address_window_ = window_start(c_.cfg.throttle.per_address(), now_);
-    address_subject_ = address_subject(attempt_.client);
-    account_window_ = window_start(c_.cfg.throttle.per_account(), now_);
+namespace {
+
+bool well_formed_attempt(const password_attempt& a) {
+    return selfcare_id_problem(a.id).empty() && !a.password.empty() && a.password.size() <= password_config::max_length;
 }
+
+}  // namespace
+
+password_step::password_step(const context& c, password_attempt attempt, std::int64_t now)
+    : c_(c),
+      attempt_(std::move(attempt)),
+      now_(now),
+      well_formed_(well_formed_attempt(attempt_)),
+      subject_(well_formed_ ? account_subject(c_.portal.id, attempt_.id) : std::string()),
+      known_device_(well_formed_ && !attempt_.device_token.empty() &&
+                    verify_token(c_.server_secret, device_purpose, attempt_.device_token, now_) == subject_),
+      failures_(c_.cfg.throttle, attempt_.client, subject_, now_) {}
 
 void password_step::read(const record_reader& r, std::uint32_t other_checks) {
     if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
-    const auto per_address = c_.cfg.throttle.per_address();
-    const auto per_account = c_.cfg.throttle.per_account();
-    address_delay_ = delay_for(per_address, r.count(failures_per_address, address_subject_, address_window_, now_));
     // The owner's own browser is not slowed by what strangers did to the account.
-    if (well_formed_ && !known_device_)
-        account_delay_ = delay_for(per_account, r.count(failures_per_account, subject_, account_window_, now_) + other_checks);
+    failures_.read(r, !known_device_, other_checks);
     if (found_) {
         stored_hash_ = found_->password_hash;
         quota_used_ = mail_quota_used(c_, r, attempt_.id, now_);
     }
-}
-
-std::vector<std::string> password_step::delayed_subjects() const {
-    std::vector<std::string> subjects;
-    if (address_delay_.count() > 0) subjects.push_back(std::string(failures_per_address) + '\0' + address_subject_);
-    // The account paired with the address: a stranger's waiting guess must not refuse the owner.
-    if (account_delay_.count() > 0)
-        subjects.push_back(std::string(failures_per_account) + '\0' + subject_ + '\0' + address_subject_);
-    return subjects;
 }
 
 bool password_step::verified(password_hasher::verdict v) {
@@ -71,13 +61,9 @@ void password_step::write(record_writer& w) {
 }
 
 void password_step::write_failure(record_writer& w) {
-    const auto& t = c_.cfg.throttle;
-    // Counters outlive their window by one more, so the sweep never removes a live one.
-    w.add_count(failures_per_address, address_subject_, address_window_, address_window_ + 2 * t.address_window.count());
-    if (!well_formed_) return;
-    w.add_count(failures_per_account, subject_, account_window_, account_window_ + 2 * t.account_window.count());
-    if (t.account_lock_after == 0 || !found_) return;
-    if (w.count(failures_per_account, subject_, account_window_, now_) < t.account_lock_after) return;
+    const auto account_failures = failures_.add_failure(w);
+    const auto lock_after = c_.cfg.throttle.account_lock_after;
+    if (lock_after == 0 || !found_ || account_failures < lock_after) return;
     // Read again inside the transaction: the account may have changed since read().
     auto acct = w.find_account(c_.portal.id, attempt_.id);
     if (!acct || acct->password_locked) return;
@@ -108,7 +94,7 @@ void password_step::write_success(record_writer& w) {
     const session_record session{c_.portal.id, attempt_.id, session_state::code_pending, now_, now_,
                                  now_ + s.idle_timeout.count(), now_ + s.absolute_lifetime.count(), random_token(32), ""};
     w.save_session(sha256(session_id_), session);
-    w.clear_count(failures_per_account, subject_, account_window_);
+    failures_.clear_account(w);
     if (code_) store_code(c_, w, attempt_.id, *code_, now_);
     if (!new_hash_.empty()) {
         // Only the hash changes: anything else about the account may have changed meanwhile.

@@ -20,7 +20,6 @@
 // Wrong ID and wrong password are one outcome, and an unknown ID costs a dummy hash, so neither
 // the answer nor its timing tells which IDs exist. A locked account (throttle.account_lock_after)
 // answers a wrong password the same way; only the right password shows the lock notice.
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -30,6 +29,7 @@
 
 #include "core/code_issue.hpp"
 #include "core/login_context.hpp"
+#include "core/password_failures.hpp"
 #include "core/password_hasher.hpp"
 
 namespace nidan::login {
@@ -62,9 +62,9 @@ public:
     // other_checks: checks of the same account running now, each counted as a failure for the
     // account's delay (they may become failures before this one is written).
     void read(const record_reader& r, std::uint32_t other_checks = 0);
-    std::chrono::milliseconds delay() const { return std::max(address_delay_, account_delay_); }
+    std::chrono::milliseconds delay() const { return failures_.delay(); }
     // The attempt_gate subjects of the delays that apply: the client address, the account.
-    std::vector<std::string> delayed_subjects() const;
+    std::vector<std::string> delayed_subjects() const { return failures_.gate_subjects(); }
     // The gate refused: nothing is checked or written, finish() says busy.
     void refuse_busy() { phase_ = phase::busy; }
     // The server is stopping during the delay: nothing is checked or written, finish() says
@@ -96,15 +96,11 @@ private:
     password_attempt attempt_;
     std::int64_t now_;
     bool well_formed_ = false;
-    std::string subject_;          // account_subject of the ID, when well formed
-    std::string address_subject_;  // the client address as counted (IPv6: its /64)
+    std::string subject_;  // account_subject of the ID, when well formed
     bool known_device_ = false;
-    std::int64_t address_window_ = 0;
-    std::int64_t account_window_ = 0;
+    password_failures failures_;
     std::optional<account> found_;
     std::string stored_hash_;
-    std::chrono::milliseconds address_delay_{0};
-    std::chrono::milliseconds account_delay_{0};
     bool quota_used_ = false;
     phase phase_ = phase::reading;
     bool rehash_ = false;
