@@ -7,15 +7,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <ctime>
 
+#include "core/clock.hpp"
 #include "server/storage_bridge.hpp"
 #include "storage/login_store.hpp"
 
 namespace nidan::server {
 namespace {
-
-std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // A throttling delay: the coroutine waits, the io thread serves others meanwhile. Waits in short
 // slices so a stopping server does not hold its shutdown for a delayed guess: false then.
@@ -47,7 +45,7 @@ void login_steps::wake_delivery(bool mail_queued) const {
 
 std::optional<current_session> login_steps::find_session(std::string_view id) const {
     auto txn = s_.env.begin_read();
-    return login::find_session(context_, storage::login_reader(txn), id, now_s());
+    return login::find_session(context_, storage::login_reader(txn), id, unix_now());
 }
 
 std::optional<login::pending_code> login_steps::pending_code(const current_session& session) const {
@@ -71,7 +69,7 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
     login::password_step step(context_,
                               {std::string(id), std::string(password), std::string(client), std::string(device_token),
                                std::string(old_session_hash)},
-                              now_s());
+                              unix_now());
     // Registered while it runs, so parallel checks of the account count as failures to come.
     std::optional<login::attempt_gate::hold> running;
     std::uint32_t other_checks = 0;
@@ -124,7 +122,7 @@ awaitable<std::error_code> login_steps::check_and_store(login::password_step& st
 
 awaitable<code_outcome> login_steps::code_step(const current_session& session, std::string_view raw_code,
                                                std::string_view client) {
-    login::code_step step(context_, session, raw_code, std::string(client), now_s());
+    login::code_step step(context_, session, raw_code, std::string(client), unix_now());
     std::error_code ec;
     if (step.well_formed()) ec = co_await commit(step);
     auto outcome = step.finish(ec);
@@ -135,7 +133,7 @@ awaitable<code_outcome> login_steps::code_step(const current_session& session, s
 
 awaitable<address_outcome> login_steps::address_step(const current_session& session, std::string_view email,
                                                      std::string_view phone_raw, std::string_view client) {
-    login::address_step step(context_, session, std::string(email), phone_raw, std::string(client), now_s());
+    login::address_step step(context_, session, std::string(email), phone_raw, std::string(client), unix_now());
     std::error_code ec;
     if (step.well_formed()) ec = co_await commit(step);
     auto outcome = step.finish(ec);
@@ -145,7 +143,7 @@ awaitable<address_outcome> login_steps::address_step(const current_session& sess
 }
 
 awaitable<email_change_result> login_steps::email_change_step(const current_session& session, std::string_view email) {
-    login::email_change_step step(context_, session, std::string(email), now_s());
+    login::email_change_step step(context_, session, std::string(email), unix_now());
     std::error_code ec;
     if (step.well_formed()) ec = co_await commit(step);
     const auto result = step.finish(ec);
@@ -158,7 +156,7 @@ awaitable<password_change_result> login_steps::password_change_step(const curren
                                                                     std::string_view replacement,
                                                                     std::string_view client) {
     login::password_change_step step(context_, session, std::string(current), std::string(replacement),
-                                     std::string(client), now_s());
+                                     std::string(client), unix_now());
     std::error_code ec;
     if (step.acceptable()) {
         {
@@ -197,7 +195,7 @@ awaitable<logout_result> login_steps::logout_step(const current_session& session
 }
 
 awaitable<void> login_steps::touch_step(const current_session& session) {
-    login::touch_step step(context_, session, now_s());
+    login::touch_step step(context_, session, unix_now());
     if (!step.due()) co_return;
     const auto ec = co_await commit(step);
     step.finish(ec);

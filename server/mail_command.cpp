@@ -5,10 +5,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include <ctime>
 #include <iostream>
 
 #include "core/account_rules.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/mail_message.hpp"
 #include "server/cli_options.hpp"
@@ -46,7 +46,7 @@ server::awaitable<test_result> send_test(const config& cfg, net::ssl::context& t
 }
 
 smtp::envelope test_mail(const config& cfg, const std::string& to) {
-    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto now = unix_now();
     mail::message_fields fields;
     fields.from_address = cfg.mail.from_address;
     fields.from_name = cfg.mail.from_name;

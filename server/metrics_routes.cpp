@@ -1,7 +1,6 @@
 #include "server/metrics_routes.hpp"
 
-#include <ctime>
-
+#include "core/clock.hpp"
 #include "server/error_pages.hpp"
 #include "storage/outbox.hpp"
 
@@ -55,7 +54,7 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
             outbox = storage::outbox_statistics(txn);
             usage = sources.env.stats();
         }
-        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        const auto now = unix_now();
         const auto& mail = sources.mail;
         std::string body;
         metric(body, "nidan_outbox_queued", "gauge", "Mails waiting for the relay.", outbox.queued);

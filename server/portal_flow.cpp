@@ -2,15 +2,12 @@
 
 #include <boost/beast/core/string.hpp>
 
-#include <ctime>
-
+#include "core/clock.hpp"
 #include "core/cookies.hpp"
 #include "core/tokens.hpp"
 #include "server/page_response.hpp"
 
 namespace nidan::server {
-
-std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 template_data portal_flow::page_data() const {
     template_data data;
@@ -57,7 +54,7 @@ std::string portal_flow::expired_session_cookie() const {
 response portal_flow::render_login(const request& req, http::status status, const std::string& error, const std::string& id) {
     // A fresh signed token per form: the same value goes into a cookie and a hidden field
     // (double submit), so a cross-site form cannot log the victim into the attacker's account.
-    const auto token = sign_token(s_.server_secret, login_csrf_purpose, random_token(16), now_s() + login_form_lifetime_s);
+    const auto token = sign_token(s_.server_secret, login_csrf_purpose, random_token(16), unix_now() + login_form_lifetime_s);
     auto data = page_data();
     data.set("action", portal_.login_path);
     data.set("csrf", token);
@@ -120,6 +117,5 @@ void portal_flow::add_routes(router& routes) {
     }
     routes.add(http::verb::post, base_ + "/logout", bind(&portal_flow::logout));
 }
-
 
 }  // namespace nidan::server

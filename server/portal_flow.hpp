@@ -37,9 +37,6 @@ inline const char* const msg_wrong_phone = "入力された連絡先電話番号
 inline const char* const msg_try_later = "ログインの試行が続いています。しばらく時間をおいてから再度お試しください。";
 inline const char* const msg_unavailable = "ただいま混み合っています。しばらくしてから再度お試しください。";
 
-// Unix seconds now.
-std::int64_t now_s();
-
 class portal_flow {
 public:
     portal_flow(portal_services s, const portal_config& p, const error_pages& errors)

@@ -2,6 +2,7 @@
 #include "server/portal_flow.hpp"
 
 #include "core/account_rules.hpp"
+#include "core/clock.hpp"
 #include "core/cookies.hpp"
 #include "core/log.hpp"
 #include "core/tokens.hpp"
@@ -23,7 +24,7 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     if (!form) co_return render_login(req, http::status::bad_request, msg_bad_form, "");
     const std::string id(form->get("selfcare_id"));
     const std::string password(form->get("password"));
-    const auto now = now_s();
+    const auto now = unix_now();
 
     const auto csrf = form->get("csrf");
     const auto csrf_cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_login", secure()));

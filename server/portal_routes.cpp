@@ -1,5 +1,6 @@
 #include "server/portal_routes.hpp"
 
+#include "core/clock.hpp"
 #include "core/cookies.hpp"
 #include "server/api_routes.hpp"
 #include "server/page_response.hpp"
@@ -33,7 +34,7 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
             std::optional<session_record> record;
             {
                 auto txn = services.env.begin_read();
-                record = login::authenticated_session(storage::login_reader(txn), *cookie, now_s());
+                record = login::authenticated_session(storage::login_reader(txn), *cookie, unix_now());
             }
             if (record && (portal.empty() || record->portal == portal)) {
                 res.result(http::status::ok);

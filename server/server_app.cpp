@@ -12,12 +12,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <ctime>
 #include <iostream>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/template_store.hpp"
 #include "server/app_state.hpp"
@@ -156,7 +156,7 @@ struct server_app::parts {
             auto [ec] = co_await sweep_timer.async_wait(use_tuple);
             if (ec || state.stopping) co_return;
             std::size_t removed = 0;
-            const auto now = static_cast<std::int64_t>(std::time(nullptr));
+            const auto now = unix_now();
             auto write_ec = co_await write(*writer, [&removed, now](storage::write_txn& txn) {
                 removed = storage::sweep_expired(txn, now, sweep_batch);
             });

@@ -12,6 +12,7 @@
 
 #include "core/account_import.hpp"
 #include "core/account_rules.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/login_context.hpp"
 #include "core/password_hasher.hpp"
@@ -47,8 +48,6 @@ struct command_failure : std::runtime_error {
 struct usage_failure : std::invalid_argument {
     using std::invalid_argument::invalid_argument;
 };
-
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string required(std::vector<std::string>& args, const std::string& name) {
     std::string value;
@@ -150,7 +149,7 @@ int add(const config& cfg, std::vector<std::string> args) {
         });
     }
     a.password_hash = make_hasher(cfg).hash(obtain_password(cfg, from_stdin));
-    a.created_at = a.updated_at = now_unix();
+    a.created_at = a.updated_at = unix_now();
     in_write(cfg, [&](storage::write_txn& txn) {
         if (!storage::insert_account(txn, a)) throw already_exists(key);
     });
@@ -217,7 +216,7 @@ int passwd(const config& cfg, std::vector<std::string> args) {
         auto a = load_existing(txn, key);
         a.password_hash = hash;
         a.password_locked = false;
-        a.updated_at = now_unix();
+        a.updated_at = unix_now();
         storage::put_account(txn, a);
     });
     log::audit("account.password_changed").add("actor", "cli").add("portal", key.portal).add("id", key.id);
@@ -234,7 +233,7 @@ int lock(const config& cfg, std::vector<std::string> args) {
     in_write(cfg, [&](storage::write_txn& txn) {
         auto a = load_existing(txn, key);
         a.password_locked = true;
-        a.updated_at = now_unix();
+        a.updated_at = unix_now();
         storage::put_account(txn, a);
     });
     log::audit("account.locked").add("actor", "cli").add("portal", key.portal).add("id", key.id);
@@ -251,7 +250,7 @@ int unlock(const config& cfg, std::vector<std::string> args) {
         a.password_locked = false;
         a.address_form_locked = false;
         a.phone_strikes = 0;
-        a.updated_at = now_unix();
+        a.updated_at = unix_now();
         storage::put_account(txn, a);
         // The failures that locked it go too, or the next mistyped password would lock it again.
         const auto window = window_start(cfg.throttle.per_account(), a.updated_at);
@@ -328,7 +327,7 @@ int import(const config& cfg, std::vector<std::string> args) {
     }
 
     hash_rows(cfg, parsed.rows);
-    const auto now = now_unix();
+    const auto now = unix_now();
     in_write(cfg, [&](storage::write_txn& txn) {
         for (const auto& row : parsed.rows) {
             account a{row.portal, row.selfcare_id, row.phc, row.email, row.phone, now, now};
