@@ -46,8 +46,10 @@ response json_reply(const request& req, http::status status, const json::object&
     return res;
 }
 
-response json_error(const request& req, http::status status, std::string_view code, std::string_view message) {
-    json::object body;
+// {"error": code, "message": message} plus any members of `more` (attempts_left, strikes).
+response json_error(const request& req, http::status status, std::string_view code, std::string_view message,
+                    json::object more = {}) {
+    json::object body = std::move(more);
     body["error"] = code;
     body["message"] = message;
     auto res = json_reply(req, status, body);
@@ -247,13 +249,9 @@ awaitable<response> api_flow::code(request_context& ctx) {
         body["device_token"] = outcome.device_token;
         co_return json_reply(req, http::status::ok, body);
     }
-    case code_result::wrong: {
-        json::object body;
-        body["error"] = "wrong_code";
-        body["message"] = "The code is wrong.";
-        body["attempts_left"] = outcome.attempts_left;
-        co_return json_reply(req, http::status::unauthorized, body);
-    }
+    case code_result::wrong:
+        co_return json_error(req, http::status::unauthorized, "wrong_code", "The code is wrong.",
+                             {{"attempts_left", outcome.attempts_left}});
     case code_result::dead:
         co_return json_error(req, http::status::unauthorized, "code_dead",
                              "Too many wrong codes; log in again with the password.");
@@ -290,13 +288,9 @@ awaitable<response> api_flow::address(request_context& ctx) {
         co_return json_error(req, http::status::bad_request, "bad_email", "The mail address is not valid.");
     case address_result::bad_phone:
         co_return json_error(req, http::status::bad_request, "bad_phone", "The phone number must be digits without hyphens.");
-    case address_result::wrong_phone: {
-        json::object body;
-        body["error"] = "wrong_phone";
-        body["message"] = "The phone number does not match the registered one.";
-        body["strikes"] = outcome.strikes;
-        co_return json_reply(req, http::status::unauthorized, body);
-    }
+    case address_result::wrong_phone:
+        co_return json_error(req, http::status::unauthorized, "wrong_phone",
+                             "The phone number does not match the registered one.", {{"strikes", outcome.strikes}});
     case address_result::locked:
         co_return json_error(req, http::status::forbidden, "address_form_locked",
                              "The address form is locked for this account; contact support.");
