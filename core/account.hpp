@@ -14,9 +14,21 @@ struct account {
     std::string phone;         // contact phone number, digits only
     std::int64_t created_at = 0;  // unix seconds
     std::int64_t updated_at = 0;
-    bool password_locked = false;  // too many password failures (reserved for the login flow)
+    // throttle.account_lock_after failures in one window; a device token of the account still
+    // logs in, so a stranger failing on purpose cannot shut the owner out.
+    bool password_locked = false;
+    // `nidan user lock`: support believes the account compromised; nothing logs in, device token
+    // or not, until `nidan user unlock`.
+    bool operator_locked = false;
     bool address_form_locked = false;  // 3 wrong phone numbers; cleared by `nidan user unlock`
     std::uint32_t phone_strikes = 0;
+    // Stamped into every session, pending code and device token issued for the account; replaced
+    // (core/credentials.hpp) when support or the customer revokes - lock, password reset or
+    // change, logout of every session - so that everything issued before stops working at once.
+    // Random rather than counted, so an account deleted and created again never takes up a value
+    // its predecessor's sessions hold. 0: stored before epochs existed (format 1), and matches the
+    // sessions stored then.
+    std::uint64_t credential_epoch = 0;
 };
 
 }  // namespace nidan

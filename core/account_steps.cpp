@@ -1,6 +1,7 @@
 #include "core/account_steps.hpp"
 
 #include "core/account_rules.hpp"
+#include "core/credentials.hpp"
 #include "core/log.hpp"
 
 namespace nidan::login {
@@ -20,8 +21,11 @@ email_change_step::email_change_step(const context& c, const current_session& se
 void email_change_step::write(record_writer& w) {
     if (!code_) return;
     const auto& id = session_.record.selfcare_id;
+    const auto acct = w.find_account(c_.portal.id, id);
+    revoked_ = !acct || acct->credential_epoch != session_.record.credential_epoch;
+    if (revoked_) return;
     rate_limited_ = mail_quota_used(c_, w, id, now_);
-    if (!rate_limited_) store_code(c_, w, id, *code_, now_);
+    if (!rate_limited_) store_code(c_, w, id, *code_, acct->credential_epoch, now_);
 }
 
 email_change_result email_change_step::finish(const std::error_code& write_error) {
@@ -30,6 +34,10 @@ email_change_result email_change_step::finish(const std::error_code& write_error
     const auto& id = session_.record.selfcare_id;
     if (write_error) {
         log::error("address.store_failed").add("portal", portal).add("id", id).add("error", write_error.message());
+        return email_change_result::unavailable;
+    }
+    if (revoked_) {
+        log::audit("account.refused_revoked").add("portal", portal).add("id", id).add("form", "email");
         return email_change_result::unavailable;
     }
     if (rate_limited_) {
@@ -70,10 +78,22 @@ void password_change_step::write(record_writer& w) {
     }
     if (new_hash_.empty()) return;
     auto latest = w.find_account(c_.portal.id, session_.record.selfcare_id);
-    if (!latest) return;
+    // The current password was checked against the hash read before the wait: a reset or change
+    // committed since then, or a revocation of this session, wins.
+    if (!latest || latest->password_hash != stored_hash_ || latest->credential_epoch != session_.record.credential_epoch) {
+        stale_ = true;
+        return;
+    }
     latest->password_hash = new_hash_;
     latest->updated_at = now_;
+    // Every other session, pending code and device token of the account ends; this session goes
+    // on under the new epoch, and its browser gets a device token for it.
+    revoke_credentials(*latest);
     w.save_account(*latest);
+    auto kept = session_.record;
+    kept.credential_epoch = latest->credential_epoch;
+    w.save_session(session_.hash, kept);
+    device_token_ = sign_device_token(c_, session_.record.selfcare_id, latest->credential_epoch, now_);
 }
 
 password_change_result password_change_step::finish(const std::error_code& write_error) {
@@ -87,12 +107,17 @@ password_change_result password_change_step::finish(const std::error_code& write
             .add("delay_ms", static_cast<std::int64_t>(delay().count()));
         return password_change_result::wrong_password;
     }
+    if (stale_ && !write_error) {
+        log::audit("account.password_change_refused_stale").add("portal", portal).add("id", id).add("client", client_);
+        return password_change_result::unavailable;
+    }
     if (write_error || new_hash_.empty()) {
         log::error("account.password_store_failed").add("portal", portal).add("id", id)
             .add("error", write_error ? write_error.message() : "no new hash");
         return password_change_result::unavailable;
     }
-    log::audit("account.password_changed").add("portal", portal).add("id", id).add("client", client_);
+    log::audit("account.password_changed").add("portal", portal).add("id", id).add("client", client_)
+        .add("other_sessions", "ended");
     return password_change_result::changed;
 }
 

@@ -33,11 +33,17 @@ private:
     std::string email_;
     std::int64_t now_;
     std::optional<code_issue> code_;
+    bool revoked_ = false;  // the session's credentials were revoked since it was read
     bool rate_limited_ = false;
 };
 
 // busy: another delayed check of the same account or address is in progress (core/attempt_gate.hpp).
 enum class password_change_result { changed, bad_password, wrong_password, no_account, busy, unavailable };
+
+struct password_change_outcome {
+    password_change_result result = password_change_result::unavailable;
+    std::string device_token;  // changed: the browser's device token under the account's new epoch
+};
 
 //   password_change_step step(context, session, current, replacement, client, now);
 //   if (step.acceptable()) {
@@ -75,8 +81,12 @@ public:
     const std::string& replacement() const { return replacement_; }
     bool verified(password_hasher::verdict v);
     void set_new_hash(std::string phc) { new_hash_ = std::move(phc); }
+    // A change ends every other session, code and device token of the account (a new credential
+    // epoch); this session is kept.
     void write(record_writer& w);
     password_change_result finish(const std::error_code& write_error);
+    // changed: a device token under the new epoch for the browser that made the change.
+    const std::string& device_token() const { return device_token_; }
 
 private:
     const context& c_;
@@ -91,6 +101,8 @@ private:
     bool checked_ = false;
     bool current_ok_ = false;
     std::string new_hash_;
+    bool stale_ = false;  // the stored hash or the session's epoch changed while this was checked
+    std::string device_token_;
 };
 
 // Logout: the session is destroyed server-side.

@@ -25,7 +25,8 @@ void address_step::write(record_writer& w) {
     if (!well_formed()) return;
     const auto& id = session_.record.selfcare_id;
     auto acct = w.find_account(c_.portal.id, id);
-    if (!acct) {
+    // Deleted, or locked or given a new password since the session began.
+    if (!acct || acct->credential_epoch != session_.record.credential_epoch) {
         result_ = address_result::no_account;
         return;
     }
@@ -50,7 +51,7 @@ void address_step::write(record_writer& w) {
         w.save_account(*acct);
     }
     // The address changes only when this code is verified.
-    store_code(c_, w, id, *code_, now_);
+    store_code(c_, w, id, *code_, acct->credential_epoch, now_);
     result_ = address_result::code_sent;
 }
 

@@ -20,8 +20,10 @@ code_issue prepare_code(const context& c, std::string_view id, const std::string
     return issue;
 }
 
-void store_code(const context& c, record_writer& w, std::string_view id, code_issue& issue, std::int64_t now) {
+void store_code(const context& c, record_writer& w, std::string_view id, code_issue& issue, std::uint64_t epoch,
+                std::int64_t now) {
     const auto hour = hour_of(now);
+    issue.record.credential_epoch = epoch;
     w.save_code(c.portal.id, id, issue.record);
     w.queue_mail(std::move(issue.mail), now * 1000);
     w.add_count(code_mails_per_hour, account_subject(c.portal.id, id), hour, hour + 3600);

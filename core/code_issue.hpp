@@ -18,8 +18,10 @@ struct code_issue {
 code_issue prepare_code(const context& c, std::string_view id, const std::string& to, code_purpose purpose,
                         const std::string& session_hash, std::int64_t now);
 
-// Inside the caller's write: the code, its mail and the hourly mail count.
-void store_code(const context& c, record_writer& w, std::string_view id, code_issue& issue, std::int64_t now);
+// Inside the caller's write: the code (under the account's credential epoch, read in that same
+// write), its mail and the hourly mail count.
+void store_code(const context& c, record_writer& w, std::string_view id, code_issue& issue, std::uint64_t epoch,
+                std::int64_t now);
 
 // True when the account already had code.mails_per_hour code mails this hour.
 bool mail_quota_used(const context& c, const record_reader& r, std::string_view id, std::int64_t now);

@@ -23,8 +23,11 @@ void code_step::write(record_writer& w) {
         result_ = code_result::expired;
         return;
     }
-    // Expired, or its session ended (logout, idle) since this request read it: no login from it.
-    if (stored->expires_at <= now_ || !w.find_session(session_.hash, now_)) {
+    // Expired, its session ended (logout, idle) since this request read it, or its account was
+    // deleted, locked or given a new password (a new credential epoch): no login from it.
+    const auto acct = w.find_account(portal, id);
+    if (stored->expires_at <= now_ || !w.find_session(session_.hash, now_) || !acct ||
+        acct->credential_epoch != stored->credential_epoch || acct->credential_epoch != session_.record.credential_epoch) {
         w.drop_code(portal, id);
         result_ = code_result::expired;
         return;
@@ -43,24 +46,22 @@ void code_step::write(record_writer& w) {
         }
         return;
     }
-    accept(w, *stored);
+    accept(w, *stored, *acct);
 }
 
-void code_step::accept(record_writer& w, const code_record& stored) {
+void code_step::accept(record_writer& w, const code_record& stored, account acct) {
     const auto& portal = c_.portal.id;
     const auto& id = session_.record.selfcare_id;
     w.drop_code(portal, id);
     if (stored.purpose == code_purpose::address_change) {
         // The code reached the new address: only now does it become the registered one.
-        if (auto acct = w.find_account(portal, id)) {
-            old_address_ = acct->email;
-            new_address_ = stored.target_email;
-            acct->email = stored.target_email;
-            acct->updated_at = now_;
-            w.save_account(*acct);
-            if (!old_address_.empty() && old_address_ != new_address_)
-                w.queue_mail(c_.mailer.address_notice(c_.portal.name, id, old_address_, new_address_, now_), now_ * 1000);
-        }
+        old_address_ = acct.email;
+        new_address_ = stored.target_email;
+        acct.email = stored.target_email;
+        acct.updated_at = now_;
+        w.save_account(acct);
+        if (!old_address_.empty() && old_address_ != new_address_)
+            w.queue_mail(c_.mailer.address_notice(c_.portal.name, id, old_address_, new_address_, now_), now_ * 1000);
     }
     // A new session id at the change of privilege (session fixation).
     w.drop_session(session_.hash);
@@ -97,7 +98,7 @@ code_outcome code_step::finish(const std::error_code& write_error) {
             out.mail_queued = !old_address_.empty() && old_address_ != new_address_;
         }
         out.session_id = new_id_;
-        out.device_token = sign_token(c_.server_secret, device_purpose, account_subject(portal, id), now_ + device_lifetime_s);
+        out.device_token = sign_device_token(c_, id, session_.record.credential_epoch, now_);
         break;
     case code_result::wrong:
         log::audit("code.wrong").add("portal", portal).add("id", id).add("client", client_);

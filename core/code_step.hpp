@@ -42,7 +42,7 @@ public:
     code_outcome finish(const std::error_code& write_error);
 
 private:
-    void accept(record_writer& w, const code_record& stored);
+    void accept(record_writer& w, const code_record& stored, account acct);
 
     const context& c_;
     const current_session session_;

@@ -1,5 +1,6 @@
 #include "core/login_context.hpp"
 
+#include "core/credentials.hpp"
 #include "core/log.hpp"
 #include "core/tokens.hpp"
 
@@ -14,19 +15,48 @@ std::string account_subject(std::string_view portal, std::string_view id) {
     return subject;
 }
 
+std::string sign_device_token(const context& c, std::string_view id, std::uint64_t epoch, std::int64_t now) {
+    return sign_token(c.server_secret, device_purpose, device_token_payload(account_subject(c.portal.id, id), epoch),
+                      now + device_lifetime_s);
+}
+
+bool is_device_of(const context& c, const account& a, std::string_view token, std::int64_t now) {
+    if (token.empty()) return false;
+    const auto payload = verify_token(c.server_secret, device_purpose, token, now);
+    return payload && *payload == device_token_payload(account_subject(a.portal, a.selfcare_id), a.credential_epoch);
+}
+
+std::string unknown_id_tag(const context& c, std::string_view typed_id) {
+    static constexpr char digits[] = "0123456789abcdef";
+    const auto mac = hmac_sha256(c.server_secret, {"log-id", c.portal.id, typed_id});
+    std::string tag;
+    for (std::size_t i = 0; i < 6; ++i) {
+        const auto byte = static_cast<unsigned char>(mac[i]);
+        tag += digits[byte >> 4];
+        tag += digits[byte & 0x0f];
+    }
+    return tag;
+}
+
+bool issued_under_current_credentials(const record_reader& r, const session_record& s) {
+    const auto acct = r.find_account(s.portal, s.selfcare_id);
+    return acct && acct->credential_epoch == s.credential_epoch;
+}
+
 std::optional<current_session> find_session(const context& c, const record_reader& r, std::string_view id,
                                             std::int64_t now) {
     if (id.empty() || id.size() > 128) return std::nullopt;
     auto hash = sha256(id);
     auto record = r.find_session(hash, now);
-    if (!record || record->portal != c.portal.id) return std::nullopt;
+    if (!record || record->portal != c.portal.id || !issued_under_current_credentials(r, *record)) return std::nullopt;
     return current_session{std::move(hash), std::move(*record)};
 }
 
 std::optional<session_record> authenticated_session(const record_reader& r, std::string_view id, std::int64_t now) {
     if (id.empty() || id.size() > 128) return std::nullopt;
     auto record = r.find_session(sha256(id), now);
-    if (!record || record->state != session_state::authenticated) return std::nullopt;
+    if (!record || record->state != session_state::authenticated || !issued_under_current_credentials(r, *record))
+        return std::nullopt;
     return record;
 }
 

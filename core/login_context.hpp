@@ -31,8 +31,19 @@ inline constexpr std::string_view code_mails_per_hour = "mail_hour";
 // A browser (or client) that completed a login on an account gets a signed device token for it;
 // password failures from elsewhere do not slow it down (someone who knows the ID cannot lock the
 // owner out).
+// The token names the account and the credential epoch it was issued under, so a revocation
+// (core/credentials.hpp) voids it with everything else.
 inline constexpr std::string_view device_purpose = "device";
 inline constexpr std::int64_t device_lifetime_s = 180 * 24 * 3600;
+
+std::string sign_device_token(const context& c, std::string_view id, std::uint64_t epoch, std::int64_t now);
+// Whether `token` is an unexpired device token of this account under its current epoch.
+bool is_device_of(const context& c, const account& a, std::string_view token, std::int64_t now);
+
+// For the log, in place of a typed ID that names no account (often a password typed into the
+// wrong field): 12 hex digits of a MAC under the server secret, the same for the same text, so
+// repeated tries of one unknown ID can be seen without the text itself being logged.
+std::string unknown_id_tag(const context& c, std::string_view typed_id);
 
 // A session found from the id a client presented (cookie or bearer token).
 struct current_session {
@@ -40,13 +51,18 @@ struct current_session {
     session_record record;
 };
 
-// The session of this portal with this id, unexpired at `now`; nullopt otherwise (also for ids
-// of absurd length, which no session has).
+// Whether the session's account still exists and the session was issued under its current
+// credential epoch (a lock, password change or reset since then ends it; core/credentials.hpp).
+bool issued_under_current_credentials(const record_reader& r, const session_record& s);
+
+// The session of this portal with this id, unexpired at `now` and issued under the account's
+// current credentials; nullopt otherwise (also for ids of absurd length, which no session has).
 std::optional<current_session> find_session(const context& c, const record_reader& r, std::string_view id,
                                             std::int64_t now);
 
-// For GET /auth/verify: the authenticated session with this id, of any portal; nullopt for none,
-// for a session still waiting for its code, and for ids of absurd length.
+// For GET /auth/verify: the authenticated session with this id, of any portal, issued under the
+// account's current credentials; nullopt for none, for a session still waiting for its code, and
+// for ids of absurd length.
 std::optional<session_record> authenticated_session(const record_reader& r, std::string_view id, std::int64_t now);
 
 // Where the session's pending code went, for the code screen.

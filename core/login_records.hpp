@@ -26,7 +26,7 @@ struct session_record {
     std::int64_t idle_expires_at = 0;
     std::int64_t absolute_expires_at = 0;
     std::string csrf_secret;
-    std::string pending_email;  // unused; kept in the stored format
+    std::uint64_t credential_epoch = 0;  // the account's when the session began (core/credentials.hpp)
 };
 
 enum class code_purpose : std::uint8_t { login = 1, address_change = 2 };
@@ -40,6 +40,7 @@ struct code_record {
     std::string target_email;     // where the code was sent
     code_purpose purpose = code_purpose::login;
     std::string session_hash;     // the session the code was issued to
+    std::uint64_t credential_epoch = 0;  // the account's when the code was issued
 };
 
 namespace login {

@@ -20,12 +20,11 @@ password_step::password_step(const context& c, password_attempt attempt, std::in
       now_(now),
       well_formed_(well_formed_attempt(attempt_)),
       subject_(well_formed_ ? account_subject(c_.portal.id, attempt_.id) : std::string()),
-      known_device_(well_formed_ && !attempt_.device_token.empty() &&
-                    verify_token(c_.server_secret, device_purpose, attempt_.device_token, now_) == subject_),
       failures_(c_.cfg.throttle, attempt_.client, subject_, now_) {}
 
 void password_step::read(const record_reader& r, std::uint32_t other_checks) {
     if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
+    known_device_ = found_ && is_device_of(c_, *found_, attempt_.device_token, now_);
     // The owner's own browser is not slowed by what strangers did to the account.
     failures_.read(r, !known_device_, other_checks);
     if (found_) {
@@ -34,12 +33,23 @@ void password_step::read(const record_reader& r, std::uint32_t other_checks) {
     }
 }
 
+bool password_step::locked_for_this_attempt(const account& a) const {
+    // The throttle's lock keeps strangers out, so the owner's device passes it; support's lock
+    // is meant for the owner's devices too (it suspects one of them).
+    return a.operator_locked || (a.password_locked && !known_device_);
+}
+
+log::event& password_step::log_unknown_tag(log::event& e) const {
+    if (!found_ && well_formed_) e.add("id_tag", unknown_id_tag(c_, attempt_.id));
+    return e;
+}
+
 bool password_step::verified(password_hasher::verdict v) {
     if (v == password_hasher::verdict::mismatch || !found_) {
         phase_ = phase::failure;
         return true;
     }
-    if (found_->password_locked && !known_device_) {
+    if (locked_for_this_attempt(*found_)) {
         phase_ = phase::locked;
         return false;
     }
@@ -81,7 +91,13 @@ void password_step::write_success(record_writer& w) {
         phase_ = phase::failure;  // deleted meanwhile: as for an unknown ID
         return;
     }
-    if (latest->password_locked && !known_device_) {
+    // A password reset or change committed while this attempt waited or hashed: the password
+    // checked is no longer the account's, and a re-hash of it must not bring it back.
+    if (latest->password_hash != stored_hash_) {
+        phase_ = phase::stale;
+        return;
+    }
+    if (locked_for_this_attempt(*latest)) {
         phase_ = phase::locked;
         return;
     }
@@ -92,10 +108,11 @@ void password_step::write_success(record_writer& w) {
     if (!attempt_.old_session_hash.empty()) w.drop_session(attempt_.old_session_hash);
     const auto& s = c_.cfg.session;
     const session_record session{c_.portal.id, attempt_.id, session_state::code_pending, now_, now_,
-                                 now_ + s.idle_timeout.count(), now_ + s.absolute_lifetime.count(), random_token(32), ""};
+                                 now_ + s.idle_timeout.count(), now_ + s.absolute_lifetime.count(), random_token(32),
+                                 latest->credential_epoch};
     w.save_session(sha256(session_id_), session);
     failures_.clear_account(w);
-    if (code_) store_code(c_, w, attempt_.id, *code_, now_);
+    if (code_) store_code(c_, w, attempt_.id, *code_, latest->credential_epoch, now_);
     if (!new_hash_.empty()) {
         // Only the hash changes: anything else about the account may have changed meanwhile.
         auto acct = *latest;
@@ -110,26 +127,33 @@ password_outcome password_step::finish(const std::error_code& write_error) {
     const auto& portal = c_.portal.id;
     const auto& id = attempt_.id;
     const auto delay_ms = static_cast<std::int64_t>(delay().count());
-    // Something typed into the ID field that is no valid ID is often a password typed in the
-    // wrong field: it does not go to the log.
-    const std::string logged_id = well_formed_ || selfcare_id_problem(id).empty() ? id : "(malformed)";
+    // What was typed into the ID field goes to the log only when it names an account: anything
+    // else is often a password typed into the wrong field. A keyed tag still lets the operator
+    // see one unknown ID tried again and again.
+    const std::string logged_id = found_ ? id : "(unknown)";
     switch (phase_) {
     case phase::reading:
     case phase::failure:
         if (write_error) log::warn("login.counter_failed").add("portal", portal).add("error", write_error.message());
-        log::audit("login.failed").add("portal", portal).add("id", logged_id)
+        log_unknown_tag(log::audit("login.failed").add("portal", portal).add("id", logged_id))
             .add("client", attempt_.client).add("known_id", found_.has_value()).add("delay_ms", delay_ms);
         if (locked_now_ && !write_error)
             log::audit("login.password_locked").add("portal", portal).add("id", id).add("client", attempt_.client)
                 .add("failures", c_.cfg.throttle.account_lock_after);
         out.result = password_result::invalid_credentials;
         return out;
+    case phase::stale:
+        log::audit("login.refused_stale_password").add("portal", portal).add("id", id).add("client", attempt_.client);
+        out.result = password_result::invalid_credentials;
+        return out;
     case phase::locked:
-        log::audit("login.refused_locked").add("portal", portal).add("id", id).add("client", attempt_.client);
+        log::audit("login.refused_locked").add("portal", portal).add("id", id).add("client", attempt_.client)
+            .add("lock", found_ && found_->operator_locked ? "operator" : "failures");
+        out.locked_by_support = found_ && found_->operator_locked;
         out.result = password_result::locked;
         return out;
     case phase::busy:
-        log::audit("login.refused_busy").add("portal", portal).add("id", logged_id)
+        log_unknown_tag(log::audit("login.refused_busy").add("portal", portal).add("id", logged_id))
             .add("client", attempt_.client).add("delay_ms", delay_ms);
         out.retry_after_s = (delay_ms + 999) / 1000;
         out.result = password_result::busy;

@@ -18,8 +18,9 @@
 //   outcome = step.finish(error);           // audit log, result
 //
 // Wrong ID and wrong password are one outcome, and an unknown ID costs a dummy hash, so neither
-// the answer nor its timing tells which IDs exist. A locked account (throttle.account_lock_after)
-// answers a wrong password the same way; only the right password shows the lock notice.
+// the answer nor its timing tells which IDs exist. A locked account (throttle.account_lock_after,
+// or support's `nidan user lock`) answers a wrong password the same way; only the right password
+// shows the lock notice. The account's device token passes the first lock, never the second.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -28,6 +29,7 @@
 #include <system_error>
 
 #include "core/code_issue.hpp"
+#include "core/log.hpp"
 #include "core/login_context.hpp"
 #include "core/password_failures.hpp"
 #include "core/password_hasher.hpp"
@@ -40,6 +42,7 @@ enum class password_result { code_sent, address_required, invalid_credentials, l
 struct password_outcome {
     password_result result = password_result::invalid_credentials;
     std::int64_t retry_after_s = 0;  // busy: when the waiting attempt will have been checked
+    bool locked_by_support = false;  // locked: `nidan user lock`, not the failures' lock
     std::string session_id;    // the new session (code_sent, address_required)
     std::string masked_email;  // where the code went (code_sent)
     bool mail_queued = false;  // the delivery loop has a mail to send
@@ -87,8 +90,11 @@ public:
     password_outcome finish(const std::error_code& write_error);
 
 private:
-    enum class phase { reading, failure, locked, too_many_codes, busy, given_up, success };
+    // stale: the password was checked against a hash that a reset or change replaced meanwhile.
+    enum class phase { reading, failure, locked, too_many_codes, busy, given_up, stale, success };
 
+    bool locked_for_this_attempt(const account& a) const;
+    log::event& log_unknown_tag(log::event& e) const;
     void write_failure(record_writer& w);
     void write_success(record_writer& w);
 

@@ -96,6 +96,13 @@ std::optional<std::string> verify_parts(std::string_view secret, std::string_vie
 
 }  // namespace
 
+std::uint64_t random_u64() {
+    ensure_sodium();
+    std::uint64_t value = 0;
+    randombytes_buf(&value, sizeof value);
+    return value;
+}
+
 std::string random_token(std::size_t bytes) {
     ensure_sodium();
     std::string raw(bytes, '\0');

@@ -22,6 +22,9 @@ namespace nidan {
 // Throws std::runtime_error when libsodium cannot initialise.
 std::string random_token(std::size_t bytes = 32);
 
+// A uniformly random 64-bit value from the CSPRNG. Throws as random_token().
+std::uint64_t random_u64();
+
 // SHA-256, 32 raw bytes.
 std::string sha256(std::string_view data);
 

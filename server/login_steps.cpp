@@ -151,10 +151,10 @@ awaitable<email_change_result> login_steps::email_change_step(const current_sess
     co_return result;
 }
 
-awaitable<password_change_result> login_steps::password_change_step(const current_session& session,
-                                                                    std::string_view current,
-                                                                    std::string_view replacement,
-                                                                    std::string_view client) {
+awaitable<password_change_outcome> login_steps::password_change_step(const current_session& session,
+                                                                     std::string_view current,
+                                                                     std::string_view replacement,
+                                                                     std::string_view client) {
     login::password_change_step step(context_, session, std::string(current), std::string(replacement),
                                      std::string(client), unix_now());
     std::error_code ec;
@@ -168,9 +168,10 @@ awaitable<password_change_result> login_steps::password_change_step(const curren
             if (step.delay().count() > 0) {
                 pass = s_.gate.enter(step.delayed_subjects());
                 // Another guess of this account or address is waiting: this one is not checked.
-                if (!pass) co_return password_change_result::busy;
+                if (!pass) co_return password_change_outcome{password_change_result::busy, {}};
             }
-            if (!co_await pause(step.delay(), s_.stopping)) co_return password_change_result::unavailable;
+            if (!co_await pause(step.delay(), s_.stopping))
+                co_return password_change_outcome{password_change_result::unavailable, {}};
             const auto& hasher = s_.hasher;
             const auto& stored_hash = step.stored_hash();
             const auto& typed = step.current_password();
@@ -185,7 +186,8 @@ awaitable<password_change_result> login_steps::password_change_step(const curren
             ec = co_await commit(step);
         }
     }
-    co_return step.finish(ec);
+    const auto result = step.finish(ec);
+    co_return password_change_outcome{result, result == password_change_result::changed ? step.device_token() : ""};
 }
 
 awaitable<logout_result> login_steps::logout_step(const current_session& session, std::string_view client) {

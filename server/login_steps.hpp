@@ -30,6 +30,7 @@ using login::code_result;
 using login::current_session;
 using login::device_lifetime_s;
 using login::email_change_result;
+using login::password_change_outcome;
 using login::password_change_result;
 using login::password_outcome;
 using login::password_result;
@@ -55,8 +56,9 @@ public:
                                             std::string_view phone_raw, std::string_view client);
     // The account page of an authenticated session.
     awaitable<email_change_result> email_change_step(const current_session& session, std::string_view email);
-    awaitable<password_change_result> password_change_step(const current_session& session, std::string_view current,
-                                                           std::string_view replacement, std::string_view client);
+    // A change ends the account's other sessions, codes and device tokens; this session stays.
+    awaitable<password_change_outcome> password_change_step(const current_session& session, std::string_view current,
+                                                            std::string_view replacement, std::string_view client);
     awaitable<logout_result> logout_step(const current_session& session, std::string_view client);
     awaitable<void> touch_step(const current_session& session);
 

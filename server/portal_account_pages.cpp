@@ -120,9 +120,15 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
     const std::string current(form->get("current_password"));
     const std::string replacement(form->get("new_password"));
     const auto client = ctx.client.to_string();
-    switch (co_await steps_.password_change_step(*session, current, replacement, client)) {
-    case password_change_result::changed:
-        co_return render_account(req, http::status::ok, *session, "パスワードを変更しました。", "");
+    const auto outcome = co_await steps_.password_change_step(*session, current, replacement, client);
+    switch (outcome.result) {
+    case password_change_result::changed: {
+        // The account's other sessions and device tokens ended with the change; this browser
+        // keeps its session and gets a device token under the new credentials.
+        auto res = render_account(req, http::status::ok, *session, "パスワードを変更しました。", "");
+        res.insert(http::field::set_cookie, set_cookie_value("nidan_device", outcome.device_token, {secure(), device_lifetime_s}));
+        co_return res;
+    }
     case password_change_result::bad_password:
         co_return render_account(req, http::status::bad_request, *session, "",
                                  new_password_rule(replacement, s_.cfg.password.min_length));
@@ -150,6 +156,13 @@ awaitable<response> portal_flow::logout(request_context& ctx) {
     const auto client = ctx.client.to_string();
     const auto result = co_await steps_.logout_step(*session, client);
     if (result == logout_result::unavailable) co_return errors_.make(http::status::service_unavailable, req.version(), req.keep_alive());
+    // On a shared computer the next user must not inherit the device cookie's exemption from
+    // the account's throttling: the customer may ask to forget it.
+    if (form->get("forget_device") == "1") {
+        log::audit("logout.device_forgotten").add("portal", portal_.id).add("id", session->record.selfcare_id)
+            .add("client", client);
+        co_return see_other(req, portal_.login_path, {expired_session_cookie(), expired_device_cookie()});
+    }
     co_return see_other(req, portal_.login_path, {expired_session_cookie()});
 }
 

@@ -51,6 +51,10 @@ std::string portal_flow::expired_session_cookie() const {
     return set_cookie_value("nidan_session", "x", {secure(), 0});
 }
 
+std::string portal_flow::expired_device_cookie() const {
+    return set_cookie_value("nidan_device", "x", {secure(), 0});
+}
+
 response portal_flow::render_login(const request& req, http::status status, const std::string& error, const std::string& id) {
     // A fresh signed token per form: the same value goes into a cookie and a hidden field
     // (double submit), so a cross-site form cannot log the victim into the attacker's account.
@@ -95,7 +99,10 @@ response portal_flow::render_address(const request& req, http::status status, co
 
 response portal_flow::render_locked(const request& req, locked_form form) {
     auto data = page_data();
-    data.set(form == locked_form::password ? "password_locked" : "address_locked", true);
+    data.set(form == locked_form::password  ? "password_locked"
+             : form == locked_form::support ? "support_locked"
+                                            : "address_locked",
+             true);
     data.set("phone_strikes", std::to_string(s_.cfg.address.phone_strikes));
     return html_page(req, http::status::forbidden, s_.templates.render("locked.html", data));
 }

@@ -66,13 +66,16 @@ private:
                             const std::string& error, const std::string& email, const std::string& phone);
     // Which lock the notice is about: the password login (throttle.account_lock_after) or the
     // address form (address.phone_strikes).
-    enum class locked_form { password, address };
+    // password: the failures' lock; support: `nidan user lock`; address: the phone strikes.
+    enum class locked_form { password, support, address };
     response render_locked(const request& req, locked_form form);
     template_data page_data() const;
 
     std::optional<current_session> load_session(const request& req) const;
     std::string session_cookie(const std::string& id) const;
     std::string expired_session_cookie() const;
+    // Deletes the device cookie: "forget this device" at logout, on a shared computer.
+    std::string expired_device_cookie() const;
     bool secure() const { return s_.cfg.tls.enabled || s_.cfg.server.behind_tls; }
     static bool same_origin(const request& req);
     static bool is_form(const request& req);

@@ -50,7 +50,7 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     case password_result::too_many_codes:
         co_return render_login(req, http::status::too_many_requests, msg_too_many_mails, shown_id);
     case password_result::locked:
-        co_return render_locked(req, locked_form::password);
+        co_return render_locked(req, outcome.locked_by_support ? locked_form::support : locked_form::password);
     case password_result::busy:
         co_return render_login(req, http::status::too_many_requests, msg_try_later, shown_id);
     case password_result::unavailable:

@@ -1,4 +1,5 @@
-// `nidan user add|show|list|passwd|unlock|delete|import`: account administration for operators.
+// `nidan user add|show|list|passwd|lock|unlock|delete|sessions|logout|import`: account
+// administration for operators.
 // Works beside a running server on the same data folder: LMDB serialises the two processes'
 // writes through its lock file.
 #include <atomic>
@@ -13,6 +14,7 @@
 #include "core/account_import.hpp"
 #include "core/account_rules.hpp"
 #include "core/clock.hpp"
+#include "core/credentials.hpp"
 #include "core/log.hpp"
 #include "core/login_context.hpp"
 #include "core/password_hasher.hpp"
@@ -20,9 +22,11 @@
 #include "server/commands.hpp"
 #include "server/password_input.hpp"
 #include "storage/account_table.hpp"
+#include "storage/code_table.hpp"
 #include "storage/counter_table.hpp"
 #include "storage/environment.hpp"
 #include "storage/error.hpp"
+#include "storage/session_table.hpp"
 
 namespace nidan::cli {
 namespace {
@@ -35,6 +39,8 @@ constexpr const char* user_usage = R"(usage:
   nidan user lock   --portal P --id ID
   nidan user unlock --portal P --id ID
   nidan user delete --portal P --id ID
+  nidan user sessions --portal P --id ID
+  nidan user logout --portal P --id ID
   nidan user import FILE.csv [--skip-invalid]
 every form also takes --config FILE and --set section.key=value
 portals: ip-phone, mc050, freevoice
@@ -127,6 +133,25 @@ account load_existing(const storage::txn& txn, const account_key& key) {
     return std::move(*found);
 }
 
+// Removes the account's pending code and its sessions, returning how many sessions there were.
+// The new credential epoch (or the deletion) already makes them worthless; removing them keeps
+// `user sessions` and the tables truthful.
+std::size_t end_sessions(storage::write_txn& txn, const account_key& key) {
+    storage::erase_code(txn, key.portal, key.id);
+    const auto sessions = storage::sessions_of(txn, key.portal, key.id, unix_now());
+    for (const auto& [hash, record] : sessions) storage::erase_session(txn, hash);
+    return sessions.size();
+}
+
+std::string utc_text(std::int64_t t) {
+    char buffer[32];
+    const auto tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
 int add(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     std::string email, phone_raw = required(args, "--phone");
@@ -150,6 +175,8 @@ int add(const config& cfg, std::vector<std::string> args) {
     }
     a.password_hash = make_hasher(cfg).hash(obtain_password(cfg, from_stdin));
     a.created_at = a.updated_at = unix_now();
+    // Fresh, so that sessions of an earlier account of the same ID never match this one.
+    revoke_credentials(a);
     in_write(cfg, [&](storage::write_txn& txn) {
         if (!storage::insert_account(txn, a)) throw already_exists(key);
     });
@@ -160,14 +187,6 @@ int add(const config& cfg, std::vector<std::string> args) {
 }
 
 void print_account(const account& a) {
-    auto when = [](std::int64_t t) {
-        char buffer[32];
-        std::time_t tt = static_cast<std::time_t>(t);
-        std::tm tm{};
-        gmtime_r(&tt, &tm);
-        std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return std::string(buffer);
-    };
     // The hash's parameters are shown (they tell whether a re-hash is due), the hash itself not.
     const auto params_end = a.password_hash.find('$', a.password_hash.find("$m=") + 1);
     const auto params = a.password_hash.find("$m=") == std::string::npos
@@ -178,9 +197,10 @@ void print_account(const account& a) {
               << "email: " << (a.email.empty() ? "(none)" : a.email) << "\n"
               << "phone: " << a.phone << "\n"
               << "password: argon2id " << params << "\n"
-              << "created: " << when(a.created_at) << "\n"
-              << "updated: " << when(a.updated_at) << "\n"
+              << "created: " << utc_text(a.created_at) << "\n"
+              << "updated: " << utc_text(a.updated_at) << "\n"
               << "password_locked: " << (a.password_locked ? "yes" : "no") << "\n"
+              << "operator_locked: " << (a.operator_locked ? "yes" : "no") << "\n"
               << "address_form_locked: " << (a.address_form_locked ? "yes" : "no") << "\n"
               << "phone_strikes: " << a.phone_strikes << "\n";
 }
@@ -212,32 +232,91 @@ int passwd(const config& cfg, std::vector<std::string> args) {
     no_more(args);
     in_read(cfg, [&](storage::read_txn& txn) { load_existing(txn, key); });  // fail before prompting
     const auto hash = make_hasher(cfg).hash(obtain_password(cfg, from_stdin));
+    bool still_locked = false;
+    std::size_t ended = 0;
     in_write(cfg, [&](storage::write_txn& txn) {
         auto a = load_existing(txn, key);
         a.password_hash = hash;
+        // The failures' lock goes with the password that was guessed at; support's own lock
+        // stays until `user unlock`, since a reset alone does not say the account is safe again.
         a.password_locked = false;
+        still_locked = a.operator_locked;
         a.updated_at = unix_now();
+        revoke_credentials(a);
         storage::put_account(txn, a);
+        ended = end_sessions(txn, key);
     });
-    log::audit("account.password_changed").add("actor", "cli").add("portal", key.portal).add("id", key.id);
-    std::cout << "password changed for " << key.text() << "\n";
+    log::audit("account.password_changed").add("actor", "cli").add("portal", key.portal).add("id", key.id)
+        .add("sessions_ended", static_cast<std::uint64_t>(ended));
+    std::cout << "password changed for " << key.text() << "; " << ended << " sessions ended\n";
+    if (still_locked) std::cout << "the account stays locked: nidan user unlock lifts the lock\n";
     return 0;
 }
 
-// Support locks the password login of an account it believes compromised; the customer sees the
-// lock notice after a right password, as after throttle.account_lock_after failures.
+// Support locks an account it believes compromised: its sessions, pending code and device tokens
+// end at once, and no login passes (device token or not) until `user unlock`. The customer sees
+// the lock notice after a right password.
 int lock(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
     require_data(cfg);
+    std::size_t ended = 0;
     in_write(cfg, [&](storage::write_txn& txn) {
         auto a = load_existing(txn, key);
-        a.password_locked = true;
+        a.operator_locked = true;
         a.updated_at = unix_now();
+        revoke_credentials(a);
         storage::put_account(txn, a);
+        ended = end_sessions(txn, key);
     });
-    log::audit("account.locked").add("actor", "cli").add("portal", key.portal).add("id", key.id);
-    std::cout << "locked " << key.text() << "\n";
+    log::audit("account.locked").add("actor", "cli").add("portal", key.portal).add("id", key.id)
+        .add("sessions_ended", static_cast<std::uint64_t>(ended));
+    std::cout << "locked " << key.text() << "; " << ended << " sessions ended\n";
+    return 0;
+}
+
+int sessions(const config& cfg, std::vector<std::string> args) {
+    const auto key = take_key(args);
+    no_more(args);
+    in_read(cfg, [&](storage::read_txn& txn) {
+        const auto a = load_existing(txn, key);
+        std::size_t shown = 0;
+        for (const auto& [hash, s] : storage::sessions_of(txn, key.portal, key.id, unix_now())) {
+            // Left over from before a revocation: no longer honoured, swept at its expiry.
+            if (s.credential_epoch != a.credential_epoch) continue;
+            std::string tag;
+            for (std::size_t i = 0; i < 6; ++i) {
+                static constexpr char digits[] = "0123456789abcdef";
+                tag += digits[static_cast<unsigned char>(hash[i]) >> 4];
+                tag += digits[static_cast<unsigned char>(hash[i]) & 0x0f];
+            }
+            std::cout << tag << "\t" << (s.state == session_state::authenticated ? "authenticated" : "code_pending")
+                      << "\tcreated=" << utc_text(s.created_at) << "\tlast_seen=" << utc_text(s.last_seen)
+                      << "\texpires=" << utc_text(std::min(s.idle_expires_at, s.absolute_expires_at)) << "\n";
+            ++shown;
+        }
+        std::cout << shown << " live sessions of " << key.text() << "\n";
+    });
+    return 0;
+}
+
+// Ends every session, the pending code and every device token of the account (a new credential
+// epoch), without locking it: the customer logs in again with password and code.
+int logout(const config& cfg, std::vector<std::string> args) {
+    const auto key = take_key(args);
+    no_more(args);
+    require_data(cfg);
+    std::size_t ended = 0;
+    in_write(cfg, [&](storage::write_txn& txn) {
+        auto a = load_existing(txn, key);
+        a.updated_at = unix_now();
+        revoke_credentials(a);
+        storage::put_account(txn, a);
+        ended = end_sessions(txn, key);
+    });
+    log::audit("account.sessions_ended").add("actor", "cli").add("portal", key.portal).add("id", key.id)
+        .add("sessions_ended", static_cast<std::uint64_t>(ended)).add("device_tokens", "ended");
+    std::cout << "logged out " << key.text() << ": " << ended << " sessions and every device token ended\n";
     return 0;
 }
 
@@ -248,6 +327,7 @@ int unlock(const config& cfg, std::vector<std::string> args) {
     in_write(cfg, [&](storage::write_txn& txn) {
         auto a = load_existing(txn, key);
         a.password_locked = false;
+        a.operator_locked = false;
         a.address_form_locked = false;
         a.phone_strikes = 0;
         a.updated_at = unix_now();
@@ -265,10 +345,13 @@ int remove(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
     require_data(cfg);
+    std::size_t ended = 0;
     in_write(cfg, [&](storage::write_txn& txn) {
         if (!storage::erase_account(txn, key.portal, key.id)) throw command_failure("no account " + key.text());
+        ended = end_sessions(txn, key);
     });
-    log::audit("account.deleted").add("actor", "cli").add("portal", key.portal).add("id", key.id);
+    log::audit("account.deleted").add("actor", "cli").add("portal", key.portal).add("id", key.id)
+        .add("sessions_ended", static_cast<std::uint64_t>(ended));
     std::cout << "deleted " << key.text() << "\n";
     return 0;
 }
@@ -331,6 +414,7 @@ int import(const config& cfg, std::vector<std::string> args) {
     in_write(cfg, [&](storage::write_txn& txn) {
         for (const auto& row : parsed.rows) {
             account a{row.portal, row.selfcare_id, row.phc, row.email, row.phone, now, now};
+            revoke_credentials(a);  // as in add: nothing of an earlier account of this ID matches
             // Another process may have added the same account since the check above.
             if (!storage::insert_account(txn, a))
                 throw command_failure(args.front() + ":" + std::to_string(row.line) + ": account " + row.portal + "/" +
@@ -355,7 +439,8 @@ int user_command(std::vector<std::string> args) {
         args.erase(args.begin());
         static const std::map<std::string, int (*)(const config&, std::vector<std::string>)> commands{
             {"add", add},       {"show", show},     {"list", list},   {"passwd", passwd},
-            {"lock", lock}, {"unlock", unlock}, {"delete", remove}, {"import", import},
+            {"lock", lock},     {"unlock", unlock}, {"delete", remove}, {"sessions", sessions},
+            {"logout", logout}, {"import", import},
         };
         auto it = commands.find(sub);
         if (it == commands.end()) throw usage_failure("unknown user command '" + sub + "'");

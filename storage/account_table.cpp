@@ -7,12 +7,15 @@
 namespace nidan::storage {
 namespace {
 
-// Format 1: password_hash, email, phone (strings), created_at, updated_at (i64), flags (u8),
-// phone_strikes (u32). Portal and selfcare_id are not repeated: they are the key.
-constexpr std::uint8_t account_format = 1;
+// Format 2: password_hash, email, phone (strings), created_at, updated_at (i64), flags (u8),
+// phone_strikes (u32), credential_epoch (u64). Portal and selfcare_id are not repeated: they are
+// the key. Format 1 is format 2 without the epoch (read as 0) and without the operator lock bit.
+constexpr std::uint8_t account_format = 2;
+constexpr std::uint8_t account_format_without_epoch = 1;
 constexpr std::uint8_t flag_password_locked = 0x01;
 constexpr std::uint8_t flag_address_form_locked = 0x02;
-constexpr std::uint8_t known_flags = flag_password_locked | flag_address_form_locked;
+constexpr std::uint8_t flag_operator_locked = 0x04;
+constexpr std::uint8_t known_flags = flag_password_locked | flag_address_form_locked | flag_operator_locked;
 
 }  // namespace
 
@@ -20,6 +23,7 @@ std::string encode_account(const account& a) {
     std::uint8_t flags = 0;
     if (a.password_locked) flags |= flag_password_locked;
     if (a.address_form_locked) flags |= flag_address_form_locked;
+    if (a.operator_locked) flags |= flag_operator_locked;
     return value_writer(account_format)
         .str(a.password_hash)
         .str(a.email)
@@ -28,12 +32,15 @@ std::string encode_account(const account& a) {
         .i64(a.updated_at)
         .u8(flags)
         .u32(a.phone_strikes)
+        .u64(a.credential_epoch)
         .take();
 }
 
 account decode_account(std::string_view key, std::string_view value) {
     value_reader in(value, "accounts value");
-    if (in.format_version() != account_format) throw_corrupt("accounts value: unknown format version");
+    const auto format = in.format_version();
+    if (format != account_format && format != account_format_without_epoch)
+        throw_corrupt("accounts value: unknown format version");
     account a;
     const auto [portal, selfcare_id] = split_account_key(key);
     a.portal = portal;
@@ -44,10 +51,13 @@ account decode_account(std::string_view key, std::string_view value) {
     a.created_at = in.i64();
     a.updated_at = in.i64();
     const std::uint8_t flags = in.u8();
-    if ((flags & ~known_flags) != 0) throw_corrupt("accounts value: unknown flag bits");
+    const std::uint8_t allowed = format == account_format ? known_flags : known_flags & ~flag_operator_locked;
+    if ((flags & ~allowed) != 0) throw_corrupt("accounts value: unknown flag bits");
     a.password_locked = (flags & flag_password_locked) != 0;
     a.address_form_locked = (flags & flag_address_form_locked) != 0;
+    a.operator_locked = (flags & flag_operator_locked) != 0;
     a.phone_strikes = in.u32();
+    if (format == account_format) a.credential_epoch = in.u64();
     in.expect_end();
     return a;
 }

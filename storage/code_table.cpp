@@ -9,9 +9,11 @@
 namespace nidan::storage {
 namespace {
 
-// Format 1: mac (string), issued_at (i64), attempts_left (u32), target_email (string),
-// purpose (u8), session_hash (string). expires_at is the expiry header in front of it.
-constexpr std::uint8_t code_format = 1;
+// Format 2: mac (string), issued_at (i64), attempts_left (u32), target_email (string),
+// purpose (u8), session_hash (string), credential_epoch (u64). expires_at is the expiry header in
+// front of it. Format 1 is format 2 without the epoch (read as 0).
+constexpr std::uint8_t code_format = 2;
+constexpr std::uint8_t code_format_without_epoch = 1;
 
 bool known_purpose(std::uint8_t purpose) {
     return purpose == static_cast<std::uint8_t>(code_purpose::login) ||
@@ -36,12 +38,15 @@ std::string encode_code(const code_record& c) {
         .str(c.target_email)
         .u8(static_cast<std::uint8_t>(c.purpose))
         .str(c.session_hash)
+        .u64(c.credential_epoch)
         .take();
 }
 
 code_record decode_code(std::string_view value, std::int64_t expires_at) {
     value_reader in(value, "codes value");
-    if (in.format_version() != code_format) throw_corrupt("codes value: unknown format version");
+    const auto format = in.format_version();
+    if (format != code_format && format != code_format_without_epoch)
+        throw_corrupt("codes value: unknown format version");
     code_record c;
     c.mac = in.str();
     if (c.mac.size() != code_mac_size) throw_corrupt("codes value: MAC of the wrong size");
@@ -54,6 +59,7 @@ code_record decode_code(std::string_view value, std::int64_t expires_at) {
     c.purpose = static_cast<code_purpose>(purpose);
     c.session_hash = in.str();
     if (c.session_hash.size() != session_hash_size) throw_corrupt("codes value: session hash of the wrong size");
+    if (format == code_format) c.credential_epoch = in.u64();
     in.expect_end();
     return c;
 }

@@ -14,14 +14,15 @@
 //
 // | table         | key                                          | value                                   |
 // |---------------|----------------------------------------------|-----------------------------------------|
-// | accounts      | portal '\0' selfcare_id                      | account_table.cpp, format 1             |
-// | sessions      | SHA-256(session id), 32 raw bytes            | session_table.cpp, format 1: portal,    |
-// |               |                                              | selfcare_id, state, created_at,         |
+// | accounts      | portal '\0' selfcare_id                      | account_table.cpp, format 2 (1 is read) |
+// | sessions      | SHA-256(session id), 32 raw bytes            | session_table.cpp, format 2 (1 is read):|
+// |               |                                              | portal, selfcare_id, state, created_at, |
 // |               |                                              | last_seen, idle and absolute expiry,    |
-// |               |                                              | csrf secret, pending address            |
-// | codes         | portal '\0' selfcare_id (one live code each) | code_table.cpp, format 1: HMAC(code),   |
-// |               |                                              | issued_at, attempts left, target        |
-// |               |                                              | address, purpose, session hash          |
+// |               |                                              | csrf secret, credential epoch           |
+// | codes         | portal '\0' selfcare_id (one live code each) | code_table.cpp, format 2 (1 is read):   |
+// |               |                                              | HMAC(code), issued_at, attempts left,   |
+// |               |                                              | target address, purpose, session hash,  |
+// |               |                                              | credential epoch                        |
 // | counters      | kind '\0' subject '\0' be64(window start)    | counter_table.cpp, format 1: be32 count |
 // | outbox        | u8 priority, be64(due time, unix ms),        | every field of outbox_mail (outbox.cpp, |
 // |               | be64(id)                                     | format 1): envelope, body, attempts ... |

@@ -9,9 +9,11 @@
 namespace nidan::storage {
 namespace {
 
-// Format 1: portal, selfcare_id (strings), state (u8), created_at, last_seen, idle_expires_at,
-// absolute_expires_at (i64), csrf_secret, pending_email (strings).
-constexpr std::uint8_t session_format = 1;
+// Format 2: portal, selfcare_id (strings), state (u8), created_at, last_seen, idle_expires_at,
+// absolute_expires_at (i64), csrf_secret (string), credential_epoch (u64). Format 1 had an
+// unused string where the epoch is now; it reads as epoch 0.
+constexpr std::uint8_t session_format = 2;
+constexpr std::uint8_t session_format_without_epoch = 1;
 
 void check_hash(std::string_view id_hash) {
     if (id_hash.size() != session_hash_size) {
@@ -39,13 +41,15 @@ std::string encode_session(const session_record& s) {
         .i64(s.idle_expires_at)
         .i64(s.absolute_expires_at)
         .str(s.csrf_secret)
-        .str(s.pending_email)
+        .u64(s.credential_epoch)
         .take();
 }
 
 session_record decode_session(std::string_view value) {
     value_reader in(value, "sessions value");
-    if (in.format_version() != session_format) throw_corrupt("sessions value: unknown format version");
+    const auto format = in.format_version();
+    if (format != session_format && format != session_format_without_epoch)
+        throw_corrupt("sessions value: unknown format version");
     session_record s;
     s.portal = in.str();
     s.selfcare_id = in.str();
@@ -57,7 +61,10 @@ session_record decode_session(std::string_view value) {
     s.idle_expires_at = in.i64();
     s.absolute_expires_at = in.i64();
     s.csrf_secret = in.str();
-    s.pending_email = in.str();
+    if (format == session_format)
+        s.credential_epoch = in.u64();
+    else
+        in.str();
     in.expect_end();
     return s;
 }
@@ -82,6 +89,17 @@ std::optional<session_record> get_session(const txn& t, std::string_view id_hash
 bool erase_session(write_txn& t, std::string_view id_hash) {
     check_hash(id_hash);
     return erase_expiring(t, t.dbs().sessions, id_hash);
+}
+
+std::vector<std::pair<std::string, session_record>> sessions_of(const txn& t, std::string_view portal,
+                                                                std::string_view selfcare_id, std::int64_t now) {
+    std::vector<std::pair<std::string, session_record>> found;
+    t.for_each_prefix(t.dbs().sessions, {}, [&](std::string_view key, std::string_view) {
+        if (auto s = get_session(t, key, now); s && s->portal == portal && s->selfcare_id == selfcare_id)
+            found.emplace_back(std::string(key), std::move(*s));
+        return true;
+    });
+    return found;
 }
 
 }  // namespace nidan::storage

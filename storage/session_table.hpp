@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/login_records.hpp"
 #include "storage/txn.hpp"
@@ -29,6 +31,11 @@ std::optional<session_record> get_session(const txn& t, std::string_view id_hash
 
 // False when there was no such session (expired but not yet swept still counts as present).
 bool erase_session(write_txn& t, std::string_view id_hash);
+
+// The live sessions of one account at `now`, each with its id hash, in hash order. It scans the
+// whole table: for operator commands, never for a request.
+std::vector<std::pair<std::string, session_record>> sessions_of(const txn& t, std::string_view portal,
+                                                                std::string_view selfcare_id, std::int64_t now);
 
 // The value encoding (without the expiry header), exposed for tests and tools.
 std::string encode_session(const session_record& s);

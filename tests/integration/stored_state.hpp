@@ -79,8 +79,9 @@ inline std::string describe_account(std::string_view key, std::string_view value
     const auto a = storage::decode_account(key, value);
     return "email=" + a.email + " phone=" + a.phone + " phone_strikes=" + std::to_string(a.phone_strikes) +
            " address_form_locked=" + (a.address_form_locked ? "true" : "false") +
-           " password_locked=" + (a.password_locked ? "true" : "false") + " updated_at=" + std::to_string(a.updated_at) +
-           " password_hash=" + tail_of(a.password_hash);
+           " password_locked=" + (a.password_locked ? "true" : "false") +
+           " operator_locked=" + (a.operator_locked ? "true" : "false") + " updated_at=" + std::to_string(a.updated_at) +
+           " credential_epoch=" + std::to_string(a.credential_epoch) + " password_hash=" + tail_of(a.password_hash);
 }
 
 inline std::string describe_session(std::string_view payload) {
@@ -88,7 +89,7 @@ inline std::string describe_session(std::string_view payload) {
     return "portal=" + s.portal + " id=" + s.selfcare_id +
            " state=" + (s.state == storage::session_state::authenticated ? "authenticated" : "code_pending") +
            " last_seen=" + std::to_string(s.last_seen) + " idle_expires_at=" + std::to_string(s.idle_expires_at) +
-           " csrf=" + tail_of(s.csrf_secret, 6);
+           " csrf=" + tail_of(s.csrf_secret, 6) + " credential_epoch=" + std::to_string(s.credential_epoch);
 }
 
 inline std::string describe_code(const storage::txn& txn, std::string_view key) {

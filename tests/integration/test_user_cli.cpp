@@ -289,7 +289,7 @@ BOOST_AUTO_TEST_CASE(passwd_replaces_the_hash) {
 
     auto changed = w.user({"passwd", "--portal", "mc050", "--id", "taro", "--password-stdin"}, new_password + "\n");
     BOOST_TEST(changed.exit_code == 0);
-    BOOST_TEST(changed.out == "password changed for mc050/taro\n");
+    BOOST_TEST(changed.out == "password changed for mc050/taro; 0 sessions ended\n");
     BOOST_TEST(!mentions(changed, new_password));
     BOOST_TEST(fields_of(w.show("mc050", "taro").out)["password"] == params_before);
 
@@ -364,21 +364,24 @@ BOOST_AUTO_TEST_CASE(unlock_clears_the_locks_and_strikes) {
     BOOST_TEST(missing.err == "nidan user: no account mc050/nobody\n");
 }
 
-BOOST_AUTO_TEST_CASE(lock_sets_the_password_lock_only) {
+BOOST_AUTO_TEST_CASE(lock_sets_the_operator_lock_and_a_new_epoch_only) {
     workspace w;
     BOOST_REQUIRE(w.add("ip-phone", "hanako", "0312345678", "hanako@example.jp", "Valid password 1").exit_code == 0);
     const auto before = *stored(w.data, "ip-phone", "hanako");
+    BOOST_TEST(before.credential_epoch != 0u);
     const auto locked = w.user({"lock", "--portal", "ip-phone", "--id", "hanako"});
     BOOST_TEST(locked.exit_code == 0);
-    BOOST_TEST(locked.out == "locked ip-phone/hanako\n");
+    BOOST_TEST(locked.out == "locked ip-phone/hanako; 0 sessions ended\n");
     const auto after = *stored(w.data, "ip-phone", "hanako");
-    BOOST_TEST(after.password_locked);
+    BOOST_TEST(after.operator_locked);
+    BOOST_TEST(!after.password_locked);
     BOOST_TEST(!after.address_form_locked);
     BOOST_TEST(after.password_hash == before.password_hash);
-    BOOST_TEST(fields_of(w.show("ip-phone", "hanako").out)["password_locked"] == "yes");
+    BOOST_TEST(after.credential_epoch != before.credential_epoch);
+    BOOST_TEST(fields_of(w.show("ip-phone", "hanako").out)["operator_locked"] == "yes");
     BOOST_TEST(w.user({"lock", "--portal", "ip-phone", "--id", "nobody"}).exit_code == 1);
     BOOST_TEST(w.user({"unlock", "--portal", "ip-phone", "--id", "hanako"}).exit_code == 0);
-    BOOST_TEST(!stored(w.data, "ip-phone", "hanako")->password_locked);
+    BOOST_TEST(!stored(w.data, "ip-phone", "hanako")->operator_locked);
 }
 
 BOOST_AUTO_TEST_CASE(delete_removes_one_account) {

@@ -25,6 +25,7 @@
 #include "core/attempt_gate.hpp"
 #include "core/address_step.hpp"
 #include "core/code_step.hpp"
+#include "core/credentials.hpp"
 #include "core/login_context.hpp"
 #include "core/password_step.hpp"
 #include "core/tokens.hpp"
@@ -161,10 +162,16 @@ struct flow_fixture {
         a.password_hash = hasher.hash(password);
         a.email = email;
         a.phone = phone;
+        revoke_credentials(a);  // a fresh epoch, as `nidan user add` gives
         store.save_account(a);
     }
     context ctx() const { return {cfg, portal, secret, mailer}; }
     account stored_account(const std::string& id) const { return *store.find_account(portal.id, id); }
+    // A device token of the account under its current epoch, as a completed login hands out.
+    std::string device_of(const std::string& id, std::int64_t expires_at = 0) const {
+        return sign_token(secret, device_purpose, device_token_payload(account_subject(portal.id, id), stored_account(id).credential_epoch),
+                          expires_at ? expires_at : now + 3600);
+    }
     std::uint32_t failures(std::string_view kind, const std::string& subject) const {
         const auto& policy = kind == failures_per_address ? cfg.throttle.address_window : cfg.throttle.account_window;
         return store.count(kind, subject, now - now % policy.count(), now);
@@ -308,7 +315,7 @@ BOOST_AUTO_TEST_CASE(delays_grow_per_address_after_the_free_failures) {
 }
 
 BOOST_AUTO_TEST_CASE(delays_grow_per_account_across_addresses_but_not_for_the_owners_device) {
-    const auto device = sign_token(secret, device_purpose, account_subject(portal.id, "taro"), now + 3600);
+    const auto device = device_of("taro");
     std::vector<long long> delays;
     for (int i = 0; i < 8; ++i)
         delays.push_back(log_in("taro", "guess", "203.0.113." + std::to_string(i)).delay.count());
@@ -321,11 +328,18 @@ BOOST_AUTO_TEST_CASE(delays_grow_per_account_across_addresses_but_not_for_the_ow
     BOOST_TEST((owner.outcome.result == password_result::code_sent));
     // A device token of another account, an expired one, or one signed with another secret
     // earns nothing.
-    const auto other = sign_token(secret, device_purpose, account_subject(portal.id, "hanako"), now + 3600);
-    const auto stale = sign_token(secret, device_purpose, account_subject(portal.id, "taro"), now - 1);
-    const auto forged = sign_token("another secret", device_purpose, account_subject(portal.id, "taro"), now + 3600);
+    const auto other = device_of("hanako");
+    const auto stale = device_of("taro", now - 1);
+    const auto forged = sign_token("another secret", device_purpose,
+                                   device_token_payload(account_subject(portal.id, "taro"), stored_account("taro").credential_epoch),
+                                   now + 3600);
+    // A token of the account without its epoch (as issued before epochs), or of an earlier epoch.
+    const auto without_epoch = sign_token(secret, device_purpose, account_subject(portal.id, "taro"), now + 3600);
+    const auto earlier_epoch = sign_token(secret, device_purpose,
+                                          device_token_payload(account_subject(portal.id, "taro"), stored_account("taro").credential_epoch + 1),
+                                          now + 3600);
     for (int i = 0; i < 8; ++i) log_in("taro", "guess", "203.0.113.9");
-    for (const auto& token : {other, stale, forged})
+    for (const auto& token : {other, stale, forged, without_epoch, earlier_epoch})
         BOOST_TEST(log_in("taro", "guess", "192.0.2.60", token).delay.count() > 0);
 }
 
@@ -433,7 +447,7 @@ BOOST_AUTO_TEST_CASE(a_weaker_hash_is_replaced_and_nothing_else_changes) {
 
 BOOST_AUTO_TEST_CASE(with_a_lock_limit_the_account_locks_and_says_so_only_after_the_right_password) {
     cfg.throttle.account_lock_after = 3;
-    const auto device = sign_token(secret, device_purpose, account_subject(portal.id, "taro"), now + 3600);
+    const auto device = device_of("taro");
     for (int i = 0; i < 2; ++i) log_in("taro", "guess", "203.0.113.1");
     BOOST_TEST(!stored_account("taro").password_locked);
     log_in("taro", "guess", "203.0.113.2");
@@ -571,7 +585,8 @@ BOOST_AUTO_TEST_CASE(the_right_code_authenticates_under_a_new_session_id) {
     const auto session = session_of(out.session_id);
     BOOST_TEST((session.record.state == session_state::authenticated));
     BOOST_TEST(session.record.last_seen == now);
-    BOOST_TEST(verify_token(secret, device_purpose, out.device_token, now).value_or("") == account_subject(portal.id, "taro"));
+    BOOST_TEST(verify_token(secret, device_purpose, out.device_token, now).value_or("") ==
+               device_token_payload(account_subject(portal.id, "taro"), stored_account("taro").credential_epoch));
     // Single use.
     BOOST_TEST(store.codes.empty());
 }
@@ -867,6 +882,133 @@ BOOST_AUTO_TEST_CASE(a_session_of_another_portal_is_not_found) {
     BOOST_TEST(!find_session(c, store, session_id, now).has_value());
     BOOST_TEST(!find_session(ctx(), store, std::string(200, 'x'), now).has_value());
     BOOST_TEST(!find_session(ctx(), store, "", now).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// What support or the customer revokes (a new credential epoch, core/credentials.hpp) ends the
+// sessions, pending codes and device tokens issued before, wherever they are presented.
+BOOST_FIXTURE_TEST_SUITE(revocation_rules, flow_fixture)
+
+void revoke(memory_records& store, const std::string& portal, const std::string& id) {
+    auto a = *store.find_account(portal, id);
+    revoke_credentials(a);
+    store.save_account(a);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_epoch_ends_sessions_and_pending_codes) {
+    const auto c = ctx();
+    const auto authenticated = logged_in("taro");
+    const auto pending = log_in("taro", password).outcome;
+    BOOST_TEST_REQUIRE((pending.result == password_result::code_sent));
+    const auto code = code_in(store.outbox.back());
+    const auto pending_session = session_of(pending.session_id);
+    BOOST_TEST(authenticated_session(store, authenticated, now).has_value());
+
+    revoke(store, portal.id, "taro");
+    BOOST_TEST(!find_session(c, store, authenticated, now).has_value());
+    BOOST_TEST(!authenticated_session(store, authenticated, now).has_value());
+    BOOST_TEST(!find_session(c, store, pending.session_id, now).has_value());
+    // The code step, reached with the session read before the revocation, does not log in.
+    code_step step(c, pending_session, code, "192.0.2.1", now);
+    const auto out = step.finish(commit(store, step));
+    BOOST_TEST((out.result == code_result::expired));
+    BOOST_TEST(out.session_id.empty());
+    BOOST_TEST(store.codes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_account_deleted_and_created_again_does_not_take_over_old_sessions) {
+    const auto c = ctx();
+    const auto old_session = logged_in("taro");
+    store.accounts.erase(account_subject(portal.id, "taro"));
+    BOOST_TEST(!authenticated_session(store, old_session, now).has_value());
+    add_account("taro", "someone-else@example.jp", "09099998888");
+    BOOST_TEST(!authenticated_session(store, old_session, now).has_value());
+    BOOST_TEST(!find_session(c, store, old_session, now).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(support_lock_is_not_passed_by_the_device_token_the_failures_lock_is) {
+    const auto device = device_of("taro");
+    auto a = stored_account("taro");
+    a.password_locked = true;
+    store.save_account(a);
+    BOOST_TEST((log_in("taro", password, "192.0.2.9", device).outcome.result == password_result::code_sent));
+    BOOST_TEST((log_in("taro", password, "192.0.2.9").outcome.result == password_result::locked));
+
+    a = stored_account("taro");
+    a.password_locked = false;
+    a.operator_locked = true;
+    store.save_account(a);
+    const auto refused = log_in("taro", password, "192.0.2.9", device).outcome;
+    BOOST_TEST((refused.result == password_result::locked));
+    BOOST_TEST(refused.locked_by_support);
+    BOOST_TEST(refused.session_id.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_reset_while_the_login_waited_is_not_undone) {
+    const auto c = ctx();
+    password_step step(c, {"taro", password, "192.0.2.1", "", ""}, now);
+    step.read(store);
+    BOOST_TEST_REQUIRE((hasher.verify(step.stored_hash(), step.password()) != password_hasher::verdict::mismatch));
+    // An operator resets the password while this login waits out its delay or its hash.
+    auto a = stored_account("taro");
+    a.password_hash = hasher.hash("the operator's new password");
+    revoke_credentials(a);
+    store.save_account(a);
+    const auto after_reset = a.password_hash;
+
+    BOOST_TEST_REQUIRE(step.verified(password_hasher::verdict::match_needs_rehash));
+    step.set_rehash(hasher.hash(step.password()));
+    const auto out = step.finish(commit(store, step));
+    BOOST_TEST((out.result == password_result::invalid_credentials));
+    BOOST_TEST(out.session_id.empty());
+    BOOST_TEST(stored_account("taro").password_hash == after_reset);
+    BOOST_TEST(store.sessions.empty());
+    BOOST_TEST(store.codes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_password_change_ends_the_other_sessions_and_keeps_its_own) {
+    const auto c = ctx();
+    const auto mine = logged_in("taro");
+    const auto other = logged_in("taro");
+    const auto old_device = device_of("taro");
+    const auto session = session_of(mine);
+    password_change_step step(c, session, password, "a brand new passphrase", "192.0.2.1", now);
+    BOOST_TEST_REQUIRE(step.acceptable());
+    step.read(store);
+    BOOST_TEST_REQUIRE(step.verified(hasher.verify(step.stored_hash(), step.current_password())));
+    step.set_new_hash(hasher.hash(step.replacement()));
+    BOOST_TEST((step.finish(commit(store, step)) == password_change_result::changed));
+
+    BOOST_TEST(find_session(c, store, mine, now).has_value());
+    BOOST_TEST(authenticated_session(store, mine, now).has_value());
+    BOOST_TEST(!find_session(c, store, other, now).has_value());
+    BOOST_TEST(!authenticated_session(store, other, now).has_value());
+    // The changing browser's new device token works, the old one no longer does.
+    BOOST_TEST(is_device_of(c, stored_account("taro"), step.device_token(), now));
+    BOOST_TEST(!is_device_of(c, stored_account("taro"), old_device, now));
+}
+
+BOOST_AUTO_TEST_CASE(a_password_change_loses_to_a_reset_made_while_it_was_checked) {
+    const auto c = ctx();
+    const auto session = session_of(logged_in("taro"));
+    password_change_step step(c, session, password, "a brand new passphrase", "192.0.2.1", now);
+    step.read(store);
+    auto a = stored_account("taro");
+    a.password_hash = hasher.hash("the operator's new password");
+    store.save_account(a);
+    BOOST_TEST_REQUIRE(step.verified(hasher.verify(step.stored_hash(), step.current_password())));
+    step.set_new_hash(hasher.hash(step.replacement()));
+    BOOST_TEST((step.finish(commit(store, step)) == password_change_result::unavailable));
+    BOOST_TEST(stored_account("taro").password_hash == a.password_hash);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_id_is_logged_as_a_tag_never_as_typed) {
+    const auto c = ctx();
+    const auto tag = unknown_id_tag(c, "MySecretPassw0rd");
+    BOOST_TEST(tag.size() == 12u);
+    BOOST_TEST(tag == unknown_id_tag(c, "MySecretPassw0rd"));
+    BOOST_TEST(tag != unknown_id_tag(c, "MySecretPassw0rD"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -103,6 +103,21 @@ public:
         return std::move(*found);
     }
 
+    // `nidan user ARGS...` on this world's data folder (and its cheap hash), while the server runs.
+    command_result user(std::vector<std::string> args, const std::string& stdin_text = "") const {
+        args.insert(args.begin(), "user");
+        args.insert(args.end(), {"--config", source_dir() + "/conf/nidan.toml", "--set", "storage.data_dir=" + data_.string()});
+        for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
+        return run_nidan(args, stdin_text, std::chrono::seconds(30));
+    }
+    // `nidan user add` of one more account (password account_password, or `pw`).
+    void add_account(const world_account& a, const std::string& pw = account_password) const {
+        std::vector<std::string> args{"add", "--portal", a.portal, "--id", a.id, "--phone", a.phone, "--password-stdin"};
+        if (!a.email.empty()) args.insert(args.end(), {"--email", a.email});
+        const auto added = user(args, pw + "\n");
+        BOOST_TEST_REQUIRE(added.exit_code == 0, "nidan user add " << a.portal << "/" << a.id << ": " << added.err);
+    }
+
     // True when no mail arrives (and the relay sees no MAIL command) for `quiet`.
     bool no_mail_for(std::chrono::milliseconds quiet) {
         std::this_thread::sleep_for(quiet);
@@ -110,16 +125,6 @@ public:
     }
 
 private:
-    void add_account(const world_account& a) {
-        std::vector<std::string> args{"user", "add", "--portal", a.portal, "--id", a.id, "--phone", a.phone,
-                                      "--password-stdin", "--config", source_dir() + "/conf/nidan.toml",
-                                      "--set", "storage.data_dir=" + data_.string()};
-        if (!a.email.empty()) args.insert(args.end(), {"--email", a.email});
-        for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
-        const auto added = run_nidan(args, account_password + "\n", std::chrono::seconds(30));
-        BOOST_TEST_REQUIRE(added.exit_code == 0, "nidan user add " << a.portal << "/" << a.id << ": " << added.err);
-    }
-
     temp_dir dir_;
     std::filesystem::path data_ = dir_ / "data";
     std::filesystem::path mails_ = dir_ / "mails";
