@@ -29,6 +29,10 @@ struct account {
     // its predecessor's sessions hold. 0: stored before epochs existed (format 1), and matches the
     // sessions stored then.
     std::uint64_t credential_epoch = 0;
+    // A new address proven by its code and held for address_change.hold_hours before it replaces
+    // `email` (core/address_change.hpp); "" when none is waiting.
+    std::string pending_email;
+    std::int64_t pending_email_at = 0;  // unix seconds: when it replaces `email`
 };
 
 }  // namespace nidan

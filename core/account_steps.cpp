@@ -1,6 +1,7 @@
 #include "core/account_steps.hpp"
 
 #include "core/account_rules.hpp"
+#include "core/address_change.hpp"
 #include "core/credentials.hpp"
 #include "core/log.hpp"
 
@@ -12,26 +13,40 @@ constexpr std::int64_t touch_interval_s = 60;
 }  // namespace
 
 email_change_step::email_change_step(const context& c, const current_session& session, std::string email,
-                                     std::int64_t now)
-    : c_(c), session_(session), email_(std::move(email)), now_(now) {
+                                     std::string current, std::string client, std::int64_t now)
+    : c_(c), session_(session), email_(std::move(email)), client_(std::move(client)), now_(now),
+      check_(c, session_, std::move(current), client_, now) {
     if (!email_.empty() && email_problem(email_).empty())
         code_ = prepare_code(c_, session_.record.selfcare_id, email_, code_purpose::address_change, session_.hash, now_);
 }
 
 void email_change_step::write(record_writer& w) {
-    if (!code_) return;
+    if (!code_ || !check_.checked()) return;
+    if (!check_.ok()) {
+        check_.write_failure(w);
+        return;
+    }
     const auto& id = session_.record.selfcare_id;
     const auto acct = w.find_account(c_.portal.id, id);
-    revoked_ = !acct || acct->credential_epoch != session_.record.credential_epoch;
+    revoked_ = !check_.still_current(acct);
     if (revoked_) return;
     rate_limited_ = mail_quota_used(c_, w, id, now_);
-    if (!rate_limited_) store_code(c_, w, id, *code_, acct->credential_epoch, now_);
+    if (rate_limited_) return;
+    store_code(c_, w, id, *code_, acct->credential_epoch, now_);
+    notice_queued_ = queue_change_notice(c_, w, *acct, email_, now_);
 }
 
 email_change_result email_change_step::finish(const std::error_code& write_error) {
     if (!code_) return email_change_result::bad_email;
     const auto& portal = c_.portal.id;
     const auto& id = session_.record.selfcare_id;
+    if (!check_.has_account()) return email_change_result::unavailable;
+    if (!check_.ok()) {
+        if (write_error) log::warn("account.counter_failed").add("portal", portal).add("error", write_error.message());
+        log::audit("account.email_change_refused").add("portal", portal).add("id", id).add("client", client_)
+            .add("delay_ms", static_cast<std::int64_t>(check_.delay().count()));
+        return email_change_result::wrong_password;
+    }
     if (write_error) {
         log::error("address.store_failed").add("portal", portal).add("id", id).add("error", write_error.message());
         return email_change_result::unavailable;
@@ -45,42 +60,30 @@ email_change_result email_change_step::finish(const std::error_code& write_error
         return email_change_result::rate_limited;
     }
     log::audit("code.sent").add("portal", portal).add("id", id).add("to", log::mask_email(email_)).add("purpose", "address_change");
+    if (notice_queued_)
+        log::audit("address.change_notice_sent").add("portal", portal).add("id", id).add("client", client_)
+            .add("new", log::mask_email(email_));
     return email_change_result::code_sent;
 }
 
 password_change_step::password_change_step(const context& c, const current_session& session, std::string current,
                                            std::string replacement, std::string client, std::int64_t now)
-    : c_(c), session_(session), current_(std::move(current)), replacement_(std::move(replacement)),
-      client_(std::move(client)), now_(now),
-      failures_(c.cfg.throttle, client_, account_subject(c.portal.id, session_.record.selfcare_id), now) {
+    : c_(c), session_(session), replacement_(std::move(replacement)), client_(std::move(client)), now_(now),
+      check_(c, session_, std::move(current), client_, now) {
     acceptable_ = password_problem(replacement_, c_.cfg.password.min_length, password_config::max_length).empty();
 }
 
-void password_change_step::read(const record_reader& r) {
-    const auto& id = session_.record.selfcare_id;
-    if (auto acct = r.find_account(c_.portal.id, id)) stored_hash_ = acct->password_hash;
-    // A session is no device token: the thief of one waits like any stranger.
-    failures_.read(r, true);
-}
-
-bool password_change_step::verified(password_hasher::verdict v) {
-    // An empty or oversized current password is no guess at the stored one: refused uncounted.
-    checked_ = needs_check();
-    current_ok_ = checked_ && v != password_hasher::verdict::mismatch;
-    return current_ok_;
-}
-
 void password_change_step::write(record_writer& w) {
-    if (!checked_) return;
-    if (!current_ok_) {
-        failures_.add_failure(w);
+    if (!check_.checked()) return;
+    if (!check_.ok()) {
+        check_.write_failure(w);
         return;
     }
     if (new_hash_.empty()) return;
     auto latest = w.find_account(c_.portal.id, session_.record.selfcare_id);
     // The current password was checked against the hash read before the wait: a reset or change
     // committed since then, or a revocation of this session, wins.
-    if (!latest || latest->password_hash != stored_hash_ || latest->credential_epoch != session_.record.credential_epoch) {
+    if (!check_.still_current(latest)) {
         stale_ = true;
         return;
     }
@@ -98,13 +101,13 @@ void password_change_step::write(record_writer& w) {
 
 password_change_result password_change_step::finish(const std::error_code& write_error) {
     if (!acceptable_) return password_change_result::bad_password;
-    if (!has_account()) return password_change_result::no_account;
+    if (!check_.has_account()) return password_change_result::no_account;
     const auto& portal = c_.portal.id;
     const auto& id = session_.record.selfcare_id;
-    if (!current_ok_) {
+    if (!check_.ok()) {
         if (write_error) log::warn("account.counter_failed").add("portal", portal).add("error", write_error.message());
         log::audit("account.password_change_refused").add("portal", portal).add("id", id).add("client", client_)
-            .add("delay_ms", static_cast<std::int64_t>(delay().count()));
+            .add("delay_ms", static_cast<std::int64_t>(check_.delay().count()));
         return password_change_result::wrong_password;
     }
     if (stale_ && !write_error) {

@@ -1,7 +1,7 @@
 #pragma once
 // What an authenticated session does on its account page, and the session's own upkeep:
-// a new address (a code goes there; core/code_step.hpp changes the address once it is verified),
-// a new password, logout, and moving the idle expiry on. Same shape as the login steps: the
+// a new address (a code goes there; core/code_step.hpp and core/address_change.hpp take it on
+// once it is verified), a new password, logout, and moving the idle expiry on. Same shape as the login steps: the
 // caller runs write() in one transaction and passes its outcome to finish().
 #include <chrono>
 #include <cstdint>
@@ -12,18 +12,32 @@
 #include <vector>
 
 #include "core/code_issue.hpp"
+#include "core/current_password_check.hpp"
 #include "core/login_context.hpp"
-#include "core/password_failures.hpp"
-#include "core/password_hasher.hpp"
 
 namespace nidan::login {
 
-enum class email_change_result { code_sent, bad_email, rate_limited, unavailable };
+// busy: another delayed check of the same account or address is in progress (core/attempt_gate.hpp).
+enum class email_change_result { code_sent, bad_email, wrong_password, rate_limited, busy, unavailable };
 
+//   email_change_step step(context, session, email, current, client, now);
+//   if (step.well_formed()) {
+//       step.check().read(reader);
+//       if (step.check().needs_check()) {   // as core/current_password_check.hpp
+//           wait, verify the current password: step.check().verified(verdict)
+//           error = write { step.write(writer); }   // the code and the notice, or the failure
+//       }
+//   }
+//   result = step.finish(error);
+//
+// The code goes to the new address only with the current password, and the registered address
+// is told at once, with a link that cancels (core/address_change.hpp).
 class email_change_step {
 public:
-    email_change_step(const context& c, const current_session& session, std::string email, std::int64_t now);
+    email_change_step(const context& c, const current_session& session, std::string email, std::string current,
+                      std::string client, std::int64_t now);
     bool well_formed() const { return code_.has_value(); }
+    current_password_check& check() { return check_; }
     void write(record_writer& w);
     email_change_result finish(const std::error_code& write_error);
 
@@ -31,10 +45,13 @@ private:
     const context& c_;
     const current_session session_;
     std::string email_;
+    std::string client_;
     std::int64_t now_;
+    current_password_check check_;
     std::optional<code_issue> code_;
-    bool revoked_ = false;  // the session's credentials were revoked since it was read
+    bool revoked_ = false;  // the session's credentials were revoked, or the password changed, meanwhile
     bool rate_limited_ = false;
+    bool notice_queued_ = false;
 };
 
 // busy: another delayed check of the same account or address is in progress (core/attempt_gate.hpp).
@@ -47,39 +64,21 @@ struct password_change_outcome {
 
 //   password_change_step step(context, session, current, replacement, client, now);
 //   if (step.acceptable()) {
-//       step.read(reader);
-//       if (step.has_account()) {
-//           wait step.delay();            // behind an attempt_gate pass, as the login
-//           verdict = verify(step.stored_hash(), step.current_password())
-//           if (step.verified(verdict)) step.set_new_hash(hash(step.replacement()));
+//       step.check().read(reader);
+//       if (step.check().needs_check()) {    // as core/current_password_check.hpp
+//           wait, verify: if (step.check().verified(verdict)) step.set_new_hash(hash(step.replacement()));
 //           error = write { step.write(writer); }   // the new hash, or the failure's count
 //       }
 //   }
 //   result = step.finish(error);
-//
-// A wrong current password counts as a password failure of the account and of the client address
-// (the same counters and delays as the login), so a stolen session cannot be used to guess the
-// password at full speed.
 class password_change_step {
 public:
     password_change_step(const context& c, const current_session& session, std::string current, std::string replacement,
                          std::string client, std::int64_t now);
     // False: the new password breaks the rules (password.min_length, the fixed maximum).
     bool acceptable() const { return acceptable_; }
-    void read(const record_reader& r);
-    bool has_account() const { return !stored_hash_.empty(); }
-    // An account and a current password that could be it: only then is Argon2id worth running
-    // (an empty or oversized one is refused unchecked and uncounted).
-    bool needs_check() const {
-        return has_account() && !current_.empty() && current_.size() <= password_config::max_length;
-    }
-    std::chrono::milliseconds delay() const { return failures_.delay(); }
-    // As password_step's: the attempt_gate subjects of the delays that apply.
-    std::vector<std::string> delayed_subjects() const { return failures_.gate_subjects(); }
-    const std::string& stored_hash() const { return stored_hash_; }
-    const std::string& current_password() const { return current_; }
+    current_password_check& check() { return check_; }
     const std::string& replacement() const { return replacement_; }
-    bool verified(password_hasher::verdict v);
     void set_new_hash(std::string phc) { new_hash_ = std::move(phc); }
     // A change ends every other session, code and device token of the account (a new credential
     // epoch); this session is kept.
@@ -91,15 +90,11 @@ public:
 private:
     const context& c_;
     const current_session session_;
-    std::string current_;
     std::string replacement_;
     std::string client_;
     std::int64_t now_;
+    current_password_check check_;
     bool acceptable_ = false;
-    std::string stored_hash_;
-    password_failures failures_;
-    bool checked_ = false;
-    bool current_ok_ = false;
     std::string new_hash_;
     bool stale_ = false;  // the stored hash or the session's epoch changed while this was checked
     std::string device_token_;

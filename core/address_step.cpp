@@ -1,6 +1,7 @@
 #include "core/address_step.hpp"
 
 #include "core/account_rules.hpp"
+#include "core/address_change.hpp"
 #include "core/log.hpp"
 #include "core/tokens.hpp"
 
@@ -34,6 +35,10 @@ void address_step::write(record_writer& w) {
         result_ = address_result::locked;
         return;
     }
+    if (!address_form_offered(c_, w, *acct, now_)) {
+        result_ = address_result::not_offered;
+        return;
+    }
     if (!constant_time_equal(*phone_, acct->phone)) {
         strikes_ = ++acct->phone_strikes;
         if (strikes_ >= c_.cfg.address.phone_strikes) acct->address_form_locked = true;
@@ -50,8 +55,9 @@ void address_step::write(record_writer& w) {
         acct->phone_strikes = 0;
         w.save_account(*acct);
     }
-    // The address changes only when this code is verified.
+    // The address changes only when this code is verified, and the registered one hears of it now.
     store_code(c_, w, id, *code_, acct->credential_epoch, now_);
+    notice_queued_ = queue_change_notice(c_, w, *acct, email_, now_);
     result_ = address_result::code_sent;
 }
 
@@ -77,6 +83,12 @@ address_outcome address_step::finish(const std::error_code& write_error) {
         out.mail_queued = true;
         log::audit("address.phone_ok").add("portal", portal).add("id", id).add("client", client_);
         log::audit("code.sent").add("portal", portal).add("id", id).add("to", out.masked_email).add("purpose", "address_change");
+        if (notice_queued_)
+            log::audit("address.change_notice_sent").add("portal", portal).add("id", id).add("client", client_)
+                .add("new", out.masked_email);
+        break;
+    case address_result::not_offered:
+        log::audit("address.form_not_offered").add("portal", portal).add("id", id).add("client", client_);
         break;
     case address_result::wrong_phone:
         log::audit("address.phone_wrong").add("portal", portal).add("id", id).add("client", client_)

@@ -1,7 +1,8 @@
 #pragma once
 // The address form: a customer whose mail address is unknown, missing or not arriving proves who
 // they are with the registered contact phone number and gets a code at a new address, which
-// becomes the registered one only when that code is verified (core/code_step.hpp). Wrong numbers
+// starts to replace the registered one only when that code is verified, and the registered
+// address is told at once (core/address_change.hpp). Wrong numbers
 // count against the account; the address.phone_strikes-th locks the form until an operator runs
 // `nidan user unlock` - the phone number is a knowledge check, so it gets a strict limit.
 //
@@ -19,7 +20,10 @@
 
 namespace nidan::login {
 
-enum class address_result { code_sent, wrong_phone, locked, rate_limited, no_account, bad_email, bad_phone, unavailable };
+// not_offered: address_change.only_without_working_address keeps this account off the form.
+enum class address_result {
+    code_sent, wrong_phone, locked, rate_limited, no_account, bad_email, bad_phone, unavailable, not_offered
+};
 
 struct address_outcome {
     address_result result = address_result::no_account;
@@ -50,6 +54,7 @@ private:
     std::optional<code_issue> code_;
     address_result result_ = address_result::no_account;
     std::uint32_t strikes_ = 0;
+    bool notice_queued_ = false;
 };
 
 }  // namespace nidan::login

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "core/clock.hpp"
 #include "core/code_mail.hpp"
 #include "core/mail_message.hpp"
 
@@ -29,24 +30,19 @@ outbox_mail wrap(const config& cfg, const std::string& to, const std::string& su
 
 }  // namespace
 
-outbox_mail code_mailer::address_notice(const std::string& portal_name, const std::string& selfcare_id,
-                                                 const std::string& old_address, const std::string& new_address,
-                                                 std::int64_t now) const {
-    char when[64];
-    const std::time_t t = static_cast<std::time_t>(now + 9 * 3600);  // shown in Japan time
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(when, sizeof when, "%Y年%m月%d日 %H時%M分", &tm);
+outbox_mail code_mailer::address_notice(const address_notice_request& request) const {
     template_data data;
-    data.set("portal_name", portal_name);
+    data.set("portal_name", request.portal_name);
     data.set("operator_name", cfg_.operator_info.name);
-    data.set("selfcare_id", selfcare_id);
-    data.set("changed_at", std::string(when));
-    data.set("new_address", new_address);
+    data.set("selfcare_id", request.selfcare_id);
+    data.set("requested_at", japan_time(request.requested_at));
+    if (request.effective_at != 0) data.set("effective_at", japan_time(request.effective_at));
+    data.set("new_address", request.new_address);
+    data.set("cancel_url", request.cancel_url);
     data.set("support_phone", cfg_.operator_info.support_phone);
     data.set("support_hours", cfg_.operator_info.support_hours);
-    auto mail = wrap(cfg_, old_address, "【" + cfg_.operator_info.name + "】登録メールアドレス変更のお知らせ",
-                     templates_.render("address_notice.txt", data), now);
+    auto mail = wrap(cfg_, request.registered_address, "【" + cfg_.operator_info.name + "】登録メールアドレス変更のお知らせ",
+                     templates_.render("address_notice.txt", data), request.requested_at);
     mail.priority = mail_priority::notice;
     mail.kind = "address_notice";
     return mail;

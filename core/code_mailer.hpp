@@ -21,17 +21,26 @@ struct code_mail_request {
     std::int64_t expires_at = 0;   // the code's expiry: the mail is not sent after it
 };
 
+// The notice to the registered address when a code goes to a new one (core/address_change.hpp).
+struct address_notice_request {
+    std::string portal_name;
+    std::string selfcare_id;
+    std::string registered_address;  // where the notice goes
+    std::string new_address;
+    std::int64_t requested_at = 0;   // unix seconds
+    std::int64_t effective_at = 0;   // when the new address takes over; 0: once its code is entered
+    std::string cancel_url;          // cancels the change, ends the sessions, locks the address form
+};
+
 class code_mailer {
 public:
     code_mailer(const config& cfg, const template_store& templates) : cfg_(cfg), templates_(templates) {}
 
     // Throws std::invalid_argument for an address or code that cannot go into a mail.
     outbox_mail login_code(const code_mail_request& request) const;
-    // The notice to the previous address after the registered address changed (no code in it;
-    // it tells the customer to call support if they did not make the change).
-    outbox_mail address_notice(const std::string& portal_name, const std::string& selfcare_id,
-                                        const std::string& old_address, const std::string& new_address,
-                                        std::int64_t now) const;
+    // The notice to the registered address that a change to another was asked for (no code in
+    // it): when it takes effect, and the link that cancels it.
+    outbox_mail address_notice(const address_notice_request& request) const;
 
 private:
     const config& cfg_;

@@ -1,5 +1,6 @@
 #include "core/code_step.hpp"
 
+#include "core/address_change.hpp"
 #include "core/log.hpp"
 #include "core/login_code.hpp"
 #include "core/tokens.hpp"
@@ -54,14 +55,13 @@ void code_step::accept(record_writer& w, const code_record& stored, account acct
     const auto& id = session_.record.selfcare_id;
     w.drop_code(portal, id);
     if (stored.purpose == code_purpose::address_change) {
-        // The code reached the new address: only now does it become the registered one.
+        // The code reached the new address: it takes over now or after its hold (the registered
+        // address was told when the code was sent).
         old_address_ = acct.email;
         new_address_ = stored.target_email;
-        acct.email = stored.target_email;
-        acct.updated_at = now_;
+        changed_now_ = begin_address_change(c_, acct, stored.target_email, now_);
+        held_until_ = acct.pending_email_at;
         w.save_account(acct);
-        if (!old_address_.empty() && old_address_ != new_address_)
-            w.queue_mail(c_.mailer.address_notice(c_.portal.name, id, old_address_, new_address_, now_), now_ * 1000);
     }
     // A new session id at the change of privilege (session fixation).
     w.drop_session(session_.hash);
@@ -92,11 +92,13 @@ code_outcome code_step::finish(const std::error_code& write_error) {
     switch (result_) {
     case code_result::accepted:
         log::audit("code.verified").add("portal", portal).add("id", id).add("client", client_);
-        if (!new_address_.empty()) {
+        if (!new_address_.empty() && changed_now_)
             log::audit("address.changed").add("portal", portal).add("id", id).add("client", client_)
                 .add("old", log::mask_email(old_address_)).add("new", log::mask_email(new_address_));
-            out.mail_queued = !old_address_.empty() && old_address_ != new_address_;
-        }
+        if (!new_address_.empty() && !changed_now_)
+            log::audit("address.change_held").add("portal", portal).add("id", id).add("client", client_)
+                .add("new", log::mask_email(new_address_)).add("until", held_until_);
+        out.address_held_until = changed_now_ ? 0 : held_until_;
         out.session_id = new_id_;
         out.device_token = sign_device_token(c_, id, session_.record.credential_epoch, now_);
         break;

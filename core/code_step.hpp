@@ -1,7 +1,7 @@
 #pragma once
 // Step 2 of the login: the code from the mail, for the session's pending code. Also verifies the
 // code of an address change (the address form, the account page), which is when the new address
-// becomes the registered one and the old address is told.
+// starts to take over from the registered one (core/address_change.hpp).
 //
 //   code_step step(context, session, typed, client, now);
 //   if (step.well_formed()) error = write { step.write(writer); }   // one transaction
@@ -27,7 +27,10 @@ struct code_outcome {
     std::string device_token;         // accepted: signed token for the device cookie
     std::uint32_t attempts_left = 0;  // wrong
     std::string minutes;              // the code lifetime in minutes, for the messages
-    bool mail_queued = false;         // accepted with an address change: the notice to the old address
+    bool mail_queued = false;         // the delivery loop has a mail to send
+    // accepted for an address change that waits its hold (core/address_change.hpp): when the new
+    // address takes over (unix seconds); 0 when it took over now, or for a login code.
+    std::int64_t address_held_until = 0;
 };
 
 class code_step {
@@ -54,6 +57,8 @@ private:
     std::uint32_t attempts_left_ = 0;
     std::string old_address_;
     std::string new_address_;
+    bool changed_now_ = false;
+    std::int64_t held_until_ = 0;
 };
 
 }  // namespace nidan::login

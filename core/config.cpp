@@ -265,6 +265,8 @@ template <class Duration>
 constexpr std::string_view unit_name() {
     if constexpr (std::is_same_v<typename Duration::period, std::milli>) {
         return "milliseconds";
+    } else if constexpr (std::is_same_v<typename Duration::period, std::ratio<3600>>) {
+        return "hours";
     } else {
         static_assert(std::is_same_v<typename Duration::period, std::ratio<1>>);
         return "seconds";
@@ -432,6 +434,15 @@ std::string helo_name_problem(std::string_view text) {
     return host_name_problem(text);
 }
 
+std::string url_problem(std::string_view text);
+
+std::string public_url_problem(std::string_view text) {
+    if (auto problem = url_problem(text); !problem.empty()) return problem;
+    if (text.ends_with('/')) return "leave out the trailing /";
+    if (text.find_first_of("?#") != std::string_view::npos) return "a query or fragment has no place here";
+    return {};
+}
+
 std::string url_problem(std::string_view text) {
     std::string_view rest;
     if (text.starts_with("https://")) {
@@ -590,6 +601,9 @@ const std::vector<key_def>& keys() {
          bool_key(field{&config::server, &S::behind_tls})},
         {"server.trusted_proxies", "proxy addresses whose X-Forwarded-For entry is believed",
          address_list_key(field{&config::server, &S::trusted_proxies})},
+        {"server.public_url", "where customers reach nidan; links in mails start with it",
+         string_key(field{&config::server, &S::public_url}, "an https:// or http:// URL without a trailing /",
+                    public_url_problem)},
         {"tls.enabled", "serve HTTPS instead of HTTP",
          bool_key(field{&config::tls, &tls_config::enabled})},
         {"tls.cert_file", "PEM certificate chain",
@@ -710,6 +724,11 @@ const std::vector<key_def>& keys() {
          integer_key<0, 1000>(field{&config::throttle, &T::account_lock_after})},
         {"address.phone_strikes", "wrong contact phone numbers before the address form locks",
          integer_key<1, 10>(field{&config::address, &address_config::phone_strikes})},
+        {"address_change.hold_hours", "hours a new registered address waits, cancellable; 0 none",
+         duration_key<0, 24 * 30>(field{&config::address_change, &address_change_config::hold})},
+        {"address_change.only_without_working_address",
+         "offer the address form only to accounts without an address or whose address bounced",
+         bool_key(field{&config::address_change, &address_change_config::only_without_working_address})},
         {"log.level", "least severe level written: trace, debug, info, warn, error, off",
          choice_key(field{&config::log, &L::level},
                     choices<std::string_view>(log_level_choices))},

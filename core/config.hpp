@@ -43,6 +43,10 @@ struct server_config {
     // IPv4/IPv6 addresses (as written, checked with inet_pton) whose X-Forwarded-For entry is
     // taken as the client address; the header from anyone else is ignored.
     std::vector<std::string> trusted_proxies;
+    // Where customers reach nidan (scheme, host, optional port and path prefix, no trailing
+    // slash): the links in mails are built from it, never from a request's Host header, which
+    // anyone can set.
+    std::string public_url = "http://127.0.0.1:8080";
 };
 
 struct tls_config {
@@ -155,6 +159,16 @@ struct address_config {
     std::uint32_t phone_strikes = 3;  // wrong contact phone numbers before the form locks
 };
 
+// A new registered address (address form or account page) proven by its code waits this long
+// before it replaces the registered one; the registered address is told at once, with a link
+// that cancels. 0: it replaces it when the code is verified.
+struct address_change_config {
+    std::chrono::hours hold{72};
+    // The address form only for accounts without a registered address or whose address bounced
+    // (a code mail to it is on the outbox's failed list); false: for everyone, as the manual has it.
+    bool only_without_working_address = false;
+};
+
 struct log_config {
     std::string level = "info";                // trace|debug|info|warn|error|off
     std::filesystem::path file;                // empty: stderr
@@ -197,6 +211,7 @@ struct config {
     password_config password;
     throttle_config throttle;
     address_config address;
+    address_change_config address_change;
     log_config log;
     std::vector<portal_config> portals = manual_portals();
 };

@@ -1,5 +1,6 @@
 #include "core/login_context.hpp"
 
+#include "core/address_change.hpp"
 #include "core/credentials.hpp"
 #include "core/log.hpp"
 #include "core/tokens.hpp"
@@ -63,7 +64,27 @@ std::optional<session_record> authenticated_session(const record_reader& r, std:
 std::optional<pending_code> find_pending_code(const context& c, const record_reader& r, const current_session& s) {
     const auto code = r.find_code(c.portal.id, s.record.selfcare_id);
     if (!code || code->session_hash != s.hash) return std::nullopt;
-    return pending_code{log::mask_email(code->target_email), code->purpose == code_purpose::address_change};
+    const bool change = code->purpose == code_purpose::address_change;
+    bool held = false;
+    if (change && c.cfg.address_change.hold.count() > 0) {
+        if (auto acct = r.find_account(c.portal.id, s.record.selfcare_id)) {
+            settle_address_change(*acct, code->issued_at);
+            held = !acct->email.empty() && acct->email != code->target_email;
+        }
+    }
+    return pending_code{log::mask_email(code->target_email), change, held};
+}
+
+bool address_form_offered(const context& c, const record_reader& r, const account& a, std::int64_t now) {
+    if (!c.cfg.address_change.only_without_working_address) return true;
+    auto settled = a;
+    settle_address_change(settled, now);
+    return settled.email.empty() || r.code_mail_failed_to(settled.email);
+}
+
+bool address_form_offered(const context& c, const record_reader& r, const current_session& s, std::int64_t now) {
+    const auto acct = r.find_account(c.portal.id, s.record.selfcare_id);
+    return acct && address_form_offered(c, r, *acct, now);
 }
 
 bool address_form_locked(const context& c, const record_reader& r, const current_session& s) {

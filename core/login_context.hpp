@@ -69,8 +69,14 @@ std::optional<session_record> authenticated_session(const record_reader& r, std:
 struct pending_code {
     std::string masked_email;     // t***@example.jp
     bool to_new_address = false;  // an address change: not the registered address the manual speaks of
+    bool held = false;            // ... that will wait address_change.hold_hours once verified
 };
 std::optional<pending_code> find_pending_code(const context& c, const record_reader& r, const current_session& s);
 bool address_form_locked(const context& c, const record_reader& r, const current_session& s);
+// Whether the address form is open to this account: always, unless
+// address_change.only_without_working_address limits it to accounts without a registered address
+// or whose address bounced.
+bool address_form_offered(const context& c, const record_reader& r, const account& a, std::int64_t now);
+bool address_form_offered(const context& c, const record_reader& r, const current_session& s, std::int64_t now);
 
 }  // namespace nidan::login

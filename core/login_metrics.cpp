@@ -13,6 +13,7 @@ constexpr bool lists_every_value_in_order(const std::array<Result, N>& all) {
 static_assert(lists_every_value_in_order(all_password_results));
 static_assert(lists_every_value_in_order(all_code_results));
 static_assert(lists_every_value_in_order(all_address_results));
+static_assert(lists_every_value_in_order(all_address_cancel_results));
 
 }  // namespace
 
@@ -51,6 +52,16 @@ std::string_view name_of(address_result r) noexcept {
     case address_result::bad_email: return "bad_email";
     case address_result::bad_phone: return "bad_phone";
     case address_result::unavailable: return "unavailable";
+    case address_result::not_offered: return "not_offered";
+    }
+    return "unknown";
+}
+
+std::string_view name_of(address_cancel_result r) noexcept {
+    switch (r) {
+    case address_cancel_result::cancelled: return "cancelled";
+    case address_cancel_result::invalid_link: return "invalid_link";
+    case address_cancel_result::unavailable: return "unavailable";
     }
     return "unknown";
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/address_change.hpp"
 #include "core/address_step.hpp"
 #include "core/code_step.hpp"
 #include "core/password_step.hpp"
@@ -16,6 +17,7 @@ namespace nidan::login {
 std::string_view name_of(password_result r) noexcept;
 std::string_view name_of(code_result r) noexcept;
 std::string_view name_of(address_result r) noexcept;
+std::string_view name_of(address_cancel_result r) noexcept;
 
 inline constexpr std::array all_password_results{
     password_result::code_sent,      password_result::address_required, password_result::invalid_credentials,
@@ -25,17 +27,23 @@ inline constexpr std::array all_code_results{code_result::accepted,   code_resul
                                              code_result::expired,    code_result::bad_format, code_result::unavailable};
 inline constexpr std::array all_address_results{
     address_result::code_sent,  address_result::wrong_phone, address_result::locked,    address_result::rate_limited,
-    address_result::no_account, address_result::bad_email,   address_result::bad_phone, address_result::unavailable};
+    address_result::no_account, address_result::bad_email,   address_result::bad_phone, address_result::unavailable,
+    address_result::not_offered};
+
+inline constexpr std::array all_address_cancel_results{
+    address_cancel_result::cancelled, address_cancel_result::invalid_link, address_cancel_result::unavailable};
 
 class login_metrics {
 public:
     void count(password_result r) noexcept { bump(password_, static_cast<std::size_t>(r)); }
     void count(code_result r) noexcept { bump(code_, static_cast<std::size_t>(r)); }
     void count(address_result r) noexcept { bump(address_, static_cast<std::size_t>(r)); }
+    void count(address_cancel_result r) noexcept { bump(cancel_, static_cast<std::size_t>(r)); }
 
     std::uint64_t of(password_result r) const noexcept { return read(password_, static_cast<std::size_t>(r)); }
     std::uint64_t of(code_result r) const noexcept { return read(code_, static_cast<std::size_t>(r)); }
     std::uint64_t of(address_result r) const noexcept { return read(address_, static_cast<std::size_t>(r)); }
+    std::uint64_t of(address_cancel_result r) const noexcept { return read(cancel_, static_cast<std::size_t>(r)); }
 
 private:
     template <std::size_t N>
@@ -50,6 +58,7 @@ private:
     std::array<std::atomic<std::uint64_t>, all_password_results.size()> password_{};
     std::array<std::atomic<std::uint64_t>, all_code_results.size()> code_{};
     std::array<std::atomic<std::uint64_t>, all_address_results.size()> address_{};
+    std::array<std::atomic<std::uint64_t>, all_address_cancel_results.size()> cancel_{};
 };
 
 }  // namespace nidan::login

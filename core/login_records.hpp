@@ -56,6 +56,9 @@ public:
     // The count of a windowed counter (failures, mails sent); 0 when absent or expired at `now`.
     virtual std::uint32_t count(std::string_view kind, std::string_view subject, std::int64_t window_start,
                                 std::int64_t now) const = 0;
+    // Whether a login code mail to this address is on the outbox's failed list (the relay
+    // refused it, or it expired undelivered): the address does not work.
+    virtual bool code_mail_failed_to(std::string_view address) const = 0;
 
 protected:
     ~record_reader() = default;

@@ -1,6 +1,7 @@
 #include "core/password_step.hpp"
 
 #include "core/account_rules.hpp"
+#include "core/address_change.hpp"
 #include "core/log.hpp"
 #include "core/tokens.hpp"
 
@@ -24,6 +25,8 @@ password_step::password_step(const context& c, password_attempt attempt, std::in
 
 void password_step::read(const record_reader& r, std::uint32_t other_checks) {
     if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
+    // A held address whose time has come is the one the code goes to.
+    if (found_) settle_address_change(*found_, now_);
     known_device_ = found_ && is_device_of(c_, *found_, attempt_.device_token, now_);
     // The owner's own browser is not slowed by what strangers did to the account.
     failures_.read(r, !known_device_, other_checks);
@@ -86,7 +89,8 @@ void password_step::write_failure(record_writer& w) {
 void password_step::write_success(record_writer& w) {
     // Asked again inside the transaction: logins running side by side all passed read()'s checks,
     // and a failure among them may have locked the account meanwhile.
-    const auto latest = w.find_account(c_.portal.id, attempt_.id);
+    auto latest = w.find_account(c_.portal.id, attempt_.id);
+    const bool settled = latest && settle_address_change(*latest, now_);
     if (!latest) {
         phase_ = phase::failure;  // deleted meanwhile: as for an unknown ID
         return;
@@ -101,6 +105,14 @@ void password_step::write_success(record_writer& w) {
         phase_ = phase::locked;
         return;
     }
+    // The registered address may have changed since read() (a change took effect or was
+    // cancelled): the code goes to the one registered now.
+    if (latest->email != found_->email) {
+        found_ = *latest;
+        code_.reset();
+        if (!latest->email.empty())
+            code_ = prepare_code(c_, attempt_.id, latest->email, code_purpose::login, sha256(session_id_), now_);
+    }
     if (code_ && mail_quota_used(c_, w, attempt_.id, now_)) {
         phase_ = phase::too_many_codes;
         return;
@@ -113,10 +125,11 @@ void password_step::write_success(record_writer& w) {
     w.save_session(sha256(session_id_), session);
     failures_.clear_account(w);
     if (code_) store_code(c_, w, attempt_.id, *code_, latest->credential_epoch, now_);
-    if (!new_hash_.empty()) {
-        // Only the hash changes: anything else about the account may have changed meanwhile.
+    if (!new_hash_.empty() || settled) {
+        // Only the hash (and a held address whose time came) changes: anything else about the
+        // account may have changed meanwhile.
         auto acct = *latest;
-        acct.password_hash = new_hash_;
+        if (!new_hash_.empty()) acct.password_hash = new_hash_;
         acct.updated_at = now_;
         w.save_account(acct);
     }

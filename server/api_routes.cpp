@@ -299,6 +299,9 @@ awaitable<response> api_flow::address(request_context& ctx) {
                              "Too many codes were sent for this account; retry later.");
     case address_result::unavailable:
         co_return unavailable(req);
+    case address_result::not_offered:
+        co_return json_error(req, http::status::forbidden, "address_form_not_offered",
+                             "This account has a working registered address; contact support to change it.");
     case address_result::no_account:
         break;
     }

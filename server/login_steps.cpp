@@ -55,7 +55,15 @@ std::optional<login::pending_code> login_steps::pending_code(const current_sessi
 
 std::optional<account> login_steps::account_of(const current_session& session) const {
     auto txn = s_.env.begin_read();
-    return storage::login_reader(txn).find_account(context_.portal.id, session.record.selfcare_id);
+    auto acct = storage::login_reader(txn).find_account(context_.portal.id, session.record.selfcare_id);
+    // A held address whose time has come is shown as the registered one.
+    if (acct) login::settle_address_change(*acct, unix_now());
+    return acct;
+}
+
+bool login_steps::address_form_offered(const current_session& session) const {
+    auto txn = s_.env.begin_read();
+    return login::address_form_offered(context_, storage::login_reader(txn), session, unix_now());
 }
 
 bool login_steps::address_form_locked(const current_session& session) const {
@@ -142,10 +150,42 @@ awaitable<address_outcome> login_steps::address_step(const current_session& sess
     co_return outcome;
 }
 
-awaitable<email_change_result> login_steps::email_change_step(const current_session& session, std::string_view email) {
-    login::email_change_step step(context_, session, std::string(email), unix_now());
+awaitable<login_steps::check_end> login_steps::verify_current_password(login::current_password_check& check) {
+    std::optional<login::attempt_gate::hold> pass;
+    if (check.delay().count() > 0) {
+        pass = s_.gate.enter(check.delayed_subjects());
+        // Another guess of this account or address is waiting: this one is not checked.
+        if (!pass) co_return check_end::busy;
+    }
+    if (!co_await pause(check.delay(), s_.stopping)) co_return check_end::stopping;
+    const auto& hasher = s_.hasher;
+    const auto& stored_hash = check.stored_hash();
+    const auto& typed = check.typed();
+    const auto verdict = co_await s_.hashes.run([&hasher, &stored_hash, &typed] { return hasher.verify(stored_hash, typed); });
+    check.verified(verdict);
+    co_return check_end::checked;
+}
+
+awaitable<email_change_result> login_steps::email_change_step(const current_session& session, std::string_view email,
+                                                              std::string_view current, std::string_view client) {
+    login::email_change_step step(context_, session, std::string(email), std::string(current), std::string(client),
+                                  unix_now());
     std::error_code ec;
-    if (step.well_formed()) ec = co_await commit(step);
+    if (step.well_formed()) {
+        {
+            auto txn = s_.env.begin_read();
+            step.check().read(storage::login_reader(txn));
+        }
+        if (step.check().needs_check()) {
+            switch (co_await verify_current_password(step.check())) {
+            case check_end::busy: co_return email_change_result::busy;
+            case check_end::stopping: co_return email_change_result::unavailable;
+            case check_end::checked: break;
+            }
+            // The code and the notice, or the failure's count.
+            ec = co_await commit(step);
+        }
+    }
     const auto result = step.finish(ec);
     wake_delivery(result == email_change_result::code_sent);
     co_return result;
@@ -161,24 +201,17 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
     if (step.acceptable()) {
         {
             auto txn = s_.env.begin_read();
-            step.read(storage::login_reader(txn));
+            step.check().read(storage::login_reader(txn));
         }
-        if (step.needs_check()) {
-            std::optional<login::attempt_gate::hold> pass;
-            if (step.delay().count() > 0) {
-                pass = s_.gate.enter(step.delayed_subjects());
-                // Another guess of this account or address is waiting: this one is not checked.
-                if (!pass) co_return password_change_outcome{password_change_result::busy, {}};
+        if (step.check().needs_check()) {
+            switch (co_await verify_current_password(step.check())) {
+            case check_end::busy: co_return password_change_outcome{password_change_result::busy, {}};
+            case check_end::stopping: co_return password_change_outcome{password_change_result::unavailable, {}};
+            case check_end::checked: break;
             }
-            if (!co_await pause(step.delay(), s_.stopping))
-                co_return password_change_outcome{password_change_result::unavailable, {}};
-            const auto& hasher = s_.hasher;
-            const auto& stored_hash = step.stored_hash();
-            const auto& typed = step.current_password();
-            const auto& fresh_password = step.replacement();
-            const auto verdict =
-                co_await s_.hashes.run([&hasher, &stored_hash, &typed] { return hasher.verify(stored_hash, typed); });
-            if (step.verified(verdict)) {
+            if (step.check().ok()) {
+                const auto& hasher = s_.hasher;
+                const auto& fresh_password = step.replacement();
                 auto fresh = co_await s_.hashes.run([&hasher, &fresh_password] { return hasher.hash(fresh_password); });
                 step.set_new_hash(std::move(fresh));
             }
@@ -188,6 +221,20 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
     }
     const auto result = step.finish(ec);
     co_return password_change_outcome{result, result == password_change_result::changed ? step.device_token() : ""};
+}
+
+awaitable<login::address_cancel_result> login_steps::address_cancel_step(std::string_view token,
+                                                                        std::string_view client) {
+    login::address_cancel_step step(context_, token, std::string(client), unix_now());
+    std::error_code ec;
+    if (step.valid()) ec = co_await commit(step);
+    const auto result = step.finish(ec);
+    s_.outcomes.count(result);
+    co_return result;
+}
+
+bool login_steps::cancel_link_valid(std::string_view token) const {
+    return login::address_cancel_step(context_, token, "", unix_now()).valid();
 }
 
 awaitable<logout_result> login_steps::logout_step(const current_session& session, std::string_view client) {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/account_steps.hpp"
+#include "core/address_change.hpp"
 #include "core/address_step.hpp"
 #include "core/code_step.hpp"
 #include "core/login_context.hpp"
@@ -55,16 +56,24 @@ public:
     awaitable<address_outcome> address_step(const current_session& session, std::string_view email,
                                             std::string_view phone_raw, std::string_view client);
     // The account page of an authenticated session.
-    awaitable<email_change_result> email_change_step(const current_session& session, std::string_view email);
+    // A code to the new address, once the current password is right (checked like a login's).
+    awaitable<email_change_result> email_change_step(const current_session& session, std::string_view email,
+                                                     std::string_view current, std::string_view client);
     // A change ends the account's other sessions, codes and device tokens; this session stays.
     awaitable<password_change_outcome> password_change_step(const current_session& session, std::string_view current,
                                                             std::string_view replacement, std::string_view client);
     awaitable<logout_result> logout_step(const current_session& session, std::string_view client);
+    // The registered address's link: cancels the address change, ends the sessions, locks the
+    // address form. `token` is the link's.
+    awaitable<login::address_cancel_result> address_cancel_step(std::string_view token, std::string_view client);
+    // Whether `token` is a live cancel link of this portal (the confirmation page).
+    bool cancel_link_valid(std::string_view token) const;
     awaitable<void> touch_step(const current_session& session);
 
     // Where the session's pending code went; nullopt when it has none.
     std::optional<login::pending_code> pending_code(const current_session& session) const;
     bool address_form_locked(const current_session& session) const;
+    bool address_form_offered(const current_session& session) const;
     // The session's account as stored now (the account page shows it); nullopt once deleted.
     std::optional<account> account_of(const current_session& session) const;
 
@@ -75,6 +84,10 @@ private:
     void wake_delivery(bool mail_queued) const;
     // Argon2id on the hash pool, then (when there is something to write) the step's write.
     awaitable<std::error_code> check_and_store(login::password_step& step);
+    // The account page's current password: the throttle's delay behind a gate pass, then
+    // Argon2id; the verdict goes into `check` (checked), or it was not run.
+    enum class check_end { checked, busy, stopping };
+    awaitable<check_end> verify_current_password(login::current_password_check& check);
 
     portal_services s_;
     login::context context_;

@@ -80,6 +80,8 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
                  [&](auto r) { return logins.of(r); });
         labelled(body, "nidan_login_address_total", "Address-form steps by outcome.", login::all_address_results,
                  [&](auto r) { return logins.of(r); });
+        labelled(body, "nidan_address_cancel_total", "Address changes cancelled from the registered address's link.",
+                 login::all_address_cancel_results, [&](auto r) { return logins.of(r); });
         metric(body, "nidan_login_checks_in_flight", "gauge", "Password checks of accounts running now.", sources.gate.in_flight());
         metric(body, "nidan_login_delayed_waiting", "gauge", "Throttled password checks waiting out their delay.",
                sources.gate.exclusive());

@@ -2,6 +2,7 @@
 // password changes, logout.
 #include "server/portal_flow.hpp"
 
+#include "core/clock.hpp"
 #include "core/cookies.hpp"
 #include "core/log.hpp"
 #include "core/tokens.hpp"
@@ -52,10 +53,15 @@ response portal_flow::render_account(const request& req, http::status status, co
     data.set("selfcare_id", session.record.selfcare_id);
     const auto acct = steps_.account_of(session);
     if (acct && !acct->email.empty()) data.set("masked_email", log::mask_email(acct->email));
+    if (acct && !acct->pending_email.empty()) {
+        data.set("pending_email", log::mask_email(acct->pending_email));
+        data.set("pending_email_at", japan_time(acct->pending_email_at));
+    }
     if (acct && !acct->phone.empty()) data.set("masked_phone", log::mask_phone(acct->phone));
     data.set("email_action", base_ + "/email");
     data.set("password_action", base_ + "/password");
     data.set("min_password", std::to_string(s_.cfg.password.min_length));
+    if (s_.cfg.address_change.hold.count() > 0) data.set("hold_hours", std::to_string(s_.cfg.address_change.hold.count()));
     if (!notice.empty()) data.set("notice", notice);
     if (!error.empty()) data.set("error", error);
     if (!kept_email.empty()) data.set("new_email", kept_email);
@@ -98,11 +104,17 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
     auto session = authenticated_post(req, form, refusal);
     if (!session) co_return refusal;
     const std::string email(form->get("new_email"));
-    switch (co_await steps_.email_change_step(*session, email)) {
+    const std::string current(form->get("email_current_password"));
+    const auto client = ctx.client.to_string();
+    switch (co_await steps_.email_change_step(*session, email, current, client)) {
     case email_change_result::code_sent:
         co_return see_other(req, base_ + "/code");
     case email_change_result::bad_email:
         co_return render_account(req, http::status::bad_request, *session, "", msg_bad_address, email);
+    case email_change_result::wrong_password:
+        co_return render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。", email);
+    case email_change_result::busy:
+        co_return render_account(req, http::status::too_many_requests, *session, "", msg_try_later, email);
     case email_change_result::rate_limited:
         co_return render_account(req, http::status::too_many_requests, *session, "", msg_too_many_mails, email);
     case email_change_result::unavailable:

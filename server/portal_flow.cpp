@@ -58,14 +58,26 @@ std::string portal_flow::expired_device_cookie() const {
 response portal_flow::render_login(const request& req, http::status status, const std::string& error, const std::string& id) {
     // A fresh signed token per form: the same value goes into a cookie and a hidden field
     // (double submit), so a cross-site form cannot log the victim into the attacker's account.
-    const auto token = sign_token(s_.server_secret, login_csrf_purpose, random_token(16), unix_now() + login_form_lifetime_s);
+    auto [token, cookie] = fresh_form_token();
     auto data = page_data();
     data.set("action", portal_.login_path);
     data.set("csrf", token);
     data.set("selfcare_id", id);
     if (!error.empty()) data.set("error", error);
     return html_page(req, status, s_.templates.render("login.html", data),
-                     {set_cookie_value("nidan_login", token, {secure(), login_form_lifetime_s})});
+                     {cookie});
+}
+
+std::pair<std::string, std::string> portal_flow::fresh_form_token() const {
+    auto token = sign_token(s_.server_secret, login_csrf_purpose, random_token(16), unix_now() + login_form_lifetime_s);
+    auto cookie = set_cookie_value("nidan_login", token, {secure(), login_form_lifetime_s});
+    return {std::move(token), std::move(cookie)};
+}
+
+bool portal_flow::form_token_ok(const request& req, std::string_view field) const {
+    const auto cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_login", secure()));
+    return cookie && constant_time_equal(*cookie, field) &&
+           verify_token(s_.server_secret, login_csrf_purpose, field, unix_now()).has_value();
 }
 
 response portal_flow::render_code(const request& req, http::status status, const current_session& session,
@@ -75,11 +87,13 @@ response portal_flow::render_code(const request& req, http::status status, const
     data.set("csrf", session.record.csrf_secret);
     data.set("lifetime_minutes", std::to_string((s_.cfg.code.lifetime.count() + 59) / 60));
     data.set("address_link_text", portal_.address_link_text);
-    data.set("address_url", base_ + "/address");
+    if (steps_.address_form_offered(session)) data.set("address_url", base_ + "/address");
     if (!portal_.code_screen_note.empty()) data.set("code_screen_note", portal_.code_screen_note);
     if (const auto pending = steps_.pending_code(session)) {
         data.set("masked_email", pending->masked_email);
-        data.set("to_new_address", pending->to_new_address);
+        data.set("to_new_address", pending->to_new_address && !pending->held);
+        data.set("to_held_address", pending->to_new_address && pending->held);
+        data.set("hold_hours", std::to_string(s_.cfg.address_change.hold.count()));
     }
     if (!error.empty()) data.set("error", error);
     return html_page(req, status, s_.templates.render("code.html", data));
@@ -99,9 +113,10 @@ response portal_flow::render_address(const request& req, http::status status, co
 
 response portal_flow::render_locked(const request& req, locked_form form) {
     auto data = page_data();
-    data.set(form == locked_form::password  ? "password_locked"
-             : form == locked_form::support ? "support_locked"
-                                            : "address_locked",
+    data.set(form == locked_form::password      ? "password_locked"
+             : form == locked_form::support     ? "support_locked"
+             : form == locked_form::not_offered ? "address_not_offered"
+                                                : "address_locked",
              true);
     data.set("phone_strikes", std::to_string(s_.cfg.address.phone_strikes));
     return html_page(req, http::status::forbidden, s_.templates.render("locked.html", data));
@@ -123,6 +138,8 @@ void portal_flow::add_routes(router& routes) {
         routes.add(http::verb::post, base_ + "/password", bind(&portal_flow::change_password));
     }
     routes.add(http::verb::post, base_ + "/logout", bind(&portal_flow::logout));
+    routes.add(http::verb::get, base_ + "/address/cancel", bind(&portal_flow::cancel_page));
+    routes.add(http::verb::post, base_ + "/address/cancel", bind(&portal_flow::cancel_submit));
 }
 
 }  // namespace nidan::server

@@ -59,15 +59,25 @@ private:
                             const std::string& notice, const std::string& error, const std::string& kept_email = "");
     std::optional<current_session> authenticated_post(const request& req, std::optional<form_data>& form, response& refusal);
     awaitable<response> logout(request_context& ctx);
+    // The link in the notice to the registered address (core/address_change.hpp): GET shows what
+    // it will do (mail scanners follow links), POST does it.
+    awaitable<response> cancel_page(request_context& ctx);
+    awaitable<response> cancel_submit(request_context& ctx);
+    response render_cancel(const request& req, http::status status, const std::string& state, const std::string& token);
 
     response render_login(const request& req, http::status status, const std::string& error, const std::string& id);
+    // The double-submit token of the forms before a session exists (login, cancel link): the
+    // same signed value in a cookie and a hidden field.
+    std::pair<std::string, std::string> fresh_form_token() const;  // {token, Set-Cookie value}
+    bool form_token_ok(const request& req, std::string_view field) const;
     response render_code(const request& req, http::status status, const current_session& session, const std::string& error);
     response render_address(const request& req, http::status status, const current_session& session,
                             const std::string& error, const std::string& email, const std::string& phone);
     // Which lock the notice is about: the password login (throttle.account_lock_after) or the
     // address form (address.phone_strikes).
-    // password: the failures' lock; support: `nidan user lock`; address: the phone strikes.
-    enum class locked_form { password, support, address };
+    // password: the failures' lock; support: `nidan user lock`; address: the phone strikes;
+    // not_offered: address_change.only_without_working_address keeps the account off the form.
+    enum class locked_form { password, support, address, not_offered };
     response render_locked(const request& req, locked_form form);
     template_data page_data() const;
 

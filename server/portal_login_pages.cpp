@@ -24,12 +24,8 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     if (!form) co_return render_login(req, http::status::bad_request, msg_bad_form, "");
     const std::string id(form->get("selfcare_id"));
     const std::string password(form->get("password"));
-    const auto now = unix_now();
 
-    const auto csrf = form->get("csrf");
-    const auto csrf_cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_login", secure()));
-    if (!csrf_cookie || !constant_time_equal(*csrf_cookie, csrf) ||
-        !verify_token(s_.server_secret, login_csrf_purpose, csrf, now)) {
+    if (!form_token_ok(req, form->get("csrf"))) {
         log::audit("login.csrf_refused").add("portal", portal_.id).add("client", client);
         co_return render_login(req, http::status::forbidden, msg_form_expired, is_valid_utf8(id) ? id : "");
     }
@@ -110,6 +106,7 @@ awaitable<response> portal_flow::address_page(request_context& ctx) {
     if (!session || session->record.state != session_state::code_pending)
         co_return see_other(ctx.req, portal_.login_path);
     if (steps_.address_form_locked(*session)) co_return render_locked(ctx.req, locked_form::address);
+    if (!steps_.address_form_offered(*session)) co_return render_locked(ctx.req, locked_form::not_offered);
     co_return render_address(ctx.req, http::status::ok, *session, "", "", "");
 }
 
@@ -142,6 +139,8 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
         co_return render_address(req, http::status::unauthorized, *session, msg_wrong_phone, email, "");
     case address_result::locked:
         co_return render_locked(req, locked_form::address);
+    case address_result::not_offered:
+        co_return render_locked(req, locked_form::not_offered);
     case address_result::rate_limited:
         co_return render_address(req, http::status::too_many_requests, *session, msg_too_many_mails, email, phone_raw);
     case address_result::unavailable:

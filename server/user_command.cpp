@@ -13,6 +13,7 @@
 
 #include "core/account_import.hpp"
 #include "core/account_rules.hpp"
+#include "core/address_change.hpp"
 #include "core/clock.hpp"
 #include "core/credentials.hpp"
 #include "core/log.hpp"
@@ -201,6 +202,9 @@ void print_account(const account& a) {
               << "updated: " << utc_text(a.updated_at) << "\n"
               << "password_locked: " << (a.password_locked ? "yes" : "no") << "\n"
               << "operator_locked: " << (a.operator_locked ? "yes" : "no") << "\n"
+              << "pending_email: "
+              << (a.pending_email.empty() ? std::string("(none)") : a.pending_email + " from " + utc_text(a.pending_email_at))
+              << "\n"
               << "address_form_locked: " << (a.address_form_locked ? "yes" : "no") << "\n"
               << "phone_strikes: " << a.phone_strikes << "\n";
 }
@@ -208,7 +212,12 @@ void print_account(const account& a) {
 int show(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
-    in_read(cfg, [&](storage::read_txn& txn) { print_account(load_existing(txn, key)); });
+    in_read(cfg, [&](storage::read_txn& txn) {
+        auto a = load_existing(txn, key);
+        // Shown as the login would see it: a held address whose time has come is the registered one.
+        login::settle_address_change(a, unix_now());
+        print_account(a);
+    });
     return 0;
 }
 
@@ -413,7 +422,13 @@ int import(const config& cfg, std::vector<std::string> args) {
     const auto now = unix_now();
     in_write(cfg, [&](storage::write_txn& txn) {
         for (const auto& row : parsed.rows) {
-            account a{row.portal, row.selfcare_id, row.phc, row.email, row.phone, now, now};
+            account a;
+            a.portal = row.portal;
+            a.selfcare_id = row.selfcare_id;
+            a.password_hash = row.phc;
+            a.email = row.email;
+            a.phone = row.phone;
+            a.created_at = a.updated_at = now;
             revoke_credentials(a);  // as in add: nothing of an earlier account of this ID matches
             // Another process may have added the same account since the check above.
             if (!storage::insert_account(txn, a))

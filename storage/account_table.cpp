@@ -8,8 +8,9 @@ namespace nidan::storage {
 namespace {
 
 // Format 2: password_hash, email, phone (strings), created_at, updated_at (i64), flags (u8),
-// phone_strikes (u32), credential_epoch (u64). Portal and selfcare_id are not repeated: they are
-// the key. Format 1 is format 2 without the epoch (read as 0) and without the operator lock bit.
+// phone_strikes (u32), credential_epoch (u64), pending_email (string), pending_email_at (i64).
+// Portal and selfcare_id are not repeated: they are the key. Format 1 ends after phone_strikes
+// (epoch 0, no pending address) and has no operator lock bit.
 constexpr std::uint8_t account_format = 2;
 constexpr std::uint8_t account_format_without_epoch = 1;
 constexpr std::uint8_t flag_password_locked = 0x01;
@@ -33,6 +34,8 @@ std::string encode_account(const account& a) {
         .u8(flags)
         .u32(a.phone_strikes)
         .u64(a.credential_epoch)
+        .str(a.pending_email)
+        .i64(a.pending_email_at)
         .take();
 }
 
@@ -57,7 +60,11 @@ account decode_account(std::string_view key, std::string_view value) {
     a.address_form_locked = (flags & flag_address_form_locked) != 0;
     a.operator_locked = (flags & flag_operator_locked) != 0;
     a.phone_strikes = in.u32();
-    if (format == account_format) a.credential_epoch = in.u64();
+    if (format == account_format) {
+        a.credential_epoch = in.u64();
+        a.pending_email = in.str();
+        a.pending_email_at = in.i64();
+    }
     in.expect_end();
     return a;
 }

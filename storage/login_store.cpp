@@ -1,5 +1,7 @@
 #include "storage/login_store.hpp"
 
+#include <algorithm>
+
 #include "storage/account_table.hpp"
 #include "storage/code_table.hpp"
 #include "storage/counter_table.hpp"
@@ -23,6 +25,17 @@ std::optional<code_record> login_reader::find_code(std::string_view portal, std:
 std::uint32_t login_reader::count(std::string_view kind, std::string_view subject, std::int64_t window_start,
                                   std::int64_t now) const {
     return get_counter(txn_, kind, subject, window_start, now);
+}
+
+bool login_reader::code_mail_failed_to(std::string_view address) const {
+    // The failed list is the operator's to purge, and short in a working deployment; it is read
+    // only for the address form when address_change.only_without_working_address is set.
+    bool failed = false;
+    for_each_failed(txn_, [&](const outbox_mail& mail) {
+        failed = mail.kind == "login_code" && std::find(mail.rcpt_to.begin(), mail.rcpt_to.end(), address) != mail.rcpt_to.end();
+        return !failed;
+    });
+    return failed;
 }
 
 void login_writer::save_account(const account& a) { put_account(txn_, a); }

@@ -16,6 +16,7 @@ public:
     std::optional<code_record> find_code(std::string_view portal, std::string_view id) const override;
     std::uint32_t count(std::string_view kind, std::string_view subject, std::int64_t window_start,
                         std::int64_t now) const override;
+    bool code_mail_failed_to(std::string_view address) const override;
 
 private:
     const txn& txn_;
@@ -38,6 +39,7 @@ public:
                         std::int64_t now) const override {
         return reader_.count(kind, subject, window_start, now);
     }
+    bool code_mail_failed_to(std::string_view address) const override { return reader_.code_mail_failed_to(address); }
 
     void save_account(const account& a) override;
     void save_session(std::string_view hash, const session_record& s) override;

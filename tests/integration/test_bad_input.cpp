@@ -529,8 +529,10 @@ BOOST_AUTO_TEST_CASE(bad_address_change_input_gets_a_clear_4xx) {
     BOOST_TEST_REQUIRE(nidan::email_problem(address_of_length(254)).empty());
 
     const std::string new_address = "taro.new@example.jp";
-    const auto good = encoded({{"csrf", csrf}, {"new_email", new_address}});
-    auto with_email = [&](const std::string& email) { return encoded({{"csrf", csrf}, {"new_email", email}}); };
+    const auto good = encoded({{"csrf", csrf}, {"new_email", new_address}, {"email_current_password", password}});
+    auto with_email = [&](const std::string& email) {
+        return encoded({{"csrf", csrf}, {"new_email", email}, {"email_current_password", password}});
+    };
     const std::vector<form_row> change_rows{
         refused_form("empty address", with_email(""), 400, msg_bad_address),
         refused_form("no new_email field", {good[0]}, 400, msg_bad_address),
@@ -552,7 +554,8 @@ BOOST_AUTO_TEST_CASE(bad_address_change_input_gets_a_clear_4xx) {
     BOOST_TEST(input_value(kept.body, "new_email").value_or("") == "taro <@example.jp");
     BOOST_TEST(kept.body.find("taro <@") == std::string::npos);
 
-    // Nothing was sent; the address changes once the code mailed to the new one is entered.
+    // Nothing was sent; the address changes once the code mailed to the new one is entered and
+    // its hold (address_change.hold_hours) has passed.
     BOOST_TEST(w.mails_received() == 1u);
     BOOST_TEST(!data.code(taro.portal, taro.id).has_value());
     const auto accepted = b.post(portal_base + "/email", joined(good), form_type);
@@ -561,7 +564,7 @@ BOOST_AUTO_TEST_CASE(bad_address_change_input_gets_a_clear_4xx) {
     const auto code = w.next_code(new_address).code;
     const auto verified = b.post_form(portal_base + "/code", {{"csrf", csrf}, {"code", code}});
     BOOST_TEST(verified.status == 303, verified.body);
-    BOOST_TEST(data.account(taro.portal, taro.id).value_or(nidan::account{}).email == new_address);
+    BOOST_TEST(data.account(taro.portal, taro.id).value_or(nidan::account{}).pending_email == new_address);
 }
 
 BOOST_AUTO_TEST_CASE(bad_password_change_input_gets_a_clear_4xx) {

@@ -33,6 +33,7 @@ const std::vector<std::string> all_keys{
     "server.body_timeout_ms", "server.write_timeout_ms", "server.idle_timeout_ms",
     "server.shutdown_grace_ms", "server.static_dir",     "server.templates_dir",
     "server.static_max_age_s", "server.behind_tls",      "server.trusted_proxies",
+    "server.public_url",
     "tls.enabled",            "tls.cert_file",           "tls.key_file",
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
@@ -49,6 +50,7 @@ const std::vector<std::string> all_keys{
     "mail.from_name",         "code.length",             "code.lifetime_s",
     "code.max_attempts",      "code.mails_per_hour",     "session.idle_timeout_s",
     "session.absolute_lifetime_s", "password.min_length", "address.phone_strikes",
+    "address_change.hold_hours", "address_change.only_without_working_address",
     "throttle.address_free_failures", "throttle.address_base_delay_ms", "throttle.address_max_delay_ms",
     "throttle.address_window_s", "throttle.account_free_failures", "throttle.account_base_delay_ms",
     "throttle.account_max_delay_ms", "throttle.account_window_s", "throttle.account_lock_after",
@@ -203,6 +205,9 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.session.absolute_lifetime.count() == b.session.absolute_lifetime.count());
     BOOST_TEST(a.password.min_length == b.password.min_length);
     BOOST_TEST(a.address.phone_strikes == b.address.phone_strikes);
+    BOOST_TEST(a.address_change.hold.count() == b.address_change.hold.count());
+    BOOST_TEST(a.address_change.only_without_working_address == b.address_change.only_without_working_address);
+    BOOST_TEST(a.server.public_url == b.server.public_url);
     BOOST_TEST(a.throttle.address_free_failures == b.throttle.address_free_failures);
     BOOST_TEST(a.throttle.address_base_delay.count() == b.throttle.address_base_delay.count());
     BOOST_TEST(a.throttle.address_max_delay.count() == b.throttle.address_max_delay.count());
@@ -256,6 +261,7 @@ templates_dir = "web/templates"
 static_max_age_s = 0
 behind_tls = true
 trusted_proxies = ["10.0.0.7", "2001:db8::7", "::ffff:192.0.2.9"]
+public_url = "https://selfcare.example.jp/portal"
 
 [tls]
 enabled = true
@@ -325,6 +331,10 @@ min_length = 12
 [address]
 phone_strikes = 5
 
+[address_change]
+hold_hours = 24
+only_without_working_address = true
+
 [throttle]
 address_free_failures = 20
 address_base_delay_ms = 500
@@ -360,6 +370,7 @@ config custom_expected() {
     c.server.static_max_age = 0s;
     c.server.behind_tls = true;
     c.server.trusted_proxies = {"10.0.0.7", "2001:db8::7", "::ffff:192.0.2.9"};
+    c.server.public_url = "https://selfcare.example.jp/portal";
     c.tls.enabled = true;
     c.tls.cert_file = "tls/cert.pem";
     c.tls.key_file = "tls/key.pem";
@@ -408,6 +419,8 @@ config custom_expected() {
     c.session.absolute_lifetime = 28800s;
     c.password.min_length = 12;
     c.address.phone_strikes = 5;
+    c.address_change.hold = std::chrono::hours{24};
+    c.address_change.only_without_working_address = true;
     c.throttle.address_free_failures = 20;
     c.throttle.address_base_delay = 500ms;
     c.throttle.address_max_delay = 10000ms;
@@ -728,6 +741,9 @@ BOOST_AUTO_TEST_CASE(session_code_password_address_defaults) {
     BOOST_TEST(c.password.min_length == 8u);
     BOOST_TEST(nidan::password_config::max_length == 1024u);
     BOOST_TEST(c.address.phone_strikes == 3u);
+    BOOST_TEST(c.address_change.hold.count() == 72);
+    BOOST_TEST(!c.address_change.only_without_working_address);
+    BOOST_TEST(c.server.public_url == "http://127.0.0.1:8080");
     BOOST_TEST(c.server.behind_tls == false);
     BOOST_TEST(c.server.trusted_proxies.empty());
 }
@@ -769,6 +785,13 @@ BOOST_AUTO_TEST_CASE(new_limits_ranges_name_the_key) {
     expect_bad_override("password.min_length=65", "password.min_length");
     expect_bad_override("address.phone_strikes=0", "address.phone_strikes", "from 1 to 10");
     expect_bad_override("address.phone_strikes=11", "address.phone_strikes");
+    expect_bad_override("address_change.hold_hours=721", "address_change.hold_hours", "from 0 to 720");
+    expect_bad_override("address_change.hold_hours=-1", "address_change.hold_hours", "hours");
+    expect_bad_override("address_change.only_without_working_address=yes",
+                        "address_change.only_without_working_address", "true or false");
+    expect_bad_override("server.public_url=selfcare.example.jp", "server.public_url", "https://");
+    expect_bad_override("server.public_url=https://selfcare.example.jp/", "server.public_url", "trailing /");
+    expect_bad_override("server.public_url=https://selfcare.example.jp/?a=1", "server.public_url", "query");
     expect_bad_override("server.behind_tls=1", "server.behind_tls", "true or false");
     expect_bad_file("[password]\nmin_length = \"8\"\n", "password.min_length", "integer");
     expect_bad_file("[session]\nidle_timeout_s = 1800.0\n", "session.idle_timeout_s");

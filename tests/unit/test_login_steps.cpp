@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <thread>
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <string>
@@ -44,6 +45,7 @@ public:
     std::map<std::string, code_record> codes;               // by account_subject
     std::map<std::tuple<std::string, std::string, std::int64_t>, std::pair<std::uint32_t, std::int64_t>> counters;
     std::vector<outbox_mail> outbox;
+    std::vector<outbox_mail> failed;  // the outbox's failed list
 
     std::optional<account> find_account(std::string_view portal, std::string_view id) const override {
         return find(accounts, account_subject(portal, id));
@@ -60,6 +62,11 @@ public:
                         std::int64_t now) const override {
         const auto it = counters.find({std::string(kind), std::string(subject), window_start});
         return it == counters.end() || now >= it->second.second ? 0 : it->second.first;
+    }
+    bool code_mail_failed_to(std::string_view address) const override {
+        return std::any_of(failed.begin(), failed.end(), [&](const outbox_mail& m) {
+            return m.kind == "login_code" && std::find(m.rcpt_to.begin(), m.rcpt_to.end(), address) != m.rcpt_to.end();
+        });
     }
     void save_account(const account& a) override { accounts[account_subject(a.portal, a.selfcare_id)] = a; }
     void save_session(std::string_view hash, const session_record& s) override { sessions[std::string(hash)] = s; }
@@ -223,6 +230,22 @@ struct flow_fixture {
         address_step step(c, session, email, phone, "192.0.2.1", now);
         std::error_code ec;
         if (step.well_formed()) ec = commit(store, step);
+        return step.finish(ec);
+    }
+
+    // The account page's address change as the server runs it (no waiting).
+    email_change_result change_email(const std::string& session_id, const std::string& email,
+                                     const std::string& current = password) {
+        const auto c = ctx();
+        email_change_step step(c, session_of(session_id), email, current, "192.0.2.1", now);
+        std::error_code ec;
+        if (step.well_formed()) {
+            step.check().read(store);
+            if (step.check().needs_check()) {
+                step.check().verified(hasher.verify(step.check().stored_hash(), step.check().typed()));
+                ec = commit(store, step);
+            }
+        }
         return step.finish(ec);
     }
 
@@ -751,29 +774,51 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(account_page_rules, flow_fixture)
 
-BOOST_AUTO_TEST_CASE(an_address_change_tells_the_old_address_once_verified) {
+BOOST_AUTO_TEST_CASE(an_address_change_needs_the_password_tells_the_old_address_at_once_and_waits_its_hold) {
     const auto session_id = logged_in("taro");
-    const auto c = ctx();
-    const auto session = session_of(session_id);
-    email_change_step change(c, session, "new-taro@example.jp", now);
-    BOOST_TEST_REQUIRE(change.well_formed());
-    BOOST_TEST((change.finish(commit(store, change)) == email_change_result::code_sent));
-    BOOST_TEST(stored_account("taro").email == "taro@example.jp");
+    const auto mails_before = store.outbox.size();
+    BOOST_TEST((change_email(session_id, "new-taro@example.jp", "not my password") == email_change_result::wrong_password));
+    BOOST_TEST(store.outbox.size() == mails_before);
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 1u);
 
-    const auto out = enter_code(session_id, code_in(store.outbox.back()));
-    BOOST_TEST((out.result == code_result::accepted));
-    BOOST_TEST(out.mail_queued);
-    BOOST_TEST(stored_account("taro").email == "new-taro@example.jp");
-    const auto& notice = store.outbox.back();
+    BOOST_TEST((change_email(session_id, "new-taro@example.jp") == email_change_result::code_sent));
+    BOOST_TEST(stored_account("taro").email == "taro@example.jp");
+    // The code to the new address, and at once the notice to the registered one.
+    BOOST_TEST_REQUIRE(store.outbox.size() == mails_before + 2);
+    const auto code_mail = store.outbox[mails_before];
+    const auto notice = store.outbox[mails_before + 1];
+    BOOST_TEST(code_mail.rcpt_to == std::vector<std::string>{"new-taro@example.jp"});
     BOOST_TEST(notice.kind == "address_notice");
     BOOST_TEST(notice.rcpt_to == std::vector<std::string>{"taro@example.jp"});
     BOOST_TEST((notice.priority == mail_priority::notice));
-    // The session stays authenticated (under a new id).
-    BOOST_TEST((session_of(out.session_id).record.state == session_state::authenticated));
 
-    email_change_step bad(c, session_of(out.session_id), "not an address", now);
-    BOOST_TEST(!bad.well_formed());
-    BOOST_TEST((bad.finish({}) == email_change_result::bad_email));
+    const auto out = enter_code(session_id, code_in(code_mail));
+    BOOST_TEST((out.result == code_result::accepted));
+    BOOST_TEST(out.address_held_until == now + 72 * 3600);
+    // The session stays authenticated (under a new id); the address waits its hold.
+    BOOST_TEST((session_of(out.session_id).record.state == session_state::authenticated));
+    BOOST_TEST(stored_account("taro").email == "taro@example.jp");
+    BOOST_TEST(stored_account("taro").pending_email == "new-taro@example.jp");
+    BOOST_TEST((change_email(out.session_id, "not an address") == email_change_result::bad_email));
+    // A login during the hold mails the registered address; after it, the new one.
+    BOOST_TEST(log_in("taro", password).outcome.masked_email == "t***@example.jp");
+    now += 72 * 3600;
+    BOOST_TEST(log_in("taro", password).outcome.masked_email == "n***@example.jp");
+    BOOST_TEST(store.outbox.back().rcpt_to == std::vector<std::string>{"new-taro@example.jp"});
+    BOOST_TEST(stored_account("taro").email == "new-taro@example.jp");
+    BOOST_TEST(stored_account("taro").pending_email.empty());
+}
+
+BOOST_AUTO_TEST_CASE(without_a_hold_the_address_changes_when_its_code_is_verified) {
+    cfg.address_change.hold = std::chrono::hours{0};
+    const auto session_id = logged_in("taro");
+    BOOST_TEST((change_email(session_id, "new-taro@example.jp") == email_change_result::code_sent));
+    const auto code_mail = store.outbox[store.outbox.size() - 2];
+    BOOST_TEST(store.outbox.back().kind == "address_notice");
+    const auto out = enter_code(session_id, code_in(code_mail));
+    BOOST_TEST((out.result == code_result::accepted));
+    BOOST_TEST(out.address_held_until == 0);
+    BOOST_TEST(stored_account("taro").email == "new-taro@example.jp");
 }
 
 BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_enough_new_one) {
@@ -784,10 +829,10 @@ BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_eno
         password_change_step step(c, session, current, replacement, "192.0.2.1", now);
         std::error_code ec;
         if (step.acceptable()) {
-            step.read(store);
-            last_delay = step.delay();
-            if (step.needs_check()) {
-                if (step.verified(hasher.verify(step.stored_hash(), step.current_password())))
+            step.check().read(store);
+            last_delay = step.check().delay();
+            if (step.check().needs_check()) {
+                if (step.check().verified(hasher.verify(step.check().stored_hash(), step.check().typed())))
                     step.set_new_hash(hasher.hash(step.replacement()));
                 ec = commit(store, step);
             }
@@ -975,8 +1020,8 @@ BOOST_AUTO_TEST_CASE(a_password_change_ends_the_other_sessions_and_keeps_its_own
     const auto session = session_of(mine);
     password_change_step step(c, session, password, "a brand new passphrase", "192.0.2.1", now);
     BOOST_TEST_REQUIRE(step.acceptable());
-    step.read(store);
-    BOOST_TEST_REQUIRE(step.verified(hasher.verify(step.stored_hash(), step.current_password())));
+    step.check().read(store);
+    BOOST_TEST_REQUIRE(step.check().verified(hasher.verify(step.check().stored_hash(), step.check().typed())));
     step.set_new_hash(hasher.hash(step.replacement()));
     BOOST_TEST((step.finish(commit(store, step)) == password_change_result::changed));
 
@@ -993,11 +1038,11 @@ BOOST_AUTO_TEST_CASE(a_password_change_loses_to_a_reset_made_while_it_was_checke
     const auto c = ctx();
     const auto session = session_of(logged_in("taro"));
     password_change_step step(c, session, password, "a brand new passphrase", "192.0.2.1", now);
-    step.read(store);
+    step.check().read(store);
     auto a = stored_account("taro");
     a.password_hash = hasher.hash("the operator's new password");
     store.save_account(a);
-    BOOST_TEST_REQUIRE(step.verified(hasher.verify(step.stored_hash(), step.current_password())));
+    BOOST_TEST_REQUIRE(step.check().verified(hasher.verify(step.check().stored_hash(), step.check().typed())));
     step.set_new_hash(hasher.hash(step.replacement()));
     BOOST_TEST((step.finish(commit(store, step)) == password_change_result::unavailable));
     BOOST_TEST(stored_account("taro").password_hash == a.password_hash);

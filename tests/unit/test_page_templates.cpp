@@ -31,7 +31,7 @@ const template_store& store() {
 }
 
 const std::vector<std::string> pages{"login.html",  "code.html",    "address.html",
-                                     "locked.html", "account.html", "menu.html"};
+                                     "locked.html", "account.html", "menu.html", "address_cancel.html"};
 
 // Markup and both quote characters: whatever a customer or an operator could put in a value.
 const std::string hostile = "<script>alert(\"x\")</script>'";
@@ -126,6 +126,10 @@ template_data sample(const std::string& page) {
         d.set("logout_action", "/selfcare/logout");
         d.set("min_password", "10");
         d.set("new_email", "");
+    } else if (page == "address_cancel.html") {
+        d.set("confirm", true);
+        d.set("action", "/portal/mc050/address/cancel");
+        d.set("token", "link-token");
     } else if (page == "menu.html") {
         d.set("logout_action", "/mfes/logout");
         data menu{data::type::list};
@@ -341,7 +345,15 @@ BOOST_AUTO_TEST_CASE(account_page) {
     BOOST_TEST(contains(html, "<dd>*******5678</dd>"));
     BOOST_TEST(contains(html, "<form action=\"/selfcare/account/email\" method=\"post\">"));
     BOOST_TEST(contains(html, "type=\"email\" id=\"new_email\" name=\"new_email\""));
-    BOOST_TEST(contains(html, "認証コードを送信します"));
+    BOOST_TEST(contains(html, "認証コードを送信し、現在の登録メールアドレスに変更のお知らせをお送りします。"));
+    BOOST_TEST(contains(html, "name=\"email_current_password\" autocomplete=\"current-password\""));
+    BOOST_TEST(contains(html, "認証コードを入力すると変更が完了します。"));
+    d.set("hold_hours", "72");
+    d.set("pending_email", "n***@example.jp");
+    d.set("pending_email_at", "2026年12月10日 09時00分");
+    const std::string held = render("account.html", d);
+    BOOST_TEST(contains(held, "認証コードの入力から72時間後に変更が完了します。"));
+    BOOST_TEST(contains(held, "変更手続き中: n***@example.jp(2026年12月10日 09時00分に変更されます)"));
     BOOST_TEST(contains(html, "<form action=\"/selfcare/account/password\" method=\"post\">"));
     BOOST_TEST(contains(html, "name=\"current_password\" autocomplete=\"current-password\""));
     BOOST_TEST(contains(html, "name=\"new_password\" autocomplete=\"new-password\" minlength=\"10\""));
