@@ -151,9 +151,26 @@ void append(std::string& reasons, const std::string& reason) {
     reasons += reason;
 }
 
+// A ready-made hash: its shape, then what checking it at every login would cost. A string with
+// the shape but p != 1 gets the cost reason, which says why, rather than "malformed".
+std::string phc_problem(const std::string& phc, const import_rules& rules) {
+    const auto cost = password_hasher::cost_of(phc);
+    if (!cost || (cost->parallelism == 1 && !password_hasher::looks_like_phc(phc)))
+        return "password: malformed argon2id hash";
+    return import_cost_problem(*cost, rules.hash, rules.cost);
+}
+
 }  // namespace
 
-import_result parse_account_csv(std::istream& in, std::span<const std::string_view> known_portals) {
+import_rules import_rules_of(const config& cfg) {
+    import_rules rules;
+    rules.min_password_chars = cfg.password.min_length;
+    rules.hash = {cfg.hash.memory_kib, cfg.hash.iterations};
+    rules.cost = cost_bounds_of(cfg.hash);
+    return rules;
+}
+
+import_result parse_account_csv(std::istream& in, const import_rules& rules) {
     const std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     std::string_view text = content;
     if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
@@ -199,7 +216,7 @@ import_result parse_account_csv(std::istream& in, std::span<const std::string_vi
         row.portal = std::move(values[0]);
         row.selfcare_id = std::move(values[1]);
         row.email = std::move(values[2]);
-        append(reasons, portal_problem(row.portal, known_portals));
+        append(reasons, portal_problem(row.portal, rules.known_portals));
         append(reasons, selfcare_id_problem(row.selfcare_id));
         const auto [earlier, inserted] =
             first_seen.try_emplace({row.portal, row.selfcare_id}, row.line);
@@ -212,12 +229,11 @@ import_result parse_account_csv(std::istream& in, std::span<const std::string_vi
         else
             append(reasons, phone_problem(values[3]));
         if (values[password_column].starts_with("$argon2")) {
-            if (password_hasher::looks_like_phc(values[password_column]))
-                row.phc = std::move(values[password_column]);
-            else
-                append(reasons, "password: malformed argon2id hash");
+            append(reasons, phc_problem(values[password_column], rules));
+            row.phc = std::move(values[password_column]);
         } else {
-            append(reasons, password_problem(values[password_column]));
+            append(reasons, password_problem(values[password_column], rules.min_password_chars,
+                                             password_config::max_length));
             row.password = std::move(values[password_column]);
         }
 

@@ -13,8 +13,11 @@
 //  - ASCII spaces around unquoted fields are trimmed, except in the password field, where every
 //    byte counts.
 //  - A password field starting with "$argon2" is a ready-made PHC hash and must pass
-//    password_hasher::looks_like_phc(); anything else is a plaintext password checked by
-//    password_problem(). (So a plaintext password cannot start with "$argon2".)
+//    password_hasher::looks_like_phc() and, for its cost, import_cost_problem() of
+//    core/hash_cost.hpp (p = 1, m and t within hash.max_cost_factor of the configured ones and
+//    not below the hash.import_min_* floors); anything else is a plaintext password checked by
+//    password_problem() with password.min_length. (So a plaintext password cannot start with
+//    "$argon2".)
 //  - The rules of core/account_rules.hpp apply; a (portal, id) seen earlier in the file rejects
 //    the later record, whatever became of the earlier one.
 // Line numbers are 1-based physical lines where the record starts, so a rejection points at what
@@ -27,6 +30,9 @@
 #include <vector>
 
 #include "core/account_rules.hpp"
+#include "core/config.hpp"
+#include "core/hash_cost.hpp"
+#include "core/password_hasher.hpp"
 
 namespace nidan {
 
@@ -50,9 +56,19 @@ struct import_result {
     std::vector<import_rejection> rejections;  // in file order
 };
 
+// What the configuration says about imported rows. The defaults are those of the config structs.
+struct import_rules {
+    std::size_t min_password_chars = password_config{}.min_length;
+    hash_params hash{hash_config{}.memory_kib, hash_config{}.iterations};
+    hash_cost_bounds cost = cost_bounds_of(hash_config{});
+    std::span<const std::string_view> known_portals = default_portals;
+};
+
+// password.min_length, hash.memory_kib, hash.iterations and the bounds of [hash].
+import_rules import_rules_of(const config& cfg);
+
 // Reads the whole stream. Never throws for bad content: every bad record becomes a rejection and
 // the good ones are still returned. Throws only what the stream or allocation throws.
-import_result parse_account_csv(std::istream& in,
-                                std::span<const std::string_view> known_portals = default_portals);
+import_result parse_account_csv(std::istream& in, const import_rules& rules = {});
 
 }  // namespace nidan

@@ -48,7 +48,9 @@ std::string phone_problem(std::string_view raw);
 // Password policy (NIST SP 800-63B style): valid UTF-8, at least min_chars code points, at most
 // max_bytes bytes. Any characters are allowed, there are no composition rules and nothing is ever
 // truncated. max_bytes only bounds the hashing work an attacker can ask for; it sits far above the
-// 64 characters we promise customers.
+// 64 characters we promise customers. Both count the text as typed, which is what the customer
+// sees; password_hasher hashes its NFKC form (core/nfkc.hpp), at most 18 times as many code
+// points, which changes nothing in Argon2id's cost.
 std::string password_problem(std::string_view password, std::size_t min_chars = 8,
                              std::size_t max_bytes = 1024);
 

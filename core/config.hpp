@@ -70,6 +70,12 @@ struct hash_config {
     std::uint32_t memory_kib = 19456;
     std::uint32_t iterations = 2;
     std::size_t max_queue = 64;  // password checks waiting past this answer 503
+    // Bounds on the cost of stored and imported hashes (core/hash_cost.hpp): a hash with m or t
+    // above max_cost_factor times ours is refused at import and never computed at login; the
+    // import also refuses m or t below the floors.
+    std::uint32_t max_cost_factor = 4;
+    std::uint32_t import_min_memory_kib = 7168;  // OWASP's smallest Argon2id memory (with t=5)
+    std::uint32_t import_min_iterations = 1;     // RFC 9106's first choice is t=1 (with 2 GiB)
 };
 
 struct smtp_config {

@@ -11,8 +11,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/hash_cost.hpp"
+#include "core/log.hpp"
+#include "core/nfkc.hpp"
+
 namespace nidan {
 namespace {
+
+thread_local std::uint64_t computations = 0;
 
 // sodium_init() is itself idempotent, but a function-local static also gives every caller a
 // happens-before edge with the one successful initialisation.
@@ -50,7 +56,7 @@ bool consume(std::string_view& text, std::string_view prefix) {
 }
 
 // A decimal without sign or leading zeros that fits in 32 bits, as Argon2 encoders write it.
-bool consume_u32(std::string_view& text) {
+bool consume_u32(std::string_view& text, std::uint32_t& out) {
     std::size_t n = 0;
     std::uint64_t value = 0;
     while (n < text.size() && text[n] >= '0' && text[n] <= '9') {
@@ -60,6 +66,7 @@ bool consume_u32(std::string_view& text) {
     }
     if (n == 0 || (n > 1 && text[0] == '0')) return false;
     text.remove_prefix(n);
+    out = static_cast<std::uint32_t>(value);
     return true;
 }
 
@@ -72,10 +79,22 @@ bool consume_b64(std::string_view& text) {
     return true;
 }
 
-bool has_phc_shape(std::string_view text) {
-    return consume(text, "$argon2id$v=19$m=") && consume_u32(text) && consume(text, ",t=") &&
-           consume_u32(text) && consume(text, ",p=1$") && consume_b64(text) && consume(text, "$") &&
-           consume_b64(text) && text.empty();
+// "$argon2id$v=19$m=<u32>,t=<u32>,p=<u32>$<b64>$<b64>", nothing around it.
+std::optional<phc_cost> parse_phc(std::string_view text) {
+    phc_cost cost;
+    if (consume(text, "$argon2id$v=19$m=") && consume_u32(text, cost.memory_kib) && consume(text, ",t=") &&
+        consume_u32(text, cost.iterations) && consume(text, ",p=") && consume_u32(text, cost.parallelism) &&
+        consume(text, "$") && consume_b64(text) && consume(text, "$") && consume_b64(text) && text.empty())
+        return cost;
+    return std::nullopt;
+}
+
+bool argon2id_matches(const phc_buffer& stored, std::string_view password) {
+    ++computations;
+    // The argon2id-specific member of the crypto_pwhash_str family: the generic one would also
+    // accept argon2i strings. A failure here is a wrong password or unaffordable stored
+    // parameters (ENOMEM); both must read as a mismatch.
+    return crypto_pwhash_argon2id_str_verify(stored.data(), password_ptr(password), password.size()) == 0;
 }
 
 }  // namespace
@@ -85,8 +104,9 @@ struct password_hasher::dummy_state {
     std::string phc;
 };
 
-password_hasher::password_hasher(hash_params params)
+password_hasher::password_hasher(hash_params params, std::uint32_t max_cost_factor)
     : params_(params),
+      max_cost_factor_(max_cost_factor),
       opslimit_(params.iterations),
       memlimit_(static_cast<std::size_t>(params.memory_kib) * 1024U),
       dummy_(std::make_shared<dummy_state>()) {
@@ -104,32 +124,39 @@ password_hasher::password_hasher(hash_params params)
 }
 
 std::string password_hasher::hash(std::string_view password) const {
-    if (password.size() > crypto_pwhash_PASSWD_MAX)
-        throw std::invalid_argument("password too long to hash");
+    const auto normal = nfkc(password);
+    const std::string_view hashed = normal ? std::string_view(*normal) : password;
+    if (hashed.size() > crypto_pwhash_PASSWD_MAX) throw std::invalid_argument("password too long to hash");
     phc_buffer out{};
-    if (crypto_pwhash_str_alg(out.data(), password_ptr(password), password.size(), opslimit_,
-                              memlimit_, crypto_pwhash_ALG_ARGON2ID13) != 0)
+    ++computations;
+    if (crypto_pwhash_str_alg(out.data(), password_ptr(hashed), hashed.size(), opslimit_, memlimit_,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
         throw std::runtime_error("password hashing failed: out of memory");
     return std::string(out.data());
 }
 
-password_hasher::verdict password_hasher::verify(std::string_view phc,
-                                                 std::string_view password) const {
+password_hasher::verdict password_hasher::verify(std::string_view phc, std::string_view password) const {
     // The shape check keeps argon2i, other versions and p != 1 out even though libsodium would
     // verify some of them: we only ever store what hash() writes.
-    if (!looks_like_phc(phc) || password.size() > crypto_pwhash_PASSWD_MAX)
-        return verdict::mismatch;
+    if (!looks_like_phc(phc) || password.size() > crypto_pwhash_PASSWD_MAX) return verdict::mismatch;
     const auto stored = to_c_string(phc);
     if (!stored) return verdict::mismatch;
-    // The argon2id-specific members of the crypto_pwhash_str family: the generic ones would also
-    // accept argon2i strings. A failure here is a wrong password or unaffordable stored
-    // parameters (ENOMEM); both must read as a mismatch.
-    if (crypto_pwhash_argon2id_str_verify(stored->data(), password_ptr(password),
-                                          password.size()) != 0)
+    if (const auto cost = cost_of(phc); !within_cost_ceiling(*cost, params_, max_cost_factor_)) {
+        log::warn("password.hash_too_costly")
+            .add("m", cost->memory_kib)
+            .add("t", cost->iterations)
+            .add("max_cost_factor", max_cost_factor_);
+        verify_dummy(password);
         return verdict::mismatch;
-    return crypto_pwhash_argon2id_str_needs_rehash(stored->data(), opslimit_, memlimit_) == 0
-               ? verdict::match
-               : verdict::match_needs_rehash;
+    }
+    const bool ours = crypto_pwhash_argon2id_str_needs_rehash(stored->data(), opslimit_, memlimit_) == 0;
+    const auto normal = nfkc(password);
+    if (argon2id_matches(*stored, normal ? std::string_view(*normal) : password))
+        return ours ? verdict::match : verdict::match_needs_rehash;
+    // Hashed as typed before passwords were normalised (or imported so): right, but to be
+    // stored again in NFKC.
+    if (normal && *normal != password && argon2id_matches(*stored, password)) return verdict::match_needs_rehash;
+    return verdict::mismatch;
 }
 
 void password_hasher::verify_dummy(std::string_view password) const {
@@ -139,12 +166,14 @@ void password_hasher::verify_dummy(std::string_view password) const {
         randombytes_buf(secret.data(), secret.size());
         dummy_->phc = hash(std::string_view(secret.data(), secret.size()));
     });
-    // The verdict is meaningless by design; only the work done matters.
+    // The verdict is meaningless by design; only the work done matters. The dummy never matches,
+    // so this is verify()'s most costly path for this password, as a wrong password's check is.
     static_cast<void>(verify(dummy_->phc, password));
 }
 
 bool password_hasher::looks_like_phc(std::string_view phc) {
-    if (!has_phc_shape(phc)) return false;
+    const auto cost = parse_phc(phc);
+    if (!cost || cost->parallelism != 1) return false;
     const auto stored = to_c_string(phc);
     if (!stored) return false;
     ensure_sodium();
@@ -154,5 +183,9 @@ bool password_hasher::looks_like_phc(std::string_view phc) {
                                                    crypto_pwhash_argon2id_OPSLIMIT_MIN,
                                                    crypto_pwhash_argon2id_MEMLIMIT_MIN) != -1;
 }
+
+std::optional<phc_cost> password_hasher::cost_of(std::string_view phc) { return parse_phc(phc); }
+
+std::uint64_t password_hasher::computations_on_this_thread() noexcept { return computations; }
 
 }  // namespace nidan

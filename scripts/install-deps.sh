@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config ccache
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
-  liblmdb-dev lmdb-utils libssl-dev libsodium-dev
+  liblmdb-dev lmdb-utils libssl-dev libsodium-dev libunistring-dev
   libtomlplusplus-dev libkainjow-mustache-dev libspdlog-dev
   python3 python3-aiosmtpd curl openssl
   postfix wrk

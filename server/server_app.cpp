@@ -109,7 +109,7 @@ struct server_app::parts {
           hashes(cfg.hash.threads, cfg.hash.max_queue),
           tls(make_tls_context(cfg.tls)),
           state(cfg, errors),
-          hasher(hash_params{cfg.hash.memory_kib, cfg.hash.iterations}),
+          hasher(hash_params{cfg.hash.memory_kib, cfg.hash.iterations}, cfg.hash.max_cost_factor),
           mailer(cfg, templates),
           io_contexts(make_io_contexts(cfg.server.io_threads)),
           ioc(*io_contexts.front()),

@@ -398,7 +398,8 @@ int import(const config& cfg, std::vector<std::string> args) {
     if (args.size() != 1) throw usage_failure("import takes one CSV file");
     std::ifstream in(args.front(), std::ios::binary);
     if (!in) throw command_failure("cannot read " + args.front());
-    auto parsed = parse_account_csv(in);
+    // password.min_length and the [hash] cost bounds, as for every other way a password is set.
+    auto parsed = parse_account_csv(in, import_rules_of(cfg));
 
     // Rows that clash with stored accounts are rejected like any other bad row.
     if (has_data(cfg)) {

@@ -38,7 +38,8 @@ const std::vector<std::string> all_keys{
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
     "storage.writer_max_queue", "hash.threads",          "hash.memory_kib",
-    "hash.iterations",        "hash.max_queue",          "smtp.relay",
+    "hash.iterations",        "hash.max_queue",          "hash.max_cost_factor",
+    "hash.import_min_memory_kib", "hash.import_min_iterations", "smtp.relay",
     "smtp.tls",               "smtp.verify_certificate", "smtp.ca_file",
     "smtp.username",          "smtp.password_file",      "smtp.allow_auth_without_tls",
     "smtp.helo_name",         "smtp.pool_size",          "smtp.max_messages_per_connection",
@@ -170,6 +171,9 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.hash.memory_kib == b.hash.memory_kib);
     BOOST_TEST(a.hash.iterations == b.hash.iterations);
     BOOST_TEST(a.hash.max_queue == b.hash.max_queue);
+    BOOST_TEST(a.hash.max_cost_factor == b.hash.max_cost_factor);
+    BOOST_TEST(a.hash.import_min_memory_kib == b.hash.import_min_memory_kib);
+    BOOST_TEST(a.hash.import_min_iterations == b.hash.import_min_iterations);
     BOOST_TEST(a.smtp.relay.to_string() == b.smtp.relay.to_string());
     BOOST_TEST(static_cast<int>(a.smtp.tls) == static_cast<int>(b.smtp.tls));
     BOOST_TEST(a.smtp.verify_certificate == b.smtp.verify_certificate);
@@ -282,6 +286,9 @@ threads = 3
 memory_kib = 65536
 iterations = 3
 max_queue = 16
+max_cost_factor = 8
+import_min_memory_kib = 16384
+import_min_iterations = 2
 
 [smtp]
 relay = "mail.example.org:587"
@@ -385,6 +392,9 @@ config custom_expected() {
     c.hash.memory_kib = 65536;
     c.hash.iterations = 3;
     c.hash.max_queue = 16;
+    c.hash.max_cost_factor = 8;
+    c.hash.import_min_memory_kib = 16384;
+    c.hash.import_min_iterations = 2;
     c.smtp.relay = {"mail.example.org", 587};
     c.smtp.tls = nidan::smtp_tls_mode::starttls;
     c.smtp.verify_certificate = false;
@@ -946,6 +956,10 @@ BOOST_AUTO_TEST_CASE(bad_files_name_the_key) {
     expect_bad_file("[hash]\nmemory_kib = 7\n", "hash.memory_kib", "from 8 to 4194304");
     expect_bad_file("[hash]\niterations = 0\n", "hash.iterations");
     expect_bad_file("[hash]\nthreads = 0\n", "hash.threads");
+    expect_bad_file("[hash]\nmax_cost_factor = 0\n", "hash.max_cost_factor", "from 1 to 64");
+    expect_bad_file("[hash]\nmax_cost_factor = 65\n", "hash.max_cost_factor");
+    expect_bad_file("[hash]\nimport_min_memory_kib = 7\n", "hash.import_min_memory_kib");
+    expect_bad_file("[hash]\nimport_min_iterations = 0\n", "hash.import_min_iterations");
 
     // Bad enum.
     expect_bad_file("[storage]\ndurability = \"fast\"\n", "storage.durability", "one of");

@@ -221,7 +221,71 @@ BOOST_AUTO_TEST_CASE(plaintext_rules_apply_to_non_hash_passwords) {
 BOOST_AUTO_TEST_CASE(custom_portals) {
     const std::array<std::string_view, 1> portals{"test"};
     std::istringstream in("test,a,,0312345678,password1\nip-phone,b,,0312345678,password1\n");
-    const auto result = parse_account_csv(in, portals);
+    import_rules rules;
+    rules.known_portals = portals;
+    const auto result = parse_account_csv(in, rules);
     BOOST_TEST(result.rows.size() == 1U);
     BOOST_TEST(contains(reason_at(result, 2), "portal: "));
+}
+
+BOOST_AUTO_TEST_CASE(plaintext_passwords_meet_the_configured_minimum) {
+    const std::string text = "ip-phone,a,,0312345678,Eleven char\n"    // 11 characters
+                             "ip-phone,b,,0312345678,Twelve chars\n"   // 12
+                             "ip-phone,c,,0312345678,パスワード十二文字です\n";  // 11 code points, 33 bytes
+    import_rules rules;
+    rules.min_password_chars = 12;
+    std::istringstream in(text);
+    const auto strict = parse_account_csv(in, rules);
+    BOOST_REQUIRE(strict.rows.size() == 1U);
+    BOOST_TEST(strict.rows[0].selfcare_id == "b");
+    BOOST_TEST(reason_at(strict, 1) == "password: shorter than 12 characters");
+    BOOST_TEST(reason_at(strict, 3) == "password: shorter than 12 characters");  // characters, not bytes
+    // The default is password.min_length's default, 8.
+    BOOST_TEST(parse(text).rows.size() == 3U);
+
+    nidan::config cfg;
+    cfg.password.min_length = 20;
+    BOOST_TEST(import_rules_of(cfg).min_password_chars == 20U);
+}
+
+BOOST_AUTO_TEST_CASE(ready_made_hashes_within_the_cost_bounds_only) {
+    // A real hash at m=8192, t=1, p=1; the others change only its parameters, which the parser
+    // reads without computing anything.
+    const auto phc = password_hasher(hash_params{8192, 1}).hash("imported secret");
+    const auto with = [&](std::string_view params) {
+        std::string out = phc;
+        const std::string_view cheap = "m=8192,t=1,p=1";
+        out.replace(out.find(cheap), cheap.size(), params);
+        return '"' + out + '"';  // quoted: the parameters hold commas
+    };
+    const std::string text = "ip-phone,a,,0312345678,\"" + phc + "\"\n" +              // 1: fine
+                             "ip-phone,b,,0312345678," + with("m=4194304,t=1,p=1") + "\n" +  // 2: 4 GiB
+                             "ip-phone,c,,0312345678," + with("m=8192,t=9,p=1") + "\n" +     // 3: t
+                             "ip-phone,d,,0312345678," + with("m=4096,t=1,p=1") + "\n" +     // 4: floor
+                             "ip-phone,e,,0312345678," + with("m=8192,t=1,p=4") + "\n" +     // 5: p
+                             "ip-phone,f,,0312345678," + with("m=77824,t=8,p=1") + "\n";     // 6: at the bound
+    // The config's defaults: 19456 KiB, t=2, factor 4, floor 7168 KiB and t=1.
+    const auto result = parse(text);
+    BOOST_REQUIRE(result.rows.size() == 2U);
+    BOOST_TEST(result.rows[0].selfcare_id == "a");
+    BOOST_TEST(result.rows[1].selfcare_id == "f");
+    BOOST_TEST(reason_at(result, 2) == "password: argon2id hash with m=4194304 KiB, above hash.max_cost_factor (4) x "
+                                       "hash.memory_kib (19456) = 77824 KiB");
+    BOOST_TEST(reason_at(result, 3) ==
+               "password: argon2id hash with t=9, above hash.max_cost_factor (4) x hash.iterations (2) = 8");
+    BOOST_TEST(reason_at(result, 4) == "password: argon2id hash with m=4096 KiB, below hash.import_min_memory_kib (7168)");
+    BOOST_TEST(reason_at(result, 5) == "password: argon2id hash with p=4, only p=1 is supported");
+
+    // The bounds follow the configuration.
+    nidan::config cfg;
+    cfg.hash.memory_kib = 8192;
+    cfg.hash.iterations = 1;
+    cfg.hash.max_cost_factor = 2;
+    cfg.hash.import_min_memory_kib = 8192;
+    std::istringstream in(text);
+    const auto tight = parse_account_csv(in, import_rules_of(cfg));
+    BOOST_REQUIRE(tight.rows.size() == 1U);
+    BOOST_TEST(tight.rows[0].selfcare_id == "a");
+    BOOST_TEST(contains(reason_at(tight, 6), "m=77824 KiB, above hash.max_cost_factor (2) x hash.memory_kib (8192)"));
+    BOOST_TEST(contains(reason_at(tight, 6), "t=8, above"));
 }
