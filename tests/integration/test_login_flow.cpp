@@ -22,6 +22,7 @@
 #include "nidan_test/process.hpp"
 #include "nidan_test/raw_http.hpp"
 #include "nidan_test/temp_dir.hpp"
+#include "portal_client.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -44,20 +45,6 @@ const std::string msg_expired_suffix =
     "分)が過ぎました。もう一度ログインし直して、ログイン認証コードを再度入手してください。";
 
 const std::string login_heading = "<h1>セルフケアログイン</h1>";
-const std::string code_heading = "<h1>認証コードチェック</h1>";
-
-struct portal_account {
-    std::string portal;
-    std::string login_path;
-    std::string id;
-    std::string email;
-    std::string phone;
-    std::string masked_phone;
-    bool menu;  // home is 設定内容選択 rather than the account page
-    std::string code_path() const { return "/portal/" + portal + "/code"; }
-    std::string home_path() const { return "/portal/" + portal + "/home"; }
-    std::string logout_path() const { return "/portal/" + portal + "/logout"; }
-};
 
 // The same self-care ID in two portals: they are different customers.
 const portal_account ip_phone{"ip-phone", "/selfcare/SelfcareLogin.in", "taro", "taro@example.jp",
@@ -96,58 +83,6 @@ private:
         return out;
     }
 };
-
-// GETs the login page and returns its csrf field, checked against the nidan_login cookie.
-std::string open_login(browser& b, const portal_account& a) {
-    const auto page = b.get(a.login_path);
-    BOOST_TEST_REQUIRE(page.status == 200);
-    const auto csrf = input_value(page.body, "csrf");
-    BOOST_TEST_REQUIRE(csrf.has_value());
-    BOOST_TEST_REQUIRE(!csrf->empty());
-    BOOST_TEST(b.cookie("nidan_login").value_or("") == *csrf);
-    return *csrf;
-}
-
-http_reply submit_login(browser& b, const portal_account& a, const std::string& csrf, const std::string& id,
-                        const std::string& pw, const header_list& extra = {}) {
-    return b.post_form(a.login_path, {{"csrf", csrf}, {"selfcare_id", id}, {"password", pw}}, extra);
-}
-
-// Step 1 done: the browser holds a code-pending session. Returns that session cookie.
-std::string log_in_to_code(browser& b, const portal_account& a) {
-    const auto csrf = open_login(b, a);
-    const auto reply = submit_login(b, a, csrf, a.id, password);
-    BOOST_TEST_REQUIRE(reply.status == 303, "login POST: " << reply.status << "\n" << reply.body);
-    BOOST_TEST_REQUIRE(reply.header("location") == a.code_path());
-    const auto session = b.cookie("nidan_session");
-    BOOST_TEST_REQUIRE(session.has_value());
-    return *session;
-}
-
-// The csrf field of the code page (GET), which must be the code page.
-std::string code_csrf(browser& b, const portal_account& a) {
-    const auto page = b.get(a.code_path());
-    BOOST_TEST_REQUIRE(page.status == 200, "code page: " << page.status << " " << page.header("location"));
-    BOOST_TEST_REQUIRE(contains(page.body, code_heading));
-    const auto csrf = input_value(page.body, "csrf");
-    BOOST_TEST_REQUIRE(csrf.has_value());
-    return *csrf;
-}
-
-http_reply submit_code(browser& b, const portal_account& a, const std::string& csrf, const std::string& code) {
-    return b.post_form(a.code_path(), {{"csrf", csrf}, {"code", code}});
-}
-
-// Both steps: the browser ends up logged in. Returns the authenticated session cookie.
-std::string log_in(world& w, browser& b, const portal_account& a) {
-    log_in_to_code(b, a);
-    const auto csrf = code_csrf(b, a);
-    const auto mail = w.next_code(a.email);
-    const auto reply = submit_code(b, a, csrf, mail.code);
-    BOOST_TEST_REQUIRE(reply.status == 303, "code POST: " << reply.status << "\n" << reply.body);
-    BOOST_TEST_REQUIRE(reply.header("location") == a.home_path());
-    return b.cookie("nidan_session").value_or("");
-}
 
 // /auth/verify with exactly this session cookie ("" for none).
 http_reply verify_with(unsigned short port, const std::string& session) {
