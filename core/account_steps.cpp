@@ -48,11 +48,11 @@ password_change_step::password_change_step(const context& c, const current_sessi
     acceptable_ = password_problem(replacement_, c_.cfg.password.min_length, password_config::max_length).empty();
 }
 
-void password_change_step::read(const record_reader& r) {
+void password_change_step::read(const record_reader& r, checks_in_flight others) {
     const auto& id = session_.record.selfcare_id;
     if (auto acct = r.find_account(c_.portal.id, id)) stored_hash_ = acct->password_hash;
     // A session is no device token: the thief of one waits like any stranger.
-    failures_.read(r, true);
+    failures_.read(r, false, others);
 }
 
 bool password_change_step::verified(password_hasher::verdict v) {
@@ -81,6 +81,11 @@ password_change_result password_change_step::finish(const std::error_code& write
     if (!has_account()) return password_change_result::no_account;
     const auto& portal = c_.portal.id;
     const auto& id = session_.record.selfcare_id;
+    if (refused_) {
+        log::audit("account.password_change_busy").add("portal", portal).add("id", id).add("client", client_)
+            .add("reason", name_of(*refused_)).add("delay_ms", static_cast<std::int64_t>(delay().count()));
+        return password_change_result::busy;
+    }
     if (!current_ok_) {
         if (write_error) log::warn("account.counter_failed").add("portal", portal).add("error", write_error.message());
         log::audit("account.password_change_refused").add("portal", portal).add("id", id).add("client", client_)

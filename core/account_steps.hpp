@@ -36,14 +36,16 @@ private:
     bool rate_limited_ = false;
 };
 
-// busy: another delayed check of the same account or address is in progress (core/attempt_gate.hpp).
+// busy: refused unchecked by the throttle (core/attempt_gate.hpp, core/password_failures.hpp).
 enum class password_change_result { changed, bad_password, wrong_password, no_account, busy, unavailable };
 
 //   password_change_step step(context, session, current, replacement, client, now);
 //   if (step.acceptable()) {
-//       step.read(reader);
-//       if (step.has_account()) {
-//           wait step.delay();            // behind an attempt_gate pass, as the login
+//       track step.address_key(), step.account_key() in flight   // as the login
+//       step.read(reader, others);
+//       if (step.needs_check()) {
+//           refused if step.over_budget() or the gate refuses step.plan(), as the login
+//           wait the queue, then step.delay();
 //           verdict = verify(step.stored_hash(), step.current_password())
 //           if (step.verified(verdict)) step.set_new_hash(hash(step.replacement()));
 //           error = write { step.write(writer); }   // the new hash, or the failure's count
@@ -52,15 +54,18 @@ enum class password_change_result { changed, bad_password, wrong_password, no_ac
 //   result = step.finish(error);
 //
 // A wrong current password counts as a password failure of the account and of the client address
-// (the same counters and delays as the login), so a stolen session cannot be used to guess the
-// password at full speed.
+// (the same counters, delays, queue, concurrency limit and budget as a stranger's login), so a
+// stolen session cannot be used to guess the password at full speed.
 class password_change_step {
 public:
     password_change_step(const context& c, const current_session& session, std::string current, std::string replacement,
                          std::string client, std::int64_t now);
     // False: the new password breaks the rules (password.min_length, the fixed maximum).
     bool acceptable() const { return acceptable_; }
-    void read(const record_reader& r);
+    // The attempt_gate::track subjects, registered before read() (see password_step).
+    std::string address_key() const { return failures_.address_key(); }
+    std::string account_key() const { return failures_.account_key(); }
+    void read(const record_reader& r, checks_in_flight others = {});
     bool has_account() const { return !stored_hash_.empty(); }
     // An account and a current password that could be it: only then is Argon2id worth running
     // (an empty or oversized one is refused unchecked and uncounted).
@@ -68,8 +73,11 @@ public:
         return has_account() && !current_.empty() && current_.size() <= password_config::max_length;
     }
     std::chrono::milliseconds delay() const { return failures_.delay(); }
-    // As password_step's: the attempt_gate subjects of the delays that apply.
-    std::vector<std::string> delayed_subjects() const { return failures_.gate_subjects(); }
+    // As password_step's: the budget, and what a delayed check must hold from the gate.
+    bool over_budget() const { return failures_.over_budget(); }
+    gate_plan plan() const { return failures_.plan(); }
+    // Refused by the throttle: finish() says busy (and the audit line why).
+    void refuse_busy(throttle_refusal why) { refused_ = why; }
     const std::string& stored_hash() const { return stored_hash_; }
     const std::string& current_password() const { return current_; }
     const std::string& replacement() const { return replacement_; }
@@ -91,6 +99,7 @@ private:
     bool checked_ = false;
     bool current_ok_ = false;
     std::string new_hash_;
+    std::optional<throttle_refusal> refused_;
 };
 
 // Logout: the session is destroyed server-side.

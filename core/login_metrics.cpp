@@ -13,6 +13,7 @@ constexpr bool lists_every_value_in_order(const std::array<Result, N>& all) {
 static_assert(lists_every_value_in_order(all_password_results));
 static_assert(lists_every_value_in_order(all_code_results));
 static_assert(lists_every_value_in_order(all_address_results));
+static_assert(lists_every_value_in_order(all_throttle_refusals));
 
 }  // namespace
 

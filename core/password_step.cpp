@@ -24,10 +24,10 @@ password_step::password_step(const context& c, password_attempt attempt, std::in
                     verify_token(c_.server_secret, device_purpose, attempt_.device_token, now_) == subject_),
       failures_(c_.cfg.throttle, attempt_.client, subject_, now_) {}
 
-void password_step::read(const record_reader& r, std::uint32_t other_checks) {
+void password_step::read(const record_reader& r, checks_in_flight others) {
     if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
-    // The owner's own browser is not slowed by what strangers did to the account.
-    failures_.read(r, !known_device_, other_checks);
+    // The owner's own browser is not slowed by what strangers did to the account or its address.
+    failures_.read(r, known_device_, others);
     if (found_) {
         stored_hash_ = found_->password_hash;
         quota_used_ = mail_quota_used(c_, r, attempt_.id, now_);
@@ -130,8 +130,9 @@ password_outcome password_step::finish(const std::error_code& write_error) {
         return out;
     case phase::busy:
         log::audit("login.refused_busy").add("portal", portal).add("id", logged_id)
-            .add("client", attempt_.client).add("delay_ms", delay_ms);
-        out.retry_after_s = (delay_ms + 999) / 1000;
+            .add("client", attempt_.client).add("reason", name_of(refused_)).add("delay_ms", delay_ms);
+        out.retry_after_s = refused_ == throttle_refusal::account_budget ? failures_.budget_retry_after_s()
+                                                                         : (delay_ms + 999) / 1000;
         out.result = password_result::busy;
         return out;
     case phase::given_up:

@@ -71,6 +71,12 @@ private:
     template <class Step>
     awaitable<std::error_code> commit(Step& step);
     void wake_delivery(bool mail_queued) const;
+    // The throttle's turn of a password check: refused at once (step.refuse_busy() called), or
+    // admitted (pass held by the caller until its write is done) and waited out, or the server
+    // stopping meanwhile.
+    enum class turn { go, refused, stopping };
+    template <class Step>
+    awaitable<turn> take_turn(Step& step, std::optional<login::attempt_gate::pass>& pass);
     // Argon2id on the hash pool, then (when there is something to write) the step's write.
     awaitable<std::error_code> check_and_store(login::password_step& step);
 
