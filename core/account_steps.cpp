@@ -10,6 +10,12 @@ namespace {
 
 constexpr std::int64_t touch_interval_s = 60;
 
+void log_refused_busy(const current_password_check& check, const char* event, const std::string& portal,
+                      const std::string& id, const std::string& client) {
+    log::audit(event).add("portal", portal).add("id", id).add("client", client).add("reason", name_of(*check.refused()))
+        .add("delay_ms", static_cast<std::int64_t>(check.delay().count()));
+}
+
 }  // namespace
 
 email_change_step::email_change_step(const context& c, const current_session& session, std::string email,
@@ -41,6 +47,10 @@ email_change_result email_change_step::finish(const std::error_code& write_error
     const auto& portal = c_.portal.id;
     const auto& id = session_.record.selfcare_id;
     if (!check_.has_account()) return email_change_result::unavailable;
+    if (check_.refused()) {
+        log_refused_busy(check_, "account.email_change_busy", portal, id, client_);
+        return email_change_result::busy;
+    }
     if (!check_.ok()) {
         if (write_error) log::warn("account.counter_failed").add("portal", portal).add("error", write_error.message());
         log::audit("account.email_change_refused").add("portal", portal).add("id", id).add("client", client_)
@@ -104,6 +114,10 @@ password_change_result password_change_step::finish(const std::error_code& write
     if (!check_.has_account()) return password_change_result::no_account;
     const auto& portal = c_.portal.id;
     const auto& id = session_.record.selfcare_id;
+    if (check_.refused()) {
+        log_refused_busy(check_, "account.password_change_busy", portal, id, client_);
+        return password_change_result::busy;
+    }
     if (!check_.ok()) {
         if (write_error) log::warn("account.counter_failed").add("portal", portal).add("error", write_error.message());
         log::audit("account.password_change_refused").add("portal", portal).add("id", id).add("client", client_)

@@ -17,7 +17,7 @@
 
 namespace nidan::login {
 
-// busy: another delayed check of the same account or address is in progress (core/attempt_gate.hpp).
+// busy: refused unchecked by the throttle (core/attempt_gate.hpp, core/password_failures.hpp).
 enum class email_change_result { code_sent, bad_email, wrong_password, rate_limited, busy, unavailable };
 
 //   email_change_step step(context, session, email, current, client, now);
@@ -54,7 +54,7 @@ private:
     bool notice_queued_ = false;
 };
 
-// busy: another delayed check of the same account or address is in progress (core/attempt_gate.hpp).
+// busy: refused unchecked by the throttle (core/attempt_gate.hpp, core/password_failures.hpp).
 enum class password_change_result { changed, bad_password, wrong_password, no_account, busy, unavailable };
 
 struct password_change_outcome {
@@ -64,9 +64,9 @@ struct password_change_outcome {
 
 //   password_change_step step(context, session, current, replacement, client, now);
 //   if (step.acceptable()) {
-//       step.check().read(reader);
-//       if (step.check().needs_check()) {    // as core/current_password_check.hpp
-//           wait, verify: if (step.check().verified(verdict)) step.set_new_hash(hash(step.replacement()));
+//       step.check(): tracked, read, throttled and verified as core/current_password_check.hpp says;
+//       if (step.check().needs_check() && !step.check().refused()) {
+//           if (step.check().ok()) step.set_new_hash(hash(step.replacement()));
 //           error = write { step.write(writer); }   // the new hash, or the failure's count
 //       }
 //   }

@@ -136,8 +136,9 @@ struct password_config {
     static constexpr std::size_t max_length = 1024;  // bytes
 };
 
-// Password failures: growing delays per client address and per account (core/throttle.hpp
-// explains the two and the device exemption), and an optional hard lock. conf/nidan.toml gives
+// Password failures: growing delays per client address and per account, the address's queue, the
+// account's concurrency limit and budget (README.md's security section states the model,
+// core/password_failures.hpp applies it), and an optional hard lock. conf/nidan.toml gives
 // the reasoning behind each default.
 struct throttle_config {
     unsigned address_free_failures = per_address_throttle.free_failures;
@@ -148,6 +149,14 @@ struct throttle_config {
     std::chrono::milliseconds account_base_delay = per_account_throttle.base_delay;
     std::chrono::milliseconds account_max_delay = per_account_throttle.max_delay;
     std::chrono::seconds account_window = per_account_throttle.window;
+    // Delayed checks of one address that may wait behind the one being served (for other
+    // accounts; a second one for the same account is refused); beyond, 429 at once.
+    std::uint32_t address_queue_max = 4;
+    // Delayed checks of one account in flight at once, across all addresses; beyond, 429 at once.
+    std::uint32_t account_parallel_checks = 1;
+    // Failures of one account in a sliding account_window after which strangers' checks are
+    // refused unchecked until the count falls below; 0: no budget.
+    std::uint32_t account_budget = 15;
     // Failures on one account within account_window that lock its password login until
     // `nidan user unlock`; 0 never locks (the default: delays only, so nobody can lock a customer
     // out by failing on purpose). Browsers holding the account's device cookie are not locked out.

@@ -8,11 +8,11 @@ current_password_check::current_password_check(const context& c, const current_s
       typed_(std::move(typed)),
       failures_(c.cfg.throttle, client, account_subject(c.portal.id, session.record.selfcare_id), now) {}
 
-void current_password_check::read(const record_reader& r) {
+void current_password_check::read(const record_reader& r, checks_in_flight others) {
     if (auto acct = r.find_account(session_.record.portal, session_.record.selfcare_id))
         stored_hash_ = acct->password_hash;
     // A session is no device token: the thief of one waits like any stranger.
-    failures_.read(r, true);
+    failures_.read(r, false, others);
 }
 
 bool current_password_check::verified(password_hasher::verdict v) {

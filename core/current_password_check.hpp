@@ -4,9 +4,11 @@
 // speed or to take the account over without it. A wrong one counts as a password failure of the
 // account and of the client address, with the login's delays (core/password_failures.hpp).
 //
-//   check.read(reader);
+//   track check.address_key(), check.account_key() in flight   // as the login
+//   check.read(reader, others);
 //   if (check.needs_check()) {
-//       wait check.delay();              // behind an attempt_gate pass, as the login
+//       refused (check.refuse_busy(why)) if check.over_budget() or the gate refuses check.plan();
+//       otherwise wait the address's queue and check.delay(), as the login, then
 //       check.verified(verify(check.stored_hash(), check.typed()));
 //   }
 //   ... inside the form's write: check.write_failure(w) when !check.ok(), and
@@ -15,7 +17,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "core/login_context.hpp"
 #include "core/password_failures.hpp"
@@ -28,7 +29,10 @@ public:
     current_password_check(const context& c, const current_session& session, std::string typed, std::string client,
                            std::int64_t now);
 
-    void read(const record_reader& r);
+    // The attempt_gate::track subjects, registered before read() (see password_step).
+    std::string address_key() const { return failures_.address_key(); }
+    std::string account_key() const { return failures_.account_key(); }
+    void read(const record_reader& r, checks_in_flight others = {});
     bool has_account() const { return !stored_hash_.empty(); }
     // An account and a typed password that could be it: only then is Argon2id worth running (an
     // empty or oversized one is refused unchecked and uncounted).
@@ -36,7 +40,12 @@ public:
         return has_account() && !typed_.empty() && typed_.size() <= password_config::max_length;
     }
     std::chrono::milliseconds delay() const { return failures_.delay(); }
-    std::vector<std::string> delayed_subjects() const { return failures_.gate_subjects(); }
+    // As password_step's: the budget, and what a delayed check must hold from the gate.
+    bool over_budget() const { return failures_.over_budget(); }
+    gate_plan plan() const { return failures_.plan(); }
+    // Refused unchecked by the throttle: the form answers busy (and its audit line says why).
+    void refuse_busy(throttle_refusal why) { refused_ = why; }
+    const std::optional<throttle_refusal>& refused() const { return refused_; }
     const std::string& stored_hash() const { return stored_hash_; }
     const std::string& typed() const { return typed_; }
 
@@ -57,6 +66,7 @@ private:
     password_failures failures_;
     bool checked_ = false;
     bool ok_ = false;
+    std::optional<throttle_refusal> refused_;
 };
 
 }  // namespace nidan::login

@@ -26,6 +26,8 @@ std::string account_subject(std::string_view portal, std::string_view id);
 // The counter kinds the steps keep.
 inline constexpr std::string_view failures_per_address = "pw_addr";
 inline constexpr std::string_view failures_per_account = "pw_acct";
+// Failures of requests that carry a valid device token for the account (core/password_failures.hpp).
+inline constexpr std::string_view failures_per_device_holder = "pw_dev";
 inline constexpr std::string_view code_mails_per_hour = "mail_hour";
 
 // A browser (or client) that completed a login on an account gets a signed device token for it;

@@ -14,6 +14,7 @@ static_assert(lists_every_value_in_order(all_password_results));
 static_assert(lists_every_value_in_order(all_code_results));
 static_assert(lists_every_value_in_order(all_address_results));
 static_assert(lists_every_value_in_order(all_address_cancel_results));
+static_assert(lists_every_value_in_order(all_throttle_refusals));
 
 }  // namespace
 

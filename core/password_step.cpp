@@ -23,13 +23,13 @@ password_step::password_step(const context& c, password_attempt attempt, std::in
       subject_(well_formed_ ? account_subject(c_.portal.id, attempt_.id) : std::string()),
       failures_(c_.cfg.throttle, attempt_.client, subject_, now_) {}
 
-void password_step::read(const record_reader& r, std::uint32_t other_checks) {
+void password_step::read(const record_reader& r, checks_in_flight others) {
     if (well_formed_) found_ = r.find_account(c_.portal.id, attempt_.id);
     // A held address whose time has come is the one the code goes to.
     if (found_) settle_address_change(*found_, now_);
     known_device_ = found_ && is_device_of(c_, *found_, attempt_.device_token, now_);
-    // The owner's own browser is not slowed by what strangers did to the account.
-    failures_.read(r, !known_device_, other_checks);
+    // The owner's own browser is not slowed by what strangers did to the account or its address.
+    failures_.read(r, known_device_, others);
     if (found_) {
         stored_hash_ = found_->password_hash;
         quota_used_ = mail_quota_used(c_, r, attempt_.id, now_);
@@ -167,8 +167,9 @@ password_outcome password_step::finish(const std::error_code& write_error) {
         return out;
     case phase::busy:
         log_unknown_tag(log::audit("login.refused_busy").add("portal", portal).add("id", logged_id))
-            .add("client", attempt_.client).add("delay_ms", delay_ms);
-        out.retry_after_s = (delay_ms + 999) / 1000;
+            .add("client", attempt_.client).add("reason", name_of(refused_)).add("delay_ms", delay_ms);
+        out.retry_after_s = refused_ == throttle_refusal::account_budget ? failures_.budget_retry_after_s()
+                                                                         : (delay_ms + 999) / 1000;
         out.result = password_result::busy;
         return out;
     case phase::given_up:

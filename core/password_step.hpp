@@ -3,12 +3,17 @@
 // waiting, the hashing and the transactions, in this order:
 //
 //   password_step step(context, attempt, now);
-//   [running, others] = gate.track(step.account_key())   // core/attempt_gate.hpp; when well formed
-//   step.read(reader, others);              // account, failure counters, mail quota
+//   [a, na] = gate.track(step.address_key()); [b, nb] = gate.track(step.account_key())
+//   step.read(reader, {na, nb});            // account, failure counters, mail quota
+//   if (step.holder_key() != "") {          // a device holder (core/password_failures.hpp)
+//       b.reset(); [h, nh] = gate.track(step.holder_key());
+//       step.recount(new reader, {na, 0, nh});
+//   }
+//   if (step.over_budget()) return step.refuse_busy(account_budget), step.finish({});
 //   if (step.delay() > 0) {                 // growing delay after failures (core/throttle.hpp)
-//       pass = gate.enter(step.delayed_subjects());
-//       if (!pass) return step.refuse_busy(), step.finish({});
-//       wait step.delay();                  // the holds last until the write below is done
+//       pass = gate.admit(step.gate_plan()); // core/attempt_gate.hpp
+//       if (!pass) return step.refuse_busy(why), step.finish({});
+//       wait until pass.served(), then step.delay();   // held until the write below is done
 //   }
 //   verdict = verify(step.stored_hash(), step.password())   // "" → the hasher's dummy
 //   if (step.verified(verdict)) {           // false: refused without a write
@@ -36,7 +41,7 @@
 
 namespace nidan::login {
 
-// busy: another delayed attempt of the same client address or account is in progress.
+// busy: refused unchecked by the throttle (its audit line says why).
 enum class password_result { code_sent, address_required, invalid_credentials, locked, too_many_codes, busy, unavailable };
 
 struct password_outcome {
@@ -60,16 +65,27 @@ class password_step {
 public:
     password_step(const context& c, password_attempt attempt, std::int64_t now);
 
-    // The subject under which this attempt's account is tracked in flight; "" for a malformed ID.
-    const std::string& account_key() const { return subject_; }
-    // other_checks: checks of the same account running now, each counted as a failure for the
-    // account's delay (they may become failures before this one is written).
-    void read(const record_reader& r, std::uint32_t other_checks = 0);
+    // The attempt_gate::track subjects before read(): the client address, and the account
+    // ("" for a malformed ID).
+    std::string address_key() const { return failures_.address_key(); }
+    std::string account_key() const { return failures_.account_key(); }
+    // others: the checks of those subjects running now, each counted as a failure to come.
+    void read(const record_reader& r, checks_in_flight others = {});
+    // After read(): the subject of the account's device holders when this request carries a
+    // valid device token for the account, "" otherwise. Its checks in flight are registered
+    // then, and recount() reads the counters again with them.
+    std::string holder_key() const { return failures_.holder_key(); }
+    void recount(const record_reader& r, checks_in_flight others) { failures_.recount(r, others); }
     std::chrono::milliseconds delay() const { return failures_.delay(); }
-    // The attempt_gate subjects of the delays that apply: the client address, the account.
-    std::vector<std::string> delayed_subjects() const { return failures_.gate_subjects(); }
-    // The gate refused: nothing is checked or written, finish() says busy.
-    void refuse_busy() { phase_ = phase::busy; }
+    // The account's budget is spent: refuse_busy(account_budget), nothing is checked.
+    bool over_budget() const { return failures_.over_budget(); }
+    // What the delayed attempt must hold from the gate (core/attempt_gate.hpp).
+    gate_plan plan() const { return failures_.plan(); }
+    // Refused by the throttle: nothing is checked or written, finish() says busy.
+    void refuse_busy(throttle_refusal why) {
+        phase_ = phase::busy;
+        refused_ = why;
+    }
     // The server is stopping during the delay: nothing is checked or written, finish() says
     // unavailable (the client may retry elsewhere at once).
     void give_up() { phase_ = phase::given_up; }
@@ -112,6 +128,7 @@ private:
     bool rehash_ = false;
     std::string new_hash_;
     bool locked_now_ = false;  // this failure locked the account
+    throttle_refusal refused_ = throttle_refusal::busy_same_account;
     std::string session_id_;
     std::optional<code_issue> code_;
 };

@@ -29,7 +29,37 @@ awaitable<bool> pause(std::chrono::milliseconds delay, const std::atomic<bool>& 
     co_return !stopping;
 }
 
+// A queued attempt waits its turn in the address's line (core/attempt_gate.hpp), polled in short
+// slices as pause() waits; false when the server stops first.
+awaitable<bool> wait_served(const login::attempt_gate::pass& pass, const std::atomic<bool>& stopping) {
+    constexpr std::chrono::milliseconds slice{50};
+    net::steady_timer wait(co_await net::this_coro::executor);
+    while (!pass.served()) {
+        if (stopping) co_return false;
+        wait.expires_after(slice);
+        co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    co_return !stopping;
+}
+
 }  // namespace
+
+template <class Step>
+awaitable<login_steps::turn> login_steps::take_turn(Step& step, std::optional<login::attempt_gate::pass>& pass) {
+    const auto refuse = [this, &step](throttle_refusal why) {
+        step.refuse_busy(why);
+        s_.outcomes.count(why);
+        return turn::refused;
+    };
+    if (step.over_budget()) co_return refuse(throttle_refusal::account_budget);
+    if (step.delay().count() == 0) co_return turn::go;
+    auto admission = s_.gate.admit(step.plan());
+    if (!admission.admitted) co_return refuse(admission.refused);
+    pass.emplace(std::move(*admission.admitted));
+    if (!co_await wait_served(*pass, s_.stopping)) co_return turn::stopping;
+    if (!co_await pause(step.delay(), s_.stopping)) co_return turn::stopping;
+    co_return turn::go;
+}
 
 template <class Step>
 awaitable<std::error_code> login_steps::commit(Step& step) {
@@ -78,28 +108,39 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
                               {std::string(id), std::string(password), std::string(client), std::string(device_token),
                                std::string(old_session_hash)},
                               unix_now());
-    // Registered while it runs, so parallel checks of the account count as failures to come.
-    std::optional<login::attempt_gate::hold> running;
-    std::uint32_t other_checks = 0;
-    if (!step.account_key().empty()) {
-        auto [hold, others] = s_.gate.track(step.account_key());
-        running.emplace(std::move(hold));
-        other_checks = others;
-    }
+    // Registered while they run, so parallel checks count as failures to come (before the read,
+    // so that none committed meanwhile is missed).
+    auto [address_running, address_others] = s_.gate.track(step.address_key());
+    auto [account_running, account_others] = s_.gate.track(step.account_key());
+    login::checks_in_flight others{address_others, account_others, 0};
     {
         auto txn = s_.env.begin_read();
-        step.read(storage::login_reader(txn), other_checks);
+        step.read(storage::login_reader(txn), others);
+    }
+    std::optional<login::attempt_gate::hold> holder_running;
+    if (const auto holder = step.holder_key(); !holder.empty()) {
+        // The owner's device: counted with the account's device holders, not with strangers.
+        { auto gone = std::move(account_running); }
+        auto [running, holders] = s_.gate.track(holder);
+        holder_running.emplace(std::move(running));
+        others.account = 0;
+        others.holder = holders;
+        auto txn = s_.env.begin_read();
+        step.recount(storage::login_reader(txn), others);
     }
     // Held until the failure (or the success) is written, so the next attempt reads its count.
-    std::optional<login::attempt_gate::hold> pass;
-    if (step.delay().count() > 0) pass = s_.gate.enter(step.delayed_subjects());
+    std::optional<login::attempt_gate::pass> pass;
     std::error_code ec;
-    if (step.delay().count() > 0 && !pass)
-        step.refuse_busy();
-    else if (!co_await pause(step.delay(), s_.stopping))
-        step.give_up();
-    else
+    switch (co_await take_turn(step, pass)) {
+    case turn::go:
         ec = co_await check_and_store(step);
+        break;
+    case turn::stopping:
+        step.give_up();
+        break;
+    case turn::refused:
+        break;
+    }
     auto outcome = step.finish(ec);
     s_.outcomes.count(outcome.result);
     wake_delivery(outcome.mail_queued);
@@ -150,14 +191,24 @@ awaitable<address_outcome> login_steps::address_step(const current_session& sess
     co_return outcome;
 }
 
-awaitable<login_steps::check_end> login_steps::verify_current_password(login::current_password_check& check) {
-    std::optional<login::attempt_gate::hold> pass;
-    if (check.delay().count() > 0) {
-        pass = s_.gate.enter(check.delayed_subjects());
-        // Another guess of this account or address is waiting: this one is not checked.
-        if (!pass) co_return check_end::busy;
+awaitable<login_steps::check_end> login_steps::verify_current_password(login::current_password_check& check,
+                                                                        check_holds& holds) {
+    // As the login's password step: registered in flight before the read, the gate's turn, the
+    // delay, then Argon2id. The holds stay with the caller until the outcome is written.
+    auto [address_running, address_others] = s_.gate.track(check.address_key());
+    auto [account_running, account_others] = s_.gate.track(check.account_key());
+    holds.address.emplace(std::move(address_running));
+    holds.account.emplace(std::move(account_running));
+    {
+        auto txn = s_.env.begin_read();
+        check.read(storage::login_reader(txn), {address_others, account_others, 0});
     }
-    if (!co_await pause(check.delay(), s_.stopping)) co_return check_end::stopping;
+    if (!check.needs_check()) co_return check_end::not_checked;
+    switch (co_await take_turn(check, holds.admitted)) {
+    case turn::go: break;
+    case turn::refused: co_return check_end::refused;
+    case turn::stopping: co_return check_end::stopping;
+    }
     const auto& hasher = s_.hasher;
     const auto& stored_hash = check.stored_hash();
     const auto& typed = check.typed();
@@ -171,19 +222,16 @@ awaitable<email_change_result> login_steps::email_change_step(const current_sess
     login::email_change_step step(context_, session, std::string(email), std::string(current), std::string(client),
                                   unix_now());
     std::error_code ec;
+    check_holds holds;
     if (step.well_formed()) {
-        {
-            auto txn = s_.env.begin_read();
-            step.check().read(storage::login_reader(txn));
-        }
-        if (step.check().needs_check()) {
-            switch (co_await verify_current_password(step.check())) {
-            case check_end::busy: co_return email_change_result::busy;
-            case check_end::stopping: co_return email_change_result::unavailable;
-            case check_end::checked: break;
-            }
+        switch (co_await verify_current_password(step.check(), holds)) {
+        case check_end::checked:
             // The code and the notice, or the failure's count.
             ec = co_await commit(step);
+            break;
+        case check_end::stopping: co_return email_change_result::unavailable;
+        case check_end::refused:
+        case check_end::not_checked: break;
         }
     }
     const auto result = step.finish(ec);
@@ -198,17 +246,10 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
     login::password_change_step step(context_, session, std::string(current), std::string(replacement),
                                      std::string(client), unix_now());
     std::error_code ec;
+    check_holds holds;
     if (step.acceptable()) {
-        {
-            auto txn = s_.env.begin_read();
-            step.check().read(storage::login_reader(txn));
-        }
-        if (step.check().needs_check()) {
-            switch (co_await verify_current_password(step.check())) {
-            case check_end::busy: co_return password_change_outcome{password_change_result::busy, {}};
-            case check_end::stopping: co_return password_change_outcome{password_change_result::unavailable, {}};
-            case check_end::checked: break;
-            }
+        switch (co_await verify_current_password(step.check(), holds)) {
+        case check_end::checked:
             if (step.check().ok()) {
                 const auto& hasher = s_.hasher;
                 const auto& fresh_password = step.replacement();
@@ -217,6 +258,10 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
             }
             // The new hash, or the failure's count.
             ec = co_await commit(step);
+            break;
+        case check_end::stopping: co_return password_change_outcome{password_change_result::unavailable, {}};
+        case check_end::refused:
+        case check_end::not_checked: break;
         }
     }
     const auto result = step.finish(ec);

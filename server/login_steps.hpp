@@ -82,12 +82,25 @@ private:
     template <class Step>
     awaitable<std::error_code> commit(Step& step);
     void wake_delivery(bool mail_queued) const;
+    // The throttle's turn of a password check: refused at once (step.refuse_busy() called), or
+    // admitted (pass held by the caller until its write is done) and waited out, or the server
+    // stopping meanwhile.
+    enum class turn { go, refused, stopping };
+    template <class Step>
+    awaitable<turn> take_turn(Step& step, std::optional<login::attempt_gate::pass>& pass);
     // Argon2id on the hash pool, then (when there is something to write) the step's write.
     awaitable<std::error_code> check_and_store(login::password_step& step);
-    // The account page's current password: the throttle's delay behind a gate pass, then
-    // Argon2id; the verdict goes into `check` (checked), or it was not run.
-    enum class check_end { checked, busy, stopping };
-    awaitable<check_end> verify_current_password(login::current_password_check& check);
+    // What a throttled check holds until its outcome is written (core/attempt_gate.hpp).
+    struct check_holds {
+        std::optional<login::attempt_gate::hold> address;
+        std::optional<login::attempt_gate::hold> account;
+        std::optional<login::attempt_gate::pass> admitted;
+    };
+    // The account page's current password, read and throttled as a login's, then Argon2id: the
+    // verdict goes into `check` (checked); not_checked when there is nothing to check (no account,
+    // an empty or oversized password); refused by the throttle (check.refused() says why).
+    enum class check_end { checked, not_checked, refused, stopping };
+    awaitable<check_end> verify_current_password(login::current_password_check& check, check_holds& holds);
 
     portal_services s_;
     login::context context_;

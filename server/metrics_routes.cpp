@@ -1,6 +1,7 @@
 #include "server/metrics_routes.hpp"
 
 #include "core/clock.hpp"
+#include "core/login_context.hpp"
 #include "server/error_pages.hpp"
 #include "storage/outbox.hpp"
 
@@ -82,9 +83,21 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
                  [&](auto r) { return logins.of(r); });
         labelled(body, "nidan_address_cancel_total", "Address changes cancelled from the registered address's link.",
                  login::all_address_cancel_results, [&](auto r) { return logins.of(r); });
-        metric(body, "nidan_login_checks_in_flight", "gauge", "Password checks of accounts running now.", sources.gate.in_flight());
-        metric(body, "nidan_login_delayed_waiting", "gauge", "Throttled password checks waiting out their delay.",
-               sources.gate.exclusive());
+        family(body, "nidan_login_refused_total", "counter",
+               "Password checks the throttle refused unchecked (429), by reason.");
+        for (const auto r : login::all_throttle_refusals) {
+            body += "nidan_login_refused_total{reason=\"";
+            body += name_of(r);
+            body += "\"} ";
+            body += std::to_string(logins.of(r));
+            body += '\n';
+        }
+        metric(body, "nidan_login_checks_in_flight", "gauge", "Password checks running now.",
+               sources.gate.in_flight(login::failures_per_address));
+        metric(body, "nidan_login_delayed_waiting", "gauge", "Throttled password checks waiting out their delay or being checked.",
+               sources.gate.served());
+        metric(body, "nidan_login_queued", "gauge", "Throttled password checks waiting their address's turn.",
+               sources.gate.queued());
 
         response res{http::status::ok, ctx.req.version()};
         add_common_headers(res);

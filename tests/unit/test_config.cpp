@@ -54,7 +54,8 @@ const std::vector<std::string> all_keys{
     "address_change.hold_hours", "address_change.only_without_working_address",
     "throttle.address_free_failures", "throttle.address_base_delay_ms", "throttle.address_max_delay_ms",
     "throttle.address_window_s", "throttle.account_free_failures", "throttle.account_base_delay_ms",
-    "throttle.account_max_delay_ms", "throttle.account_window_s", "throttle.account_lock_after",
+    "throttle.account_max_delay_ms", "throttle.account_window_s", "throttle.address_queue_max",
+    "throttle.account_parallel_checks", "throttle.account_budget", "throttle.account_lock_after",
     "log.level",              "log.file",                "log.audit_file",
     "log.access_log",
 };
@@ -220,6 +221,9 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.throttle.account_base_delay.count() == b.throttle.account_base_delay.count());
     BOOST_TEST(a.throttle.account_max_delay.count() == b.throttle.account_max_delay.count());
     BOOST_TEST(a.throttle.account_window.count() == b.throttle.account_window.count());
+    BOOST_TEST(a.throttle.address_queue_max == b.throttle.address_queue_max);
+    BOOST_TEST(a.throttle.account_parallel_checks == b.throttle.account_parallel_checks);
+    BOOST_TEST(a.throttle.account_budget == b.throttle.account_budget);
     BOOST_TEST(a.throttle.account_lock_after == b.throttle.account_lock_after);
     BOOST_TEST(a.log.level == b.log.level);
     BOOST_TEST(a.log.file.string() == b.log.file.string());
@@ -351,6 +355,9 @@ account_free_failures = 3
 account_base_delay_ms = 2000
 account_max_delay_ms = 120000
 account_window_s = 1800
+address_queue_max = 2
+account_parallel_checks = 3
+account_budget = 40
 account_lock_after = 25
 
 [log]
@@ -439,6 +446,9 @@ config custom_expected() {
     c.throttle.account_base_delay = 2000ms;
     c.throttle.account_max_delay = 120000ms;
     c.throttle.account_window = 1800s;
+    c.throttle.address_queue_max = 2;
+    c.throttle.account_parallel_checks = 3;
+    c.throttle.account_budget = 40;
     c.throttle.account_lock_after = 25;
     c.log.level = "debug";
     c.log.file = "logs/nidan.log";
@@ -819,12 +829,19 @@ BOOST_AUTO_TEST_CASE(throttle_limits_default_to_the_documented_policies_and_name
     BOOST_TEST(account.max_delay.count() == 60'000);
     BOOST_TEST(account.window.count() == 900);
     BOOST_TEST(c.throttle.account_lock_after == 0u);
+    BOOST_TEST(c.throttle.address_queue_max == 4u);
+    BOOST_TEST(c.throttle.account_parallel_checks == 1u);
+    BOOST_TEST(c.throttle.account_budget == 15u);
 
     const config set = load_config(
         {}, sets({"throttle.address_free_failures=0", "throttle.address_base_delay_ms=250",
                   "throttle.address_max_delay_ms=4000", "throttle.address_window_s=60",
                   "throttle.account_free_failures=3", "throttle.account_window_s=86400",
-                  "throttle.account_lock_after=20"}));
+                  "throttle.account_lock_after=20", "throttle.address_queue_max=0",
+                  "throttle.account_parallel_checks=4", "throttle.account_budget=0"}));
+    BOOST_TEST(set.throttle.address_queue_max == 0u);
+    BOOST_TEST(set.throttle.account_parallel_checks == 4u);
+    BOOST_TEST(set.throttle.account_budget == 0u);
     BOOST_TEST(set.throttle.per_address().free_failures == 0u);
     BOOST_TEST(set.throttle.per_address().base_delay.count() == 250);
     BOOST_TEST(set.throttle.per_address().max_delay.count() == 4000);
@@ -833,7 +850,10 @@ BOOST_AUTO_TEST_CASE(throttle_limits_default_to_the_documented_policies_and_name
     BOOST_TEST(set.throttle.per_account().window.count() == 86400);
     BOOST_TEST(set.throttle.account_lock_after == 20u);
 
-    expect_bad_override("throttle.address_window_s=59", "throttle.address_window_s", "from 60 to 86400");
+    expect_bad_override("throttle.address_window_s=4", "throttle.address_window_s", "from 5 to 86400");
+    expect_bad_override("throttle.account_parallel_checks=0", "throttle.account_parallel_checks", "from 1 to 1000");
+    expect_bad_override("throttle.address_queue_max=1001", "throttle.address_queue_max");
+    expect_bad_override("throttle.account_budget=-1", "throttle.account_budget");
     expect_bad_override("throttle.account_window_s=86401", "throttle.account_window_s");
     expect_bad_override("throttle.account_max_delay_ms=3600001", "throttle.account_max_delay_ms");
     expect_bad_override("throttle.account_lock_after=1001", "throttle.account_lock_after", "from 0 to 1000");

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <thread>
 #include <algorithm>
 #include <atomic>
@@ -34,6 +35,7 @@
 using namespace nidan;
 using namespace nidan::login;
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 
 namespace {
 
@@ -194,6 +196,10 @@ struct flow_fixture {
         const auto c = ctx();
         password_step step(c, {id, typed, client, device, old_session}, now);
         step.read(store);
+        if (step.over_budget()) {  // refused unchecked, as the server does
+            step.refuse_busy(throttle_refusal::account_budget);
+            return {step.finish({}), step.delay()};
+        }
         const auto& stored = step.stored_hash();
         auto verdict = password_hasher::verdict::mismatch;
         if (stored.empty())
@@ -332,8 +338,18 @@ BOOST_AUTO_TEST_CASE(delays_grow_per_address_after_the_free_failures) {
     BOOST_TEST(delays == expected, boost::test_tools::per_element());
     // Another address is not slowed.
     BOOST_TEST(log_in("user0", "guess", "198.51.100.7").delay.count() == 0);
-    // The next window starts afresh.
-    now += cfg.throttle.address_window.count();
+    // The window slides: at the start of the next bucket the 14 failures still count whole
+    // (fixed windows would start afresh here), and halfway through it half of them do.
+    const auto window = cfg.throttle.address_window.count();
+    now += window;
+    BOOST_TEST(log_in("user0", "guess").delay.count() == 8000);
+    now += window / 2;
+    delays.clear();
+    for (int i = 0; i < 4; ++i) delays.push_back(log_in("user" + std::to_string(i), "guess").delay.count());
+    // 7 of the 14 and the one above: 8, 9, 10 failures cost nothing, 11 does.
+    BOOST_TEST(delays == (std::vector<long long>{0, 0, 0, 1000}), boost::test_tools::per_element());
+    // Two windows on, nothing remains.
+    now += 2 * window;
     BOOST_TEST(log_in("user0", "guess").delay.count() == 0);
 }
 
@@ -366,35 +382,48 @@ BOOST_AUTO_TEST_CASE(delays_grow_per_account_across_addresses_but_not_for_the_ow
         BOOST_TEST(log_in("taro", "guess", "192.0.2.60", token).delay.count() > 0);
 }
 
-BOOST_AUTO_TEST_CASE(a_delayed_attempt_names_the_subjects_it_waits_for_and_a_busy_one_stores_nothing) {
+BOOST_AUTO_TEST_CASE(a_delayed_attempt_names_what_it_needs_from_the_gate_and_a_busy_one_stores_nothing) {
     const auto c = ctx();
+    const auto taro = account_subject(portal.id, "taro");
+    const auto hanako = account_subject(portal.id, "hanako");
+    const auto address_line = std::string(failures_per_address) + '\0' + "192.0.2.1";
     {
         password_step fresh(c, {"taro", "guess", "192.0.2.1", "", ""}, now);
         fresh.read(store);
         BOOST_TEST(fresh.delay().count() == 0);
-        BOOST_TEST(fresh.delayed_subjects().empty());
+        BOOST_TEST(fresh.plan().empty());
     }
     for (int i = 0; i < 11; ++i) log_in("user" + std::to_string(i), "guess");  // the address's free 10, then one
     password_step by_address(c, {"taro", "guess", "192.0.2.1", "", ""}, now);
     by_address.read(store);
     BOOST_TEST(by_address.delay().count() == 1000);
-    BOOST_TEST(by_address.delayed_subjects() == std::vector<std::string>{std::string(failures_per_address) + '\0' + "192.0.2.1"});
+    // The pair (one delayed attempt per address and account) and the address's line.
+    auto plan = by_address.plan();
+    BOOST_TEST(plan.pair == "pair\0"s + taro + '\0' + "192.0.2.1");
+    BOOST_TEST(plan.line == address_line);
+    BOOST_TEST(plan.line_max == cfg.throttle.address_queue_max);
+    BOOST_TEST(plan.account.empty());
 
     for (int i = 0; i < 6; ++i) log_in("hanako", "guess", "203.0.113." + std::to_string(i));  // the account's free 5, then one
     password_step by_both(c, {"hanako", "guess", "192.0.2.1", "", ""}, now);
     by_both.read(store);
-    BOOST_TEST(by_both.delayed_subjects().size() == 2u);
+    plan = by_both.plan();
+    BOOST_TEST(plan.line == address_line);
+    BOOST_TEST(plan.account == std::string(failures_per_account) + '\0' + hanako);
+    BOOST_TEST(plan.account_limit == cfg.throttle.account_parallel_checks);
     password_step by_account(c, {"hanako", "guess", "198.51.100.1", "", ""}, now);
     by_account.read(store);
-    // The account paired with the address: another address's waiting guess does not refuse this one.
-    BOOST_TEST(by_account.delayed_subjects() ==
-               std::vector<std::string>{std::string(failures_per_account) + '\0' + account_subject(portal.id, "hanako") +
-                                        '\0' + "198.51.100.1"});
+    plan = by_account.plan();
+    BOOST_TEST(plan.line.empty());  // this address has no delay: it does not queue
+    BOOST_TEST(plan.account == std::string(failures_per_account) + '\0' + hanako);
+    BOOST_TEST(plan.pair == "pair\0"s + hanako + '\0' + "198.51.100.1");
 
     // Refused by the gate: the answer says so, and nothing is counted or stored.
     const auto before = store.counters;
-    by_account.refuse_busy();
-    BOOST_TEST((by_account.finish({}).result == password_result::busy));
+    by_account.refuse_busy(throttle_refusal::account_concurrency);
+    const auto busy = by_account.finish({});
+    BOOST_TEST((busy.result == password_result::busy));
+    BOOST_TEST(busy.retry_after_s == 1);  // its own delay: 6 failures of hanako, 1 s
     BOOST_TEST((store.counters == before));
     BOOST_TEST(store.sessions.empty());
 }
@@ -492,94 +521,320 @@ BOOST_AUTO_TEST_CASE(with_a_lock_limit_the_account_locks_and_says_so_only_after_
 }
 
 BOOST_AUTO_TEST_CASE(without_a_lock_limit_nothing_locks) {
+    cfg.throttle.account_budget = 0;  // no budget either: every one of the 40 is checked
     for (int i = 0; i < 40; ++i) log_in("taro", "guess", "203.0.113." + std::to_string(i));
     BOOST_TEST(!stored_account("taro").password_locked);
     BOOST_TEST((log_in("taro", password).outcome.result == password_result::code_sent));
+}
+
+BOOST_AUTO_TEST_CASE(the_account_budget_refuses_strangers_unchecked_until_the_sliding_count_falls) {
+    const auto device = device_of("taro", now + 3 * 3600);
+    const auto budget = cfg.throttle.account_budget;
+    BOOST_TEST_REQUIRE(budget == 15u);
+    for (unsigned i = 0; i < budget; ++i)
+        BOOST_TEST((log_in("taro", "guess", "203.0.113." + std::to_string(i)).outcome.result ==
+                    password_result::invalid_credentials));
+    // Spent: even the right password from a fresh address is refused, unchecked and uncounted.
+    const auto counters = store.counters;
+    const auto refused = log_in("taro", password, "198.51.100.20").outcome;
+    BOOST_TEST((refused.result == password_result::busy));
+    BOOST_TEST((store.counters == counters));
+    BOOST_TEST(store.sessions.empty());
+    // Retry-After: 15 failures at a bucket's start weigh 14 once 60 s of the next bucket passed.
+    BOOST_TEST(refused.retry_after_s == 900 + 60);
+    // The owner's device is exempt.
+    BOOST_TEST((log_in("taro", password, "198.51.100.21", device).outcome.result == password_result::code_sent));
+    // The next bucket does not hand the budget out again: still refused at its start.
+    now += 900;
+    BOOST_TEST((log_in("taro", "guess", "198.51.100.22").outcome.result == password_result::busy));
+    now += 59;
+    BOOST_TEST((log_in("taro", "guess", "198.51.100.23").outcome.result == password_result::busy));
+    now += 1;
+    BOOST_TEST((log_in("taro", password, "198.51.100.24").outcome.result == password_result::code_sent));
+    // Other accounts were never concerned.
+    BOOST_TEST((log_in("hanako", password, "203.0.113.1").outcome.result == password_result::address_required));
+}
+
+BOOST_AUTO_TEST_CASE(device_holders_failures_count_on_their_own_subject_under_the_account_policy) {
+    const auto taro = account_subject(portal.id, "taro");
+    const auto device = device_of("taro");
+    std::vector<long long> delays;
+    for (int i = 0; i < 8; ++i)
+        delays.push_back(log_in("taro", "guess", "192.0.2." + std::to_string(i + 1), device).delay.count());
+    // The account's policy: 5 free, then 1 s doubling.
+    BOOST_TEST(delays == (std::vector<long long>{0, 0, 0, 0, 0, 0, 1000, 2000}), boost::test_tools::per_element());
+    BOOST_TEST(failures(failures_per_device_holder, taro) == 8u);
+    BOOST_TEST(failures(failures_per_account, taro) == 0u);  // strangers are not slowed by them
+    BOOST_TEST(failures(failures_per_address, "192.0.2.1") == 1u);  // the address counts every failure
+    BOOST_TEST(log_in("taro", "guess", "198.51.100.1").delay.count() == 0);
+
+    // A delayed holder needs the holders' one slot, and nothing strangers hold.
+    const auto c = ctx();
+    password_step holder(c, {"taro", "guess", "192.0.2.50", device, ""}, now);
+    holder.read(store);
+    BOOST_TEST(holder.holder_key() == std::string(failures_per_device_holder) + '\0' + taro);
+    const auto plan = holder.plan();
+    BOOST_TEST(plan.account == holder.holder_key());
+    BOOST_TEST(plan.account_limit == 1u);
+    BOOST_TEST(plan.pair.empty());
+    BOOST_TEST(plan.line.empty());
+    // A stranger has no holder subject.
+    password_step stranger(c, {"taro", "guess", "192.0.2.50", "", ""}, now);
+    stranger.read(store);
+    BOOST_TEST(stranger.holder_key().empty());
+
+    // The holders' budget: a stolen device cookie guesses no faster than strangers may.
+    for (int i = 0; i < 7; ++i) log_in("taro", "guess", "192.0.2.60", device);
+    BOOST_TEST(failures(failures_per_device_holder, taro) == 15u);
+    BOOST_TEST((log_in("taro", password, "192.0.2.61", device).outcome.result == password_result::busy));
+    // The strangers' side is untouched by it.
+    BOOST_TEST((log_in("taro", password, "198.51.100.2").outcome.result == password_result::code_sent));
+    // A holder's success forgets the holders' failures only.
+    now += 2 * 900;
+    for (int i = 0; i < 3; ++i) log_in("taro", "guess", "203.0.113.5");
+    BOOST_TEST((log_in("taro", password, "192.0.2.62", device).outcome.result == password_result::code_sent));
+    BOOST_TEST(failures(failures_per_account, taro) == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(gate)
 
-BOOST_AUTO_TEST_CASE(one_pass_per_subject_until_it_is_released) {
+namespace {
+
+// What the server does for an attempt up to its check (server/login_steps.cpp): track it in
+// flight, read, the budget, the gate. Nothing is waited for; the attempt stays in flight (and
+// keeps its pass) until destroyed.
+struct arrival {
+    std::unique_ptr<password_step> step;
+    std::vector<attempt_gate::hold> running;
+    std::optional<attempt_gate::pass> pass;
+    std::optional<throttle_refusal> refused;
+    bool undelayed() const { return !refused && step->delay().count() == 0; }
+    bool served() const { return pass && pass->served(); }
+    bool queued() const { return pass && !pass->served(); }
+};
+
+arrival arrive(const context& c, attempt_gate& gate, const memory_records& store, password_attempt attempt,
+               std::int64_t now) {
+    arrival a;
+    a.step = std::make_unique<password_step>(c, std::move(attempt), now);
+    auto& step = *a.step;
+    auto [address, address_others] = gate.track(step.address_key());
+    auto [account, account_others] = gate.track(step.account_key());
+    a.running.push_back(std::move(address));
+    checks_in_flight others{address_others, account_others, 0};
+    step.read(store, others);
+    if (const auto holder = step.holder_key(); !holder.empty()) {
+        { auto gone = std::move(account); }
+        auto [running, holders] = gate.track(holder);
+        a.running.push_back(std::move(running));
+        step.recount(store, {address_others, 0, holders});
+    } else {
+        a.running.push_back(std::move(account));
+    }
+    if (step.over_budget()) {
+        a.refused = throttle_refusal::account_budget;
+    } else if (step.delay().count() > 0) {
+        auto admission = gate.admit(step.plan());
+        if (admission.admitted)
+            a.pass.emplace(std::move(*admission.admitted));
+        else
+            a.refused = admission.refused;
+    }
+    return a;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_pair_is_exclusive_an_account_has_limited_slots_and_all_or_nothing_is_taken) {
     attempt_gate gate;
-    auto first = gate.enter({"addr/192.0.2.1", "acct/taro"});
-    BOOST_TEST_REQUIRE(first.has_value());
-    BOOST_TEST(gate.exclusive() == 2u);
-    BOOST_TEST(!gate.enter({"addr/192.0.2.1"}).has_value());
-    BOOST_TEST(!gate.enter({"acct/taro", "addr/198.51.100.1"}).has_value());  // all or nothing
-    BOOST_TEST(gate.exclusive() == 2u);
-    auto other = gate.enter({"addr/198.51.100.1"});
-    BOOST_TEST(other.has_value());
-    auto moved = std::move(*first);
-    first.reset();
-    BOOST_TEST(gate.exclusive() == 3u);  // the moved-from hold released nothing
+    auto first = gate.admit({"pair/taro/192.0.2.1", "acct/taro", 2, "", 0});
+    BOOST_TEST_REQUIRE(first.admitted.has_value());
+    BOOST_TEST(first.admitted->served());  // no line: served at once
+    BOOST_TEST(gate.served() == 1u);
+    // The same pair again: busy_same_account.
+    auto same = gate.admit({"pair/taro/192.0.2.1", "acct/taro", 2, "", 0});
+    BOOST_TEST(!same.admitted.has_value());
+    BOOST_TEST((same.refused == throttle_refusal::busy_same_account));
+    // The account's second slot from elsewhere, then no third.
+    auto second = gate.admit({"pair/taro/198.51.100.1", "acct/taro", 2, "", 0});
+    BOOST_TEST(second.admitted.has_value());
+    auto third = gate.admit({"pair/taro/198.51.100.2", "acct/taro", 2, "", 0});
+    BOOST_TEST((third.refused == throttle_refusal::account_concurrency));
+    // A refused plan took nothing: its pair is free.
+    BOOST_TEST(gate.served() == 2u);
+    first.admitted.reset();
+    BOOST_TEST(gate.admit({"pair/taro/198.51.100.2", "acct/taro", 2, "", 0}).admitted.has_value());
+    // Moved passes release once.
+    auto moved = std::move(*second.admitted);
+    second.admitted.reset();
+    BOOST_TEST(gate.served() == 1u);
     { auto gone = std::move(moved); }
-    BOOST_TEST(gate.exclusive() == 1u);
-    BOOST_TEST(gate.enter({"addr/192.0.2.1", "acct/taro"}).has_value());  // and released on destruction
-    BOOST_TEST(gate.enter({}).has_value());                                  // nothing to wait for
+    BOOST_TEST(gate.served() == 0u);
+    BOOST_TEST(gate.admit({}).admitted.has_value());  // nothing to hold
+}
+
+BOOST_AUTO_TEST_CASE(a_line_serves_one_at_a_time_in_arrival_order_and_is_bounded) {
+    attempt_gate gate;
+    const auto in_line = [&](const std::string& pair) { return gate.admit({pair, "", 1, "addr/192.0.2.1", 2}); };
+    auto a = in_line("p/a");
+    auto b = in_line("p/b");
+    auto c = in_line("p/c");
+    auto d = in_line("p/d");
+    BOOST_TEST_REQUIRE(a.admitted.has_value());
+    BOOST_TEST_REQUIRE(b.admitted.has_value());
+    BOOST_TEST_REQUIRE(c.admitted.has_value());
+    BOOST_TEST((d.refused == throttle_refusal::busy_queue_full));  // one served and two waiting
+    BOOST_TEST(a.admitted->served());
+    BOOST_TEST(!b.admitted->served());
+    BOOST_TEST(!c.admitted->served());
+    BOOST_TEST(gate.served() == 1u);
+    BOOST_TEST(gate.queued() == 2u);
+    // Another address has its own line.
+    BOOST_TEST(gate.admit({"p/e", "", 1, "addr/198.51.100.1", 0}).admitted->served());
+    // Leaving the middle of the line keeps the order of the rest.
+    c.admitted.reset();
+    a.admitted.reset();
+    BOOST_TEST(b.admitted->served());
+    BOOST_TEST(gate.queued() == 0u);
+    auto e = in_line("p/f");
+    BOOST_TEST(!e.admitted->served());
+    b.admitted.reset();
+    BOOST_TEST(e.admitted->served());
 }
 
 BOOST_AUTO_TEST_CASE(checks_in_flight_are_counted_until_they_end) {
     attempt_gate gate;
-    auto [first, before_first] = gate.track("acct/taro");
-    auto [second, before_second] = gate.track("acct/taro");
-    auto [other, before_other] = gate.track("acct/hanako");
+    auto [first, before_first] = gate.track("pw_acct\0taro"s);
+    auto [second, before_second] = gate.track("pw_acct\0taro"s);
+    auto [other, before_other] = gate.track("pw_acct\0hanako"s);
+    auto [address, before_address] = gate.track("pw_addr\0"s + "192.0.2.1");
+    auto [nothing, before_nothing] = gate.track("");
     BOOST_TEST(before_first == 0u);
     BOOST_TEST(before_second == 1u);
     BOOST_TEST(before_other == 0u);
-    BOOST_TEST(gate.in_flight() == 3u);
+    BOOST_TEST(before_nothing == 0u);
+    BOOST_TEST(gate.in_flight() == 4u);
+    BOOST_TEST(gate.in_flight("pw_addr") == 1u);
+    BOOST_TEST(gate.in_flight("pw_acct") == 3u);
     { auto done = std::move(first); }
-    BOOST_TEST(gate.in_flight() == 2u);
-    BOOST_TEST(gate.track("acct/taro").second == 1u);  // only the second one still runs
-    BOOST_TEST(gate.in_flight() == 2u);               // the temporary's hold ended with it
-    BOOST_TEST(gate.exclusive() == 0u);               // tracking takes no pass
+    BOOST_TEST(gate.in_flight() == 3u);
+    BOOST_TEST(gate.track("pw_acct\0taro"s).second == 1u);  // only the second one still runs
+    BOOST_TEST(gate.in_flight() == 3u);                     // the temporary's hold ended with it
+    BOOST_TEST(gate.served() == 0u);                        // tracking takes no pass
 }
 
-BOOST_AUTO_TEST_CASE(a_burst_of_parallel_guesses_meets_the_delay_after_the_free_failures) {
-    // What the server does for each of 20 guesses arriving together: track, read, then either
-    // go ahead (no delay) or need a pass. None has written its failure yet.
+BOOST_AUTO_TEST_CASE(a_burst_of_parallel_guesses_at_one_account_meets_its_delay_concurrency_and_budget) {
+    // 20 guesses at one account arriving together, each from its own address; none has written
+    // its failure yet.
     flow_fixture f;
     attempt_gate gate;
     const auto c = f.ctx();
-    std::vector<attempt_gate::hold> running;
-    std::vector<attempt_gate::hold> passes;
-    int free = 0, waiting = 0, refused = 0;
-    for (int i = 0; i < 20; ++i) {
-        password_step step(c, {"taro", "guess", "203.0.113." + std::to_string(i), "", ""}, f.now);
-        auto [hold, others] = gate.track(step.account_key());
-        running.push_back(std::move(hold));
-        step.read(f.store, others);
-        if (step.delay().count() == 0) {
-            ++free;
-        } else if (auto pass = gate.enter(step.delayed_subjects())) {
-            passes.push_back(std::move(*pass));
-            ++waiting;
-        } else {
-            ++refused;
-        }
+    std::vector<arrival> burst;
+    for (int i = 0; i < 20; ++i)
+        burst.push_back(arrive(c, gate, f.store, {"taro", "guess", "203.0.113." + std::to_string(i), "", ""}, f.now));
+    int undelayed = 0, served = 0, concurrency = 0, budget = 0;
+    for (const auto& a : burst) {
+        undelayed += a.undelayed();
+        served += a.served();
+        concurrency += a.refused == throttle_refusal::account_concurrency;
+        budget += a.refused == throttle_refusal::account_budget;
     }
-    // The account's 5 free failures and one more go ahead; the others wait their delay, each
-    // from its own address (none is refused: they are different addresses).
-    BOOST_TEST(free == 6);
-    BOOST_TEST(waiting == 14);
-    BOOST_TEST(refused == 0);
+    // The account's 5 free failures and the one after which its delay starts go ahead; one
+    // delayed check may be in flight (account_parallel_checks = 1); once 15 are in flight the
+    // budget refuses the rest.
+    BOOST_TEST(undelayed == 6);
+    BOOST_TEST(served == 1);
+    BOOST_TEST(concurrency == 15 - 7);
+    BOOST_TEST(budget == 20 - 15);
+    BOOST_TEST(gate.in_flight(failures_per_address) == 20u);
 }
 
-BOOST_AUTO_TEST_CASE(from_many_threads_only_one_holds_a_subject_at_a_time) {
+BOOST_AUTO_TEST_CASE(a_burst_from_one_address_at_many_ids_gets_only_the_free_failures_undelayed) {
+    flow_fixture f;
+    attempt_gate gate;
+    const auto c = f.ctx();
+    std::vector<arrival> burst;
+    for (int i = 0; i < 40; ++i)
+        burst.push_back(arrive(c, gate, f.store, {"user" + std::to_string(i), "guess", "192.0.2.1", "", ""}, f.now));
+    int undelayed = 0, served = 0, queued = 0, full = 0;
+    for (const auto& a : burst) {
+        undelayed += a.undelayed();
+        served += a.served();
+        queued += a.queued();
+        full += a.refused == throttle_refusal::busy_queue_full;
+    }
+    // The checks of the address in flight count: its 10 free failures and the one after which
+    // the delay starts go ahead, one delayed check is served, address_queue_max wait their
+    // turn, the rest are refused at once.
+    const auto queue_max = static_cast<int>(f.cfg.throttle.address_queue_max);
+    BOOST_TEST(undelayed == 11);
+    BOOST_TEST(served == 1);
+    BOOST_TEST(queued == queue_max);
+    BOOST_TEST(full == 40 - 11 - 1 - queue_max);
+    BOOST_TEST(gate.queued() == static_cast<std::size_t>(queue_max));
+    BOOST_TEST_REQUIRE(burst[11].served());
+    // Another delayed attempt of the address for the account being served is refused, not queued.
+    const auto same = arrive(c, gate, f.store, {"user11", "guess", "192.0.2.1", "", ""}, f.now);
+    BOOST_TEST((same.refused == throttle_refusal::busy_same_account));
+    // The served one done, the next in arrival order is served.
+    burst[11] = arrival{};
+    BOOST_TEST(burst[12].served());
+    BOOST_TEST(!burst[13].served());
+}
+
+BOOST_AUTO_TEST_CASE(on_a_shared_address_the_owners_device_goes_ahead_and_another_customer_queues) {
+    flow_fixture f;
+    f.cfg.throttle.address_free_failures = 0;
+    attempt_gate gate;
+    const auto c = f.ctx();
+    const std::string shared = "198.51.100.200";  // a carrier NAT
+    f.log_in("someone", "guess", shared);
+    // An attacker's delayed guess at taro is served (waiting out its delay).
+    auto attacker = arrive(c, gate, f.store, {"taro", "guess", shared, "", ""}, f.now);
+    BOOST_TEST_REQUIRE(attacker.served());
+    // Taro's own browser, from the same address, holds a device token: no delay, no pass, no queue.
+    const auto device = f.device_of("taro");
+    auto owner = arrive(c, gate, f.store, {"taro", password, shared, device, ""}, f.now);
+    BOOST_TEST(!owner.refused.has_value());
+    BOOST_TEST(owner.step->delay().count() == 0);
+    BOOST_TEST(!owner.pass.has_value());
+    BOOST_TEST(owner.step->verified(f.hasher.verify(owner.step->stored_hash(), password)));
+    BOOST_TEST((owner.step->finish(commit(f.store, *owner.step)).result == password_result::code_sent));
+    // Hanako, from there too, without one: she waits her turn behind the attacker, not refused.
+    auto other = arrive(c, gate, f.store, {"hanako", password, shared, "", ""}, f.now);
+    BOOST_TEST(!other.refused.has_value());
+    BOOST_TEST(other.queued());
+    { auto done = std::move(attacker); }
+    BOOST_TEST(other.served());
+}
+
+BOOST_AUTO_TEST_CASE(an_attackers_burst_at_an_account_does_not_delay_its_owners_device) {
+    flow_fixture f;
+    attempt_gate gate;
+    const auto c = f.ctx();
+    std::vector<arrival> burst;
+    for (int i = 0; i < 12; ++i)
+        burst.push_back(arrive(c, gate, f.store, {"taro", "guess", "203.0.113." + std::to_string(i), "", ""}, f.now));
+    const auto device = f.device_of("taro");
+    const auto owner = arrive(c, gate, f.store, {"taro", password, "192.0.2.9", device, ""}, f.now);
+    BOOST_TEST(owner.undelayed());
+    // ...while a stranger's next one meets the delay the 12 in flight set.
+    const auto stranger = arrive(c, gate, f.store, {"taro", "guess", "203.0.113.99", "", ""}, f.now);
+    BOOST_TEST(!stranger.undelayed());
+}
+
+BOOST_AUTO_TEST_CASE(from_many_threads_only_one_holds_a_pair_at_a_time) {
     attempt_gate gate;
     std::atomic<int> holding{0};
     std::atomic<int> most{0};
-    std::atomic<int> refused{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < 2000; ++i) {
-                auto pass = gate.enter({"addr/192.0.2.1"});
-                if (!pass) {
-                    ++refused;
-                    continue;
-                }
+                auto admission = gate.admit({"pair/taro/192.0.2.1", "acct/taro", 3, "addr/192.0.2.1", 4});
+                if (!admission.admitted || !admission.admitted->served()) continue;
                 const int now_holding = ++holding;
                 int seen = most.load();
                 while (now_holding > seen && !most.compare_exchange_weak(seen, now_holding)) {
@@ -590,7 +845,8 @@ BOOST_AUTO_TEST_CASE(from_many_threads_only_one_holds_a_subject_at_a_time) {
     }
     for (auto& t : threads) t.join();
     BOOST_TEST(most.load() == 1);
-    BOOST_TEST(gate.exclusive() == 0u);
+    BOOST_TEST(gate.served() == 0u);
+    BOOST_TEST(gate.queued() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -829,10 +1085,13 @@ BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_eno
         password_change_step step(c, session, current, replacement, "192.0.2.1", now);
         std::error_code ec;
         if (step.acceptable()) {
-            step.check().read(store);
-            last_delay = step.check().delay();
-            if (step.check().needs_check()) {
-                if (step.check().verified(hasher.verify(step.check().stored_hash(), step.check().typed())))
+            auto& check = step.check();
+            check.read(store);
+            last_delay = check.delay();
+            if (check.needs_check() && check.over_budget()) {
+                check.refuse_busy(throttle_refusal::account_budget);
+            } else if (check.needs_check()) {
+                if (check.verified(hasher.verify(check.stored_hash(), check.typed())))
                     step.set_new_hash(hasher.hash(step.replacement()));
                 ec = commit(store, step);
             }
@@ -861,6 +1120,11 @@ BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_eno
     BOOST_TEST((run(std::string(password_config::max_length + 1, 'p'), "another long password") ==
                 password_change_result::wrong_password));
     BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 8u);
+    // And the account's budget holds here too: refused unchecked, uncounted.
+    cfg.throttle.account_budget = 8;
+    BOOST_TEST((run(password, "yet another long password") == password_change_result::busy));
+    BOOST_TEST(failures(failures_per_account, account_subject(portal.id, "taro")) == 8u);
+    BOOST_TEST((hasher.verify(stored_account("taro").password_hash, "a long new password") == password_hasher::verdict::match));
 }
 
 BOOST_AUTO_TEST_CASE(logout_destroys_the_session_and_touch_moves_the_idle_expiry_at_most_once_a_minute) {

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "core/throttle.hpp"
 
@@ -106,4 +108,74 @@ BOOST_AUTO_TEST_CASE(addresses_are_counted_per_ipv4_address_and_per_ipv6_slash_6
     BOOST_TEST(address_subject("not an address") == "not an address");
     BOOST_TEST(address_subject("") == "");
     BOOST_TEST(address_subject("2001:db8::zz") == "2001:db8::zz");
+}
+
+BOOST_AUTO_TEST_CASE(the_sliding_count_weighs_the_previous_bucket_by_what_the_window_still_covers) {
+    const throttle_policy p{10, 1s, 30s, 100s};
+    const std::int64_t bucket = 1'700'000'000;  // a multiple of 100
+    // At the boundary the previous bucket counts whole, so a boundary hands out nothing anew.
+    BOOST_TEST(sliding_count(p, bucket, 0, 11) == 11u);
+    BOOST_TEST(sliding_count(p, bucket, 2, 11) == 13u);
+    // Halfway through, half of it (rounded up: a failure partly in the window counts whole).
+    BOOST_TEST(sliding_count(p, bucket + 50, 0, 10) == 5u);
+    BOOST_TEST(sliding_count(p, bucket + 50, 0, 11) == 6u);
+    BOOST_TEST(sliding_count(p, bucket + 50, 3, 11) == 9u);
+    // The last second: a trace of it remains; the next bucket it is gone (only current counts).
+    BOOST_TEST(sliding_count(p, bucket + 99, 0, 11) == 1u);
+    BOOST_TEST(sliding_count(p, bucket + 99, 4, 0) == 4u);
+    // Fixed windows would give 0 right after the boundary; two buckets of free failures side by
+    // side are never both free.
+    for (std::int64_t elapsed = 0; elapsed < 100; ++elapsed) {
+        BOOST_TEST_INFO("elapsed " << elapsed);
+        // 10 free failures at the end of one bucket, then as many as stay free in the next:
+        unsigned more = 0;
+        while (sliding_count(p, bucket + elapsed, more, 10) <= 10) ++more;
+        BOOST_TEST(more + 10u <= 10u + 1u + static_cast<unsigned>(elapsed / 10));
+    }
+    // No overflow, and a non-positive window counts the current bucket only.
+    BOOST_TEST(sliding_count(p, bucket, std::numeric_limits<std::uint32_t>::max(), 5) ==
+               std::numeric_limits<std::uint32_t>::max());
+    BOOST_TEST(sliding_count(p, bucket, 7, std::numeric_limits<std::uint32_t>::max()) ==
+               std::numeric_limits<std::uint32_t>::max());
+    BOOST_TEST(sliding_count({0, 1s, 1s, 0s}, bucket, 3, 9) == 3u);
+    const throttle_policy long_window{0, 1s, 1s, std::chrono::seconds{std::int64_t{1} << 40}};
+    BOOST_TEST(sliding_count(long_window, 0, 1, 4) == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(seconds_until_below_is_when_the_sliding_count_first_falls_below_the_limit) {
+    const throttle_policy p{5, 1s, 60s, 100s};
+    const std::int64_t bucket = 1'700'000'000;
+    // Below already, or no limit: now.
+    BOOST_TEST(seconds_until_below(p, bucket + 10, 15, 14, 0) == 0);
+    BOOST_TEST(seconds_until_below(p, bucket + 10, 0, 100, 100) == 0);
+    // The answer is exact: below at that second, not one second before, for many shapes.
+    for (const auto& [current, previous] : std::vector<std::pair<std::uint32_t, std::uint32_t>>{
+             {15, 0}, {16, 0}, {30, 0}, {0, 15}, {5, 15}, {14, 40}, {15, 15}, {1, 1000}}) {
+        for (const std::int64_t elapsed : {0, 1, 37, 99}) {
+            const auto now = bucket + elapsed;
+            const auto wait = seconds_until_below(p, now, 15, current, previous);
+            BOOST_TEST_INFO("current " << current << " previous " << previous << " elapsed " << elapsed);
+            // Walk the buckets forward: at now + wait the count is below, at now + wait - 1 not.
+            const auto count_at = [&](std::int64_t t) {
+                const auto shift = (window_start(p, t) - bucket) / 100;  // buckets moved on
+                if (shift == 0) return sliding_count(p, t, current, previous);
+                if (shift == 1) return sliding_count(p, t, 0, current);
+                return sliding_count(p, t, 0, 0);
+            };
+            if (count_at(now) < 15u) {
+                BOOST_TEST(wait == 0);
+                continue;
+            }
+            BOOST_TEST_REQUIRE(wait >= 1);
+            BOOST_TEST(count_at(now + wait) < 15u);
+            BOOST_TEST(count_at(now + wait - 1) >= 15u);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(refusals_have_names) {
+    BOOST_TEST(name_of(throttle_refusal::busy_same_account) == "busy_same_account");
+    BOOST_TEST(name_of(throttle_refusal::busy_queue_full) == "busy_queue_full");
+    BOOST_TEST(name_of(throttle_refusal::account_concurrency) == "account_concurrency");
+    BOOST_TEST(name_of(throttle_refusal::account_budget) == "account_budget");
 }
