@@ -33,10 +33,11 @@ const std::vector<std::string> all_keys{
     "server.body_timeout_ms", "server.write_timeout_ms", "server.idle_timeout_ms",
     "server.shutdown_grace_ms", "server.static_dir",     "server.templates_dir",
     "server.static_max_age_s", "server.behind_tls",      "server.trusted_proxies",
+    "server.hsts_max_age_s",  "server.allow_plain_http", "server.max_connections_per_client",
     "tls.enabled",            "tls.cert_file",           "tls.key_file",
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
-    "storage.writer_max_queue", "hash.threads",          "hash.memory_kib",
+    "storage.writer_max_queue", "storage.secret_file", "hash.threads",          "hash.memory_kib",
     "hash.iterations",        "hash.max_queue",          "smtp.relay",
     "smtp.tls",               "smtp.verify_certificate", "smtp.ca_file",
     "smtp.username",          "smtp.password_file",      "smtp.allow_auth_without_tls",
@@ -52,6 +53,7 @@ const std::vector<std::string> all_keys{
     "throttle.address_free_failures", "throttle.address_base_delay_ms", "throttle.address_max_delay_ms",
     "throttle.address_window_s", "throttle.account_free_failures", "throttle.account_base_delay_ms",
     "throttle.account_max_delay_ms", "throttle.account_window_s", "throttle.account_lock_after",
+    "auth.verify_any_portal",
     "log.level",              "log.file",                "log.audit_file",
     "log.access_log",
 };
@@ -692,6 +694,51 @@ BOOST_AUTO_TEST_CASE(bad_text_and_list_overrides_name_the_key) {
     expect_bad_override("code.lifetime_s=4", "code.lifetime_s", "from 5 to 86400");
     expect_bad_override("code.lifetime_s=86401", "code.lifetime_s");
     expect_bad_override("smtp.verify_certificate=no", "smtp.verify_certificate", "true or false");
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_on_the_network_needs_tls_or_permission) {
+    for (const std::string listen : {"server.listen=0.0.0.0:0", "server.listen=[::]:8080",
+                                     "server.listen=192.0.2.1:80", "server.listen=example.org:80"}) {
+        BOOST_TEST_CONTEXT(listen) {
+            const auto e = caught([&] { load_config({}, sets({listen})); });
+            BOOST_TEST_REQUIRE(e.has_value());
+            BOOST_TEST(e->key() == "server.allow_plain_http");
+            const std::string what = e->what();
+            BOOST_TEST(what.find("server.behind_tls") != std::string::npos);
+            BOOST_TEST(what.find("tls.enabled") != std::string::npos);
+        }
+    }
+    for (const std::string fix : {"server.behind_tls=true", "server.allow_plain_http=true"}) {
+        BOOST_TEST_CONTEXT(fix) {
+            const config c = load_config({}, sets({"server.listen=0.0.0.0:0", fix}));
+            BOOST_TEST(c.server.listen.host == "0.0.0.0");
+        }
+    }
+    // Loopback listeners need neither.
+    for (const std::string listen : {"server.listen=127.0.0.1:0", "server.listen=127.0.0.2:0",
+                                     "server.listen=[::1]:0", "server.listen=localhost:0"}) {
+        BOOST_TEST_CONTEXT(listen) { BOOST_TEST(!caught([&] { load_config({}, sets({listen})); })); }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(transport_keys_defaults_and_bounds) {
+    const config c = load_config({}, {});
+    BOOST_TEST(c.server.hsts_max_age.count() == 31'536'000);
+    BOOST_TEST(c.server.allow_plain_http == false);
+    BOOST_TEST(c.server.max_connections_per_client == 256u);
+    BOOST_TEST(c.storage.secret_file.empty());
+    BOOST_TEST(c.auth.verify_any_portal == false);
+    const config set = load_config({}, sets({"server.hsts_max_age_s=0", "server.max_connections_per_client=4",
+                                             "storage.secret_file=keys/secret", "auth.verify_any_portal=true"}));
+    BOOST_TEST(set.server.hsts_max_age.count() == 0);
+    BOOST_TEST(set.server.max_connections_per_client == 4u);
+    BOOST_TEST(set.storage.secret_file == fs::path("keys/secret"));
+    BOOST_TEST(set.auth.verify_any_portal == true);
+    expect_bad_override("server.hsts_max_age_s=-1", "server.hsts_max_age_s");
+    expect_bad_override("server.hsts_max_age_s=63072001", "server.hsts_max_age_s");
+    expect_bad_override("server.max_connections_per_client=0", "server.max_connections_per_client");
+    expect_bad_override("server.allow_plain_http=yes", "server.allow_plain_http");
+    expect_bad_override("auth.verify_any_portal=1x", "auth.verify_any_portal");
 }
 
 BOOST_AUTO_TEST_CASE(smtp_auth_needs_a_password_and_tls) {
