@@ -151,6 +151,16 @@ bool is_ipv6(const std::string& host) {
     return inet_pton(AF_INET6, host.c_str(), &out) == 1;
 }
 
+// 127.0.0.0/8, ::1 and "localhost": a listener there is reached only from this machine.
+bool is_loopback_host(const std::string& host) {
+    if (host == "localhost") return true;
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+    return false;
+}
+
 // RFC 1123 host name. A purely numeric last label is refused so that a mistyped address such
 // as 10.0.0.256 is reported instead of being looked up in DNS.
 bool is_host_name(std::string_view host) {
@@ -599,6 +609,12 @@ const std::vector<key_def>& keys() {
          duration_key<0, 31'536'000>(field{&config::server, &S::static_max_age})},
         {"server.behind_tls", "reached through a TLS-terminating proxy: Secure, __Host- cookies",
          bool_key(field{&config::server, &S::behind_tls})},
+        {"server.hsts_max_age_s", "Strict-Transport-Security max-age under TLS or behind_tls; 0 sends none",
+         duration_key<0, 63'072'000>(field{&config::server, &S::hsts_max_age})},
+        {"server.allow_plain_http", "allow a non-loopback listener without TLS and without behind_tls",
+         bool_key(field{&config::server, &S::allow_plain_http})},
+        {"server.max_connections_per_client", "open connections one client address (IPv6: /64) holds at most",
+         integer_key<1, 1'000'000>(field{&config::server, &S::max_connections_per_client})},
         {"server.trusted_proxies", "proxy addresses whose X-Forwarded-For entry is believed",
          address_list_key(field{&config::server, &S::trusted_proxies})},
         {"server.public_url", "where customers reach nidan; links in mails start with it",
@@ -619,6 +635,8 @@ const std::vector<key_def>& keys() {
         {"storage.durability", "what a commit waits for: full_sync, no_meta_sync or no_sync",
          choice_key(field{&config::storage, &St::durability},
                     choices<durability_mode>(durability_choices))},
+        {"storage.secret_file", "file holding the server secret (created 0600); empty keeps it in LMDB",
+         path_key(field{&config::storage, &St::secret_file}, empty_path::allowed)},
         {"storage.sweep_interval_s", "how often expired records are removed",
          duration_key<1, 86'400>(field{&config::storage, &St::sweep_interval})},
         {"storage.writer_max_batch", "writes committed in one transaction at most",
@@ -741,6 +759,8 @@ const std::vector<key_def>& keys() {
         {"address_change.only_without_working_address",
          "offer the address form only to accounts without an address or whose address bounced",
          bool_key(field{&config::address_change, &address_change_config::only_without_working_address})},
+        {"auth.verify_any_portal", "serve plain /auth/verify, accepting a session of any portal",
+         bool_key(field{&config::auth, &auth_config::verify_any_portal})},
         {"log.level", "least severe level written: trace, debug, info, warn, error, off",
          choice_key(field{&config::log, &L::level},
                     choices<std::string_view>(log_level_choices))},
@@ -1087,6 +1107,14 @@ void validate(const config& c) {
         if (c.tls.key_file.empty())
             throw config_error("tls.key_file", "required when tls.enabled = true");
     }
+    if (!c.tls.enabled && !c.server.behind_tls && !c.server.allow_plain_http &&
+        !is_loopback_host(c.server.listen.host))
+        throw config_error("server.allow_plain_http",
+                           "server.listen = " + c.server.listen.to_string() +
+                               " is not a loopback address and serves plain HTTP: passwords "
+                               "would cross the network in clear; set tls.enabled = true, or "
+                               "server.behind_tls = true behind a TLS-terminating proxy, or "
+                               "server.allow_plain_http = true to accept it");
     if (!c.smtp.username.empty()) {
         if (c.smtp.password_file.empty())
             throw config_error("smtp.password_file",

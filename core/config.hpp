@@ -40,6 +40,16 @@ struct server_config {
     // Reached through a TLS-terminating proxy: cookies get Secure and the __Host- prefix even
     // though nidan itself speaks plain HTTP.
     bool behind_tls = false;
+    // Strict-Transport-Security max-age sent on every response when tls.enabled or behind_tls;
+    // 0 sends no header. One year, the value browsers' preload lists ask for.
+    std::chrono::seconds hsts_max_age{31'536'000};
+    // A listener on a non-loopback address without TLS and without behind_tls refuses to start
+    // (passwords would cross the network in clear) unless this is true.
+    bool allow_plain_http = false;
+    // Open connections one client holds at most (an IPv6 client counted by its /64); counted by
+    // the socket's peer, so behind a proxy this counts the proxy. 256: carrier-grade NAT puts
+    // hundreds of customers behind one address, each browser opening ~6 connections.
+    std::size_t max_connections_per_client = 256;
     // IPv4/IPv6 addresses (as written, checked with inet_pton) whose X-Forwarded-For entry is
     // taken as the client address; the header from anyone else is ignored.
     std::vector<std::string> trusted_proxies;
@@ -60,6 +70,9 @@ struct storage_config {
     std::uint64_t map_size_mib = 1024;
     unsigned max_readers = 512;
     durability_mode durability = durability_mode::full_sync;
+    // Empty: the server secret (code MACs, device tokens, CSRF tokens) lives in LMDB's meta
+    // table. Otherwise this file holds it (created 0600 at first start) and LMDB never does.
+    std::filesystem::path secret_file;
     std::chrono::seconds sweep_interval{60};
     std::size_t writer_max_batch = 256;  // closures committed together at most
     std::size_t writer_max_queue = 10000;
@@ -184,6 +197,12 @@ struct address_change_config {
     bool only_without_working_address = false;
 };
 
+struct auth_config {
+    // Plain GET /auth/verify (no portal) accepts a session of any portal; IDs are unique only
+    // per portal, so it answers 404 unless this is true.
+    bool verify_any_portal = false;
+};
+
 struct log_config {
     std::string level = "info";                // trace|debug|info|warn|error|off
     std::filesystem::path file;                // empty: stderr
@@ -227,6 +246,7 @@ struct config {
     throttle_config throttle;
     address_config address;
     address_change_config address_change;
+    auth_config auth;
     log_config log;
     std::vector<portal_config> portals = manual_portals();
 };

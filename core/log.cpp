@@ -1,5 +1,9 @@
 #include "core/log.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -49,6 +53,14 @@ spdlog::level::level_enum parse_level(const std::string& text) {
 spdlog::sink_ptr open_sink(const std::filesystem::path& file, const std::string& key,
                            const spdlog::sink_ptr& fallback) {
     if (file.empty()) return fallback;
+    // spdlog would create the file with the umask's mode (often 0644); a log holds client
+    // addresses and IDs, so create it 0640 first. An existing file keeps its mode (the start
+    // warns when others can read it).
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    if (fd >= 0) {
+        ::fchmod(fd, 0640);
+        ::close(fd);
+    }
     try {
         return std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string());
     } catch (const spdlog::spdlog_ex& e) {

@@ -2,9 +2,12 @@
 // The numeric code of the second login step: made, stored as a MAC, checked, and read back from
 // what the customer typed.
 //
-// Only code_mac() is stored, never the code: a copy of the database does not reveal live codes,
-// and because the MAC binds the account key, a stored value copied onto another account's record
-// does not verify there either.
+// Only code_mac() is stored, never the code, and because the MAC binds the account key, a stored
+// value copied onto another account's record does not verify there. The MAC hides a code only as
+// long as the key does: a copy of the data folder holding the key too (storage.secret_file
+// unset: the key lives in LMDB's meta table) gives every live code, since trying all 10^6 codes
+// of six digits against a stored MAC takes well under a second. With the key in a separate
+// file, a copy of the data folder alone reveals none.
 #include <optional>
 #include <string>
 #include <string_view>

@@ -19,7 +19,7 @@ struct app_state {
     const std::vector<net::ip::address> trusted_proxies;
 
     app_state(const config& c, const error_pages& e)
-        : cfg(c), errors(e), connections(c.server.max_connections), trusted_proxies(parse_proxies(c.server.trusted_proxies)) {}
+        : cfg(c), errors(e), connections(c.server.max_connections, c.server.max_connections_per_client), trusted_proxies(parse_proxies(c.server.trusted_proxies)) {}
 };
 
 }  // namespace nidan::server

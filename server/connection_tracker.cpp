@@ -4,12 +4,23 @@
 
 namespace nidan::server {
 
-bool connection_tracker::try_admit() {
+admission connection_tracker::try_admit(const std::string& client, bool per_client_cap) {
     auto current = open_.load(std::memory_order_relaxed);
     do {
-        if (current >= max_) return false;
+        if (current >= max_) {
+            refused_server_.fetch_add(1, std::memory_order_relaxed);
+            return admission::server_full;
+        }
     } while (!open_.compare_exchange_weak(current, current + 1, std::memory_order_relaxed));
-    return true;
+    std::lock_guard lock(mutex_);
+    auto& count = per_client_[client];
+    if (per_client_cap && count >= max_per_client_) {
+        open_.fetch_sub(1, std::memory_order_relaxed);
+        refused_client_.fetch_add(1, std::memory_order_relaxed);
+        return admission::client_full;
+    }
+    ++count;
+    return admission::admitted;
 }
 
 void connection_tracker::add(std::uint64_t id, std::shared_ptr<connection_handle> handle) {
@@ -20,7 +31,12 @@ void connection_tracker::add(std::uint64_t id, std::shared_ptr<connection_handle
 void connection_tracker::remove(std::uint64_t id) {
     {
         std::lock_guard lock(mutex_);
-        handles_.erase(id);
+        const auto it = handles_.find(id);
+        if (it != handles_.end()) {
+            const auto client = per_client_.find(it->second->client);
+            if (client != per_client_.end() && --client->second == 0) per_client_.erase(client);
+            handles_.erase(it);
+        }
     }
     open_.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -37,9 +53,11 @@ void connection_tracker::for_each(bool only_idle) {
     }
 }
 
-connection_slot::connection_slot(connection_tracker& tracker, boost::asio::any_io_executor executor)
+connection_slot::connection_slot(connection_tracker& tracker, boost::asio::any_io_executor executor,
+                                 std::string client)
     : tracker_(tracker), id_(tracker.next_id()), handle_(std::make_shared<connection_handle>()) {
     handle_->executor = std::move(executor);
+    handle_->client = std::move(client);
     tracker_.add(id_, handle_);
 }
 

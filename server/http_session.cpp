@@ -51,6 +51,12 @@ struct request_log {
 
 template <class Stream>
 awaitable<bool> write_response(Stream& stream, app_state& app, response& res) {
+    // Every response, error pages included: a browser must learn HSTS from the first one it sees.
+    const auto& server = app.cfg.server;
+    if ((app.cfg.tls.enabled || server.behind_tls) && server.hsts_max_age.count() > 0 &&
+        res.result() != http::status::continue_)
+        res.set(http::field::strict_transport_security,
+                "max-age=" + std::to_string(server.hsts_max_age.count()));
     lowest(stream).expires_after(app.cfg.server.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
     co_return !ec;
@@ -164,8 +170,8 @@ awaitable<void> serve_requests(Stream& stream, app_state& app, connection_handle
 }
 
 template <class Stream>
-awaitable<void> run_any_session(Stream stream, app_state& app) {
-    connection_slot slot(app.connections, lowest(stream).get_executor());
+awaitable<void> run_any_session(Stream stream, app_state& app, std::string client) {
+    connection_slot slot(app.connections, lowest(stream).get_executor(), std::move(client));
     slot.handle().cancel = [&stream] { lowest(stream).cancel(); };
 
     if constexpr (std::is_same_v<Stream, tls_stream>) {
@@ -184,12 +190,12 @@ awaitable<void> run_any_session(Stream stream, app_state& app) {
 
 }  // namespace
 
-awaitable<void> run_session(plain_stream stream, app_state& app) {
-    return run_any_session(std::move(stream), app);
+awaitable<void> run_session(plain_stream stream, app_state& app, std::string client) {
+    return run_any_session(std::move(stream), app, std::move(client));
 }
 
-awaitable<void> run_session(tls_stream stream, app_state& app) {
-    return run_any_session(std::move(stream), app);
+awaitable<void> run_session(tls_stream stream, app_state& app, std::string client) {
+    return run_any_session(std::move(stream), app, std::move(client));
 }
 
 }  // namespace nidan::server

@@ -5,7 +5,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 #include "core/log.hpp"
+#include "core/throttle.hpp"
 #include "server/http_session.hpp"
 
 namespace nidan::server {
@@ -52,17 +55,32 @@ awaitable<void> accept_connections(tcp::acceptor& acceptor, app_state& app, net:
             co_await pause.async_wait(use_tuple);
             continue;
         }
-        if (!app.connections.try_admit()) {
+        // By the socket's peer: X-Forwarded-For is known only after a request. A trusted proxy
+        // carries every client's connections, so only server.max_connections bounds it.
+        beast::error_code peer_ec;
+        const auto peer = socket.remote_endpoint(peer_ec);
+        if (peer_ec) continue;  // gone already
+        std::string client = address_subject(peer.address().to_string());
+        const auto& proxies = app.trusted_proxies;
+        const bool from_proxy = std::find(proxies.begin(), proxies.end(), peer.address()) != proxies.end();
+        switch (app.connections.try_admit(client, !from_proxy)) {
+        case admission::admitted: break;
+        case admission::server_full:
             log::warn("connection.refused").add("reason", "server.max_connections reached");
+            refuse(socket);
+            continue;
+        case admission::client_full:
+            log::warn("connection.refused").add("reason", "server.max_connections_per_client reached")
+                .add("client", client);
             refuse(socket);
             continue;
         }
         beast::error_code nodelay_ec;
         socket.set_option(tcp::no_delay(true), nodelay_ec);
         if (tls) {
-            net::co_spawn(home, run_session(tls_stream(beast::tcp_stream(std::move(socket)), *tls), app), log_escaped);
+            net::co_spawn(home, run_session(tls_stream(beast::tcp_stream(std::move(socket)), *tls), app, std::move(client)), log_escaped);
         } else {
-            net::co_spawn(home, run_session(plain_stream(std::move(socket)), app), log_escaped);
+            net::co_spawn(home, run_session(plain_stream(std::move(socket)), app, std::move(client)), log_escaped);
         }
     }
 }

@@ -69,6 +69,10 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
         metric(body, "nidan_smtp_connections_total", "counter", "Connections opened to the relay.", mail.connections.load());
         metric(body, "nidan_smtp_connection_failures_total", "counter", "Connections to the relay that failed.", mail.connection_failures.load());
         metric(body, "nidan_http_connections_open", "gauge", "Open HTTP connections.", app.connections.open());
+        metric(body, "nidan_http_connections_refused_total", "counter", "Connections refused at server.max_connections.",
+               app.connections.refused_server_full());
+        metric(body, "nidan_http_connections_refused_per_client_total", "counter",
+               "Connections refused at server.max_connections_per_client.", app.connections.refused_client_full());
         metric(body, "nidan_storage_writer_queue", "gauge", "Writes waiting for the storage writer.", sources.writer.queue_depth());
         metric(body, "nidan_storage_commits_total", "counter", "Write transactions committed by the writer.", sources.writer.commits());
         metric(body, "nidan_storage_used_bytes", "gauge", "LMDB data file high-water mark.", usage.used_bytes);

@@ -21,7 +21,7 @@ template_data portal_flow::page_data() const {
     return data;
 }
 
-bool portal_flow::same_origin(const request& req) {
+bool portal_flow::same_origin(const request& req) const {
     // Browsers send these on cross-site form posts; a request without them (an old browser, a
     // script) still needs the CSRF token.
     const auto site = req["Sec-Fetch-Site"];
@@ -29,7 +29,9 @@ bool portal_flow::same_origin(const request& req) {
     const auto origin = req[http::field::origin];
     if (origin.empty()) return true;
     const auto host = req[http::field::host];
-    return origin == "http://" + std::string(host) || origin == "https://" + std::string(host);
+    if (origin == "https://" + std::string(host)) return true;
+    // Over HTTPS an http:// origin is another site (RFC 6454): a network attacker can serve it.
+    return !secure() && origin == "http://" + std::string(host);
 }
 
 bool portal_flow::is_form(const request& req) {

@@ -87,7 +87,8 @@ private:
     // Deletes the device cookie: "forget this device" at logout, on a shared computer.
     std::string expired_device_cookie() const;
     bool secure() const { return s_.cfg.tls.enabled || s_.cfg.server.behind_tls; }
-    static bool same_origin(const request& req);
+    // Under TLS or behind_tls only the https origin of the Host counts as same-origin.
+    bool same_origin(const request& req) const;
     static bool is_form(const request& req);
 
     portal_services s_;

@@ -21,9 +21,11 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
     }
     flows_->api = std::make_unique<api_site>(app, services);
 
-    // GET /auth/verify: 200 for an authenticated session of any portal (the headers say which);
-    // GET /auth/verify/<portal>: 200 only for a session of that portal. Self-care IDs are unique
-    // only within a portal, so a proxy guarding one portal's services must ask the second way.
+    // GET /auth/verify/<portal>: 200 only for a session of that portal. GET /auth/verify: 200 for
+    // an authenticated session of any portal (the headers say which), served only with
+    // auth.verify_any_portal = true and otherwise 404: self-care IDs are unique only within a
+    // portal, so a proxy guarding one portal's services that asked it would let in the same ID
+    // of another portal.
     const auto verify = [services](const request_context& ctx, std::string_view portal) -> response {
         response res{http::status::unauthorized, ctx.req.version()};
         add_page_headers(res);
@@ -45,8 +47,10 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
         res.prepare_payload();
         return res;
     };
-    app.routes.add(http::verb::get, "/auth/verify",
-                   [verify](request_context& ctx) -> awaitable<response> { co_return verify(ctx, {}); });
+    if (services.cfg.auth.verify_any_portal) {
+        app.routes.add(http::verb::get, "/auth/verify",
+                       [verify](request_context& ctx) -> awaitable<response> { co_return verify(ctx, {}); });
+    }
     for (const auto& portal : services.cfg.portals) {
         app.routes.add(http::verb::get, "/auth/verify/" + portal.id,
                        [verify, id = portal.id](request_context& ctx) -> awaitable<response> { co_return verify(ctx, id); });

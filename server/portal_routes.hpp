@@ -7,7 +7,8 @@
 //   POST     /portal/<id>/email, /portal/<id>/password   the account page's changes
 //   POST     /portal/<id>/logout
 //   GET      /auth/verify/<id>     for reverse proxies (nginx auth_request): 200 or 401
-//   GET      /auth/verify          the same for a session of any portal (headers say which)
+//   GET      /auth/verify          the same for a session of any portal (headers say which);
+//                                  only with auth.verify_any_portal = true, else 404
 // Sessions live in LMDB under the SHA-256 of their id; the cookie carries only the id.
 // The pages are in server/portal_flow.hpp; the rules in core/, run by server/login_steps.hpp,
 // shared with the JSON API (server/api_routes.hpp, /api/v1/<id>/...), whose routes portal_site

@@ -21,12 +21,14 @@
 #include "core/log.hpp"
 #include "core/template_store.hpp"
 #include "server/app_state.hpp"
+#include "server/file_modes.hpp"
 #include "server/hash_pool.hpp"
 #include "server/health_routes.hpp"
 #include "server/listener.hpp"
 #include "server/mail_delivery.hpp"
 #include "server/metrics_routes.hpp"
 #include "server/portal_routes.hpp"
+#include "server/secret_file.hpp"
 #include "server/static_files.hpp"
 #include "server/storage_bridge.hpp"
 #include "storage/environment.hpp"
@@ -117,6 +119,7 @@ struct server_app::parts {
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
           sweep_timer(ioc) {
+        warn_exposed_files(cfg);
         add_health_routes(state.routes, *env, *writer);
         add_metrics_route(state, {*env, *writer, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
@@ -132,11 +135,26 @@ struct server_app::parts {
         bind();
     }
 
-    // Created on first start; keys the code MACs and the signed form tokens.
+    // Created on first start; keys the code MACs and the signed form tokens. With
+    // storage.secret_file it lives only in that file: one already in LMDB moves there (issued
+    // tokens stay valid) and is erased from LMDB once the file holds it.
     std::string load_server_secret() {
+        constexpr std::size_t bytes = 32;
+        if (cfg.storage.secret_file.empty()) {
+            auto txn = env->begin_write();
+            auto secret = storage::get_or_create_secret(txn, storage::meta_server_secret, bytes);
+            txn.commit();
+            return secret;
+        }
         auto txn = env->begin_write();
-        auto secret = storage::get_or_create_secret(txn, storage::meta_server_secret, 32);
-        txn.commit();
+        const auto stored = storage::get_secret(txn, storage::meta_server_secret);
+        auto secret = load_secret_file(cfg.storage.secret_file, bytes, stored);
+        if (stored) {
+            storage::erase_secret(txn, storage::meta_server_secret);
+            txn.commit();
+            log::info("secret.moved_out_of_storage").add("file", cfg.storage.secret_file.string())
+                .add("tokens_kept", *stored == secret ? "yes" : "no");
+        }
         return secret;
     }
 

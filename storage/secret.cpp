@@ -36,6 +36,11 @@ std::optional<std::string> get_secret(const txn& t, std::string_view name) {
     return std::string(*stored);
 }
 
+bool erase_secret(write_txn& t, std::string_view name) {
+    check_name(name);
+    return t.erase(t.dbs().meta, name);
+}
+
 std::string get_or_create_secret(write_txn& t, std::string_view name, std::size_t bytes) {
     if (bytes == 0) throw error(errc::invalid_input, "secret size must be positive");
     std::optional<std::string> secret = get_secret(t, name);

@@ -22,4 +22,7 @@ std::string get_or_create_secret(write_txn& t, std::string_view name, std::size_
 // The stored bytes, or nullopt when none has been created yet.
 std::optional<std::string> get_secret(const txn& t, std::string_view name);
 
+// Removes the secret stored under `name` (when it moved to a file); false when there was none.
+bool erase_secret(write_txn& t, std::string_view name);
+
 }  // namespace nidan::storage

@@ -312,7 +312,7 @@ BOOST_AUTO_TEST_CASE(a_token_of_one_portal_is_refused_by_another) {
     // Still valid where it belongs.
     BOOST_TEST(call(w.port(), "GET", api(taro, "session"), "", token).status == 200);
     // Nor is it a browser session cookie.
-    const auto verify = request(w.port(), "GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    const auto verify = request(w.port(), "GET /auth/verify/ip-phone HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                                           "Authorization: Bearer " + token + "\r\n\r\n");
     BOOST_TEST_REQUIRE(verify.has_value());
     BOOST_TEST(verify->status == 401);

@@ -454,11 +454,11 @@ BOOST_AUTO_TEST_CASE(bad_code_form_input_gets_a_clear_4xx) {
     BOOST_TEST(code_after->attempts_left == stored_code->attempts_left);
     BOOST_TEST(code_after->attempts_left == 5u);
     BOOST_TEST(w.mails_received() == 1u);
-    BOOST_TEST(b.get("/auth/verify").status == 401);
+    BOOST_TEST(b.get("/auth/verify/" + taro.portal).status == 401);
     const auto accepted = b.post(portal_base + "/code", joined(good), form_type);
     BOOST_TEST(accepted.status == 303, accepted.body);
     BOOST_TEST(accepted.header("location") == portal_base + "/home");
-    BOOST_TEST(b.get("/auth/verify").status == 200);
+    BOOST_TEST(b.get("/auth/verify/" + taro.portal).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(bad_address_form_input_gets_a_clear_4xx) {
@@ -516,7 +516,7 @@ BOOST_AUTO_TEST_CASE(bad_address_form_input_gets_a_clear_4xx) {
     const auto code = w.next_code(new_address).code;
     const auto verified = b.post_form(portal_base + "/code", {{"csrf", csrf}, {"code", code}});
     BOOST_TEST(verified.status == 303, verified.body);
-    BOOST_TEST(b.get("/auth/verify").status == 200);
+    BOOST_TEST(b.get("/auth/verify/" + jiro.portal).status == 200);
     BOOST_TEST(data.account(jiro.portal, jiro.id).value_or(nidan::account{}).email == new_address);
 }
 

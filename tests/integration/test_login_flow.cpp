@@ -74,7 +74,13 @@ std::string alert_of(const std::string& html) {
 // One test's world: data folder, capture relay, accounts of the three portals, the server.
 class world : public login_world {
 public:
-    explicit world(const std::vector<std::string>& overrides = {}) : login_world(accounts(), overrides) {}
+    // These tests ask plain /auth/verify (a session of any portal), which is off by default.
+    explicit world(std::vector<std::string> overrides = {})
+        : login_world(accounts(), with_verify_any_portal(std::move(overrides))) {}
+    static std::vector<std::string> with_verify_any_portal(std::vector<std::string> overrides) {
+        overrides.insert(overrides.begin(), "auth.verify_any_portal=true");
+        return overrides;
+    }
 
 private:
     static std::vector<world_account> accounts() {

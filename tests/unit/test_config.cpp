@@ -33,11 +33,12 @@ const std::vector<std::string> all_keys{
     "server.body_timeout_ms", "server.write_timeout_ms", "server.idle_timeout_ms",
     "server.shutdown_grace_ms", "server.static_dir",     "server.templates_dir",
     "server.static_max_age_s", "server.behind_tls",      "server.trusted_proxies",
-    "server.public_url",
+    "server.public_url",      "server.hsts_max_age_s",  "server.allow_plain_http",
+    "server.max_connections_per_client",
     "tls.enabled",            "tls.cert_file",           "tls.key_file",
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
-    "storage.writer_max_queue", "hash.threads",          "hash.memory_kib",
+    "storage.writer_max_queue", "storage.secret_file",   "hash.threads",          "hash.memory_kib",
     "hash.iterations",        "hash.max_queue",          "hash.max_cost_factor",
     "hash.import_min_memory_kib", "hash.import_min_iterations", "smtp.relay",
     "smtp.tls",               "smtp.verify_certificate", "smtp.ca_file",
@@ -56,6 +57,7 @@ const std::vector<std::string> all_keys{
     "throttle.address_window_s", "throttle.account_free_failures", "throttle.account_base_delay_ms",
     "throttle.account_max_delay_ms", "throttle.account_window_s", "throttle.address_queue_max",
     "throttle.account_parallel_checks", "throttle.account_budget", "throttle.account_lock_after",
+    "auth.verify_any_portal",
     "log.level",              "log.file",                "log.audit_file",
     "log.access_log",
 };
@@ -156,6 +158,11 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.server.templates_dir.string() == b.server.templates_dir.string());
     BOOST_TEST(a.server.static_max_age.count() == b.server.static_max_age.count());
     BOOST_TEST(a.server.behind_tls == b.server.behind_tls);
+    BOOST_TEST(a.server.hsts_max_age.count() == b.server.hsts_max_age.count());
+    BOOST_TEST(a.server.allow_plain_http == b.server.allow_plain_http);
+    BOOST_TEST(a.server.max_connections_per_client == b.server.max_connections_per_client);
+    BOOST_TEST(a.storage.secret_file.string() == b.storage.secret_file.string());
+    BOOST_TEST(a.auth.verify_any_portal == b.auth.verify_any_portal);
     BOOST_TEST(a.server.trusted_proxies == b.server.trusted_proxies,
                boost::test_tools::per_element());
     BOOST_TEST(a.tls.enabled == b.tls.enabled);
@@ -270,6 +277,9 @@ static_max_age_s = 0
 behind_tls = true
 trusted_proxies = ["10.0.0.7", "2001:db8::7", "::ffff:192.0.2.9"]
 public_url = "https://selfcare.example.jp/portal"
+hsts_max_age_s = 600
+allow_plain_http = true
+max_connections_per_client = 32
 
 [tls]
 enabled = true
@@ -278,6 +288,7 @@ key_file = "tls/key.pem"
 
 [storage]
 data_dir = "var/db"
+secret_file = "keys/server.secret"
 map_size_mib = 64
 max_readers = 126
 durability = "no_meta_sync"
@@ -360,6 +371,9 @@ account_parallel_checks = 3
 account_budget = 40
 account_lock_after = 25
 
+[auth]
+verify_any_portal = true
+
 [log]
 level = "debug"
 file = "logs/nidan.log"
@@ -385,6 +399,11 @@ config custom_expected() {
     c.server.behind_tls = true;
     c.server.trusted_proxies = {"10.0.0.7", "2001:db8::7", "::ffff:192.0.2.9"};
     c.server.public_url = "https://selfcare.example.jp/portal";
+    c.server.hsts_max_age = 600s;
+    c.server.allow_plain_http = true;
+    c.server.max_connections_per_client = 32;
+    c.storage.secret_file = "keys/server.secret";
+    c.auth.verify_any_portal = true;
     c.tls.enabled = true;
     c.tls.cert_file = "tls/cert.pem";
     c.tls.key_file = "tls/key.pem";
@@ -725,6 +744,51 @@ BOOST_AUTO_TEST_CASE(bad_text_and_list_overrides_name_the_key) {
     expect_bad_override("code.lifetime_s=4", "code.lifetime_s", "from 5 to 86400");
     expect_bad_override("code.lifetime_s=86401", "code.lifetime_s");
     expect_bad_override("smtp.verify_certificate=no", "smtp.verify_certificate", "true or false");
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_on_the_network_needs_tls_or_permission) {
+    for (const std::string listen : {"server.listen=0.0.0.0:0", "server.listen=[::]:8080",
+                                     "server.listen=192.0.2.1:80"}) {
+        BOOST_TEST_CONTEXT(listen) {
+            const auto e = caught([&] { load_config({}, sets({listen})); });
+            BOOST_TEST_REQUIRE(e.has_value());
+            BOOST_TEST(e->key() == "server.allow_plain_http");
+            const std::string what = e->what();
+            BOOST_TEST(what.find("server.behind_tls") != std::string::npos);
+            BOOST_TEST(what.find("tls.enabled") != std::string::npos);
+        }
+    }
+    for (const std::string fix : {"server.behind_tls=true", "server.allow_plain_http=true"}) {
+        BOOST_TEST_CONTEXT(fix) {
+            const config c = load_config({}, sets({"server.listen=0.0.0.0:0", fix}));
+            BOOST_TEST(c.server.listen.host == "0.0.0.0");
+        }
+    }
+    // Loopback listeners need neither.
+    for (const std::string listen : {"server.listen=127.0.0.1:0", "server.listen=127.0.0.2:0",
+                                     "server.listen=[::1]:0", "server.listen=localhost:0"}) {
+        BOOST_TEST_CONTEXT(listen) { BOOST_TEST(!caught([&] { load_config({}, sets({listen})); })); }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(transport_keys_defaults_and_bounds) {
+    const config c = load_config({}, {});
+    BOOST_TEST(c.server.hsts_max_age.count() == 31'536'000);
+    BOOST_TEST(c.server.allow_plain_http == false);
+    BOOST_TEST(c.server.max_connections_per_client == 256u);
+    BOOST_TEST(c.storage.secret_file.empty());
+    BOOST_TEST(c.auth.verify_any_portal == false);
+    const config set = load_config({}, sets({"server.hsts_max_age_s=0", "server.max_connections_per_client=4",
+                                             "storage.secret_file=keys/secret", "auth.verify_any_portal=true"}));
+    BOOST_TEST(set.server.hsts_max_age.count() == 0);
+    BOOST_TEST(set.server.max_connections_per_client == 4u);
+    BOOST_TEST(set.storage.secret_file == fs::path("keys/secret"));
+    BOOST_TEST(set.auth.verify_any_portal == true);
+    expect_bad_override("server.hsts_max_age_s=-1", "server.hsts_max_age_s");
+    expect_bad_override("server.hsts_max_age_s=63072001", "server.hsts_max_age_s");
+    expect_bad_override("server.max_connections_per_client=0", "server.max_connections_per_client");
+    expect_bad_override("server.allow_plain_http=yes", "server.allow_plain_http");
+    expect_bad_override("auth.verify_any_portal=1x", "auth.verify_any_portal");
 }
 
 BOOST_AUTO_TEST_CASE(smtp_auth_needs_a_password_and_tls) {
