@@ -3,6 +3,7 @@
 #include "core/address_change.hpp"
 #include "core/credentials.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/tokens.hpp"
 
 namespace nidan::login {
@@ -28,15 +29,7 @@ bool is_device_of(const context& c, const account& a, std::string_view token, st
 }
 
 std::string unknown_id_tag(const context& c, std::string_view typed_id) {
-    static constexpr char digits[] = "0123456789abcdef";
-    const auto mac = hmac_sha256(c.server_secret, {"log-id", c.portal.id, typed_id});
-    std::string tag;
-    for (std::size_t i = 0; i < 6; ++i) {
-        const auto byte = static_cast<unsigned char>(mac[i]);
-        tag += digits[byte >> 4];
-        tag += digits[byte & 0x0f];
-    }
-    return tag;
+    return hex_prefix(hmac_sha256(c.server_secret, {"log-id", c.portal.id, typed_id}), 6);
 }
 
 bool issued_under_current_credentials(const record_reader& r, const session_record& s) {

@@ -20,4 +20,15 @@ std::string read_whole_file(const std::filesystem::path& path, std::string_view 
     return text.str();
 }
 
+std::string hex_prefix(std::string_view bytes, std::size_t count) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (const char ch : bytes.substr(0, count)) {
+        const auto byte = static_cast<unsigned char>(ch);
+        out += digits[byte >> 4];
+        out += digits[byte & 0x0f];
+    }
+    return out;
+}
+
 }  // namespace nidan

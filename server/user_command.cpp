@@ -19,6 +19,7 @@
 #include "core/log.hpp"
 #include "core/login_context.hpp"
 #include "core/password_hasher.hpp"
+#include "core/text.hpp"
 #include "server/cli_options.hpp"
 #include "server/commands.hpp"
 #include "server/password_input.hpp"
@@ -293,13 +294,7 @@ int sessions(const config& cfg, std::vector<std::string> args) {
         for (const auto& [hash, s] : storage::sessions_of(txn, key.portal, key.id, unix_now())) {
             // Left over from before a revocation: no longer honoured, swept at its expiry.
             if (s.credential_epoch != a.credential_epoch) continue;
-            std::string tag;
-            for (std::size_t i = 0; i < 6; ++i) {
-                static constexpr char digits[] = "0123456789abcdef";
-                tag += digits[static_cast<unsigned char>(hash[i]) >> 4];
-                tag += digits[static_cast<unsigned char>(hash[i]) & 0x0f];
-            }
-            std::cout << tag << "\t" << (s.state == session_state::authenticated ? "authenticated" : "code_pending")
+            std::cout << hex_prefix(hash, 6) << "\t" << (s.state == session_state::authenticated ? "authenticated" : "code_pending")
                       << "\tcreated=" << utc_text(s.created_at) << "\tlast_seen=" << utc_text(s.last_seen)
                       << "\texpires=" << utc_text(std::min(s.idle_expires_at, s.absolute_expires_at)) << "\n";
             ++shown;
