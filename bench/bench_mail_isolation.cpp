@@ -28,9 +28,7 @@
 #include "core/code_mailer.hpp"
 #include "server/mail_delivery.hpp"
 #include "server/storage_bridge.hpp"
-#include "storage/environment.hpp"
-#include "storage/outbox.hpp"
-#include "storage/writer.hpp"
+#include "storage/open_backend.hpp"
 
 namespace net = boost::asio;
 namespace fs = std::filesystem;
@@ -129,13 +127,12 @@ latencies run_case(const settings& s, unsigned short relay_port, const fs::path&
     cfg.smtp.relay = {"127.0.0.1", relay_port};
     cfg.smtp.greeting_timeout = std::chrono::milliseconds(10'000);  // a relay answering after 10 s
     cfg.smtp.retry_backoff = {std::chrono::seconds(5)};
-    storage::environment env(storage::make_options(cfg.storage));
-    storage::writer writer(env, cfg.storage.writer_max_batch, cfg.storage.writer_max_queue);
+    const auto store = storage::open_backend(cfg.storage);
     template_store templates(fs::path(NIDAN_BENCH_SOURCE_DIR) / "templates");
     code_mailer mailer(cfg, templates);
 
     net::io_context ioc(2);
-    server::mail_delivery delivery(ioc, cfg, env, writer);
+    server::mail_delivery delivery(ioc, cfg, *store);
     delivery.start();
     std::vector<std::thread> threads;
     for (int i = 0; i < 2; ++i) threads.emplace_back([&ioc] { ioc.run(); });
@@ -149,8 +146,8 @@ latencies run_case(const settings& s, unsigned short relay_port, const fs::path&
             auto mail = mailer.login_code({"ip-phone", "IP電話サービス", "user" + std::to_string(i) + "@example.jp",
                                            "123456", now, now + 1200});
             const auto started = clock_type::now();
-            auto ec = co_await server::write(writer, [&mail](storage::write_txn& txn) {
-                storage::enqueue_mail(txn, std::move(mail), 0);
+            auto ec = co_await server::write(*store, [&mail](storage::record_store& records) {
+                records.queue_mail(std::move(mail), 0);
             });
             delivery.notify();
             out.ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - started).count());
@@ -167,11 +164,8 @@ latencies run_case(const settings& s, unsigned short relay_port, const fs::path&
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ioc.stop();
     for (auto& t : threads) t.join();
-    {
-        auto txn = env.begin_read();
-        result.queued_after = storage::outbox_statistics(txn).queued;
-    }
-    writer.stop();
+    storage::read_now(*store, [&result](const storage::record_view& v) { result.queued_after = v.outbox_statistics().queued; });
+    store->stop();
     return result;
 }
 

@@ -158,10 +158,10 @@ private:
     awaitable<response> session(request_context& ctx);
     awaitable<response> logout(request_context& ctx);
 
-    std::optional<current_session> bearer_session(const request& req) const {
-        const auto token = bearer_token(req);
-        if (token.empty()) return std::nullopt;
-        return steps_.find_session(token);
+    awaitable<std::optional<current_session>> bearer_session(const request& req) {
+        const std::string token(bearer_token(req));
+        if (token.empty()) co_return std::nullopt;
+        co_return co_await steps_.find_session(token);
     }
 
     const portal_config& portal_;
@@ -198,7 +198,7 @@ awaitable<response> api_flow::login(request_context& ctx) {
     const std::string_view device_token = (*fields)[2];
     const auto client = ctx.client.to_string();
     // A client that logs in again with its token ends that session, as a browser's cookie does.
-    const auto old_session = bearer_session(req);
+    const auto old_session = co_await bearer_session(req);
     const std::string_view old_session_hash = old_session ? std::string_view(old_session->hash) : std::string_view{};
     const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash);
     switch (outcome.result) {
@@ -233,7 +233,7 @@ awaitable<response> api_flow::login(request_context& ctx) {
 
 awaitable<response> api_flow::code(request_context& ctx) {
     const auto& req = ctx.req;
-    const auto current = bearer_session(req);
+    const auto current = co_await bearer_session(req);
     if (!current) co_return unauthenticated(req);
     response refusal;
     const auto fields = read_fields(req, {"code"}, refusal);
@@ -268,7 +268,7 @@ awaitable<response> api_flow::code(request_context& ctx) {
 
 awaitable<response> api_flow::address(request_context& ctx) {
     const auto& req = ctx.req;
-    const auto current = bearer_session(req);
+    const auto current = co_await bearer_session(req);
     if (!current || current->record.state != session_state::code_pending) co_return unauthenticated(req);
     response refusal;
     const auto fields = read_fields(req, {"email", "phone"}, refusal);
@@ -309,7 +309,7 @@ awaitable<response> api_flow::address(request_context& ctx) {
 }
 
 awaitable<response> api_flow::session(request_context& ctx) {
-    const auto current = bearer_session(ctx.req);
+    const auto current = co_await bearer_session(ctx.req);
     if (!current) co_return unauthenticated(ctx.req);
     if (current->record.state == session_state::authenticated) co_await steps_.touch_step(*current);
     json::object body;
@@ -321,7 +321,7 @@ awaitable<response> api_flow::session(request_context& ctx) {
 
 awaitable<response> api_flow::logout(request_context& ctx) {
     const auto& req = ctx.req;
-    const auto current = bearer_session(req);
+    const auto current = co_await bearer_session(req);
     if (!current) co_return unauthenticated(req);
     const auto client = ctx.client.to_string();
     if (co_await steps_.logout_step(*current, client) == logout_result::unavailable) co_return unavailable(req);

@@ -7,9 +7,6 @@
 namespace nidan::server {
 namespace {
 
-// Past this share of the map, writes may soon fail with storage_full: stop taking traffic.
-constexpr double readiness_map_limit = 0.95;
-
 response plain(const request& req, http::status status, std::string body) {
     response res{status, req.version()};
     add_common_headers(res);
@@ -23,22 +20,19 @@ response plain(const request& req, http::status status, std::string body) {
 
 }  // namespace
 
-void add_health_routes(router& routes, storage::environment& env, storage::writer& writer) {
+void add_health_routes(router& routes, storage::backend& store) {
     routes.add(http::verb::get, "/healthz", [](request_context& ctx) -> awaitable<response> {
         co_return plain(ctx.req, http::status::ok, "ok\n");
     });
 
-    routes.add(http::verb::get, "/readyz", [&env, &writer](request_context& ctx) -> awaitable<response> {
-        // An empty write through the writer proves the environment is open, the write lock can
-        // be taken and the writer thread is alive.
-        const auto ec = co_await write(writer, [](storage::write_txn&) {});
+    routes.add(http::verb::get, "/readyz", [&store](request_context& ctx) -> awaitable<response> {
+        // An empty write proves the storage takes writes: the LMDB write lock and writer thread,
+        // or a database connection that commits.
+        const auto ec = co_await write(store, [](storage::record_store&) {});
         if (ec) co_return plain(ctx.req, http::status::service_unavailable, "not ready: storage: " + ec.message() + "\n");
-        const auto usage = env.stats();
-        const double used = usage.map_bytes ? static_cast<double>(usage.used_bytes) / static_cast<double>(usage.map_bytes) : 1.0;
-        if (used > readiness_map_limit) {
-            log::warn("storage.nearly_full").add("used_fraction", used).add("hint", "raise storage.map_size_mib");
-            co_return plain(ctx.req, http::status::service_unavailable,
-                            "not ready: storage map nearly full (raise storage.map_size_mib)\n");
+        if (const auto why = store.not_ready_reason(); !why.empty()) {
+            log::warn("storage.not_ready").add("reason", why);
+            co_return plain(ctx.req, http::status::service_unavailable, "not ready: " + why + "\n");
         }
         co_return plain(ctx.req, http::status::ok, "ready\n");
     });

@@ -3,10 +3,10 @@
 // has room; load balancers send traffic only while it says 200.
 #include "server/router.hpp"
 #include "storage/environment.hpp"
-#include "storage/writer.hpp"
+#include "storage/backend.hpp"
 
 namespace nidan::server {
 
-void add_health_routes(router& routes, storage::environment& env, storage::writer& writer);
+void add_health_routes(router& routes, storage::backend& store);
 
 }  // namespace nidan::server

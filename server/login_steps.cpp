@@ -10,7 +10,6 @@
 
 #include "core/clock.hpp"
 #include "server/storage_bridge.hpp"
-#include "storage/login_store.hpp"
 
 namespace nidan::server {
 namespace {
@@ -63,42 +62,56 @@ awaitable<login_steps::turn> login_steps::take_turn(Step& step, std::optional<lo
 
 template <class Step>
 awaitable<std::error_code> login_steps::commit(Step& step) {
-    co_return co_await write(s_.writer, [&step](storage::write_txn& txn) {
-        storage::login_writer records(txn);
-        step.write(records);
-    });
+    co_return co_await write(s_.store, [&step](storage::record_store& records) { step.write(records); });
+}
+
+template <class Work>
+awaitable<void> login_steps::load(Work& work) {
+    if (const auto ec = co_await read(s_.store, [&work](const storage::record_view& records) { work(records); }))
+        throw std::system_error(ec, "storage read");
 }
 
 void login_steps::wake_delivery(bool mail_queued) const {
     if (mail_queued) s_.mail_queued();
 }
 
-std::optional<current_session> login_steps::find_session(std::string_view id) const {
-    auto txn = s_.env.begin_read();
-    return login::find_session(context_, storage::login_reader(txn), id, unix_now());
+awaitable<std::optional<current_session>> login_steps::find_session(std::string_view id) {
+    std::optional<current_session> found;
+    auto work = [&](const login::record_reader& r) { found = login::find_session(context_, r, id, unix_now()); };
+    co_await load(work);
+    co_return found;
 }
 
-std::optional<login::pending_code> login_steps::pending_code(const current_session& session) const {
-    auto txn = s_.env.begin_read();
-    return login::find_pending_code(context_, storage::login_reader(txn), session);
+awaitable<std::optional<login::pending_code>> login_steps::pending_code(const current_session& session) {
+    std::optional<login::pending_code> found;
+    auto work = [&](const login::record_reader& r) { found = login::find_pending_code(context_, r, session); };
+    co_await load(work);
+    co_return found;
 }
 
-std::optional<account> login_steps::account_of(const current_session& session) const {
-    auto txn = s_.env.begin_read();
-    auto acct = storage::login_reader(txn).find_account(context_.portal.id, session.record.selfcare_id);
+awaitable<std::optional<account>> login_steps::account_of(const current_session& session) {
+    std::optional<account> acct;
+    auto work = [&](const login::record_reader& r) { acct = r.find_account(context_.portal.id, session.record.selfcare_id); };
+    co_await load(work);
     // A held address whose time has come is shown as the registered one.
     if (acct) login::settle_address_change(*acct, unix_now());
-    return acct;
+    co_return acct;
 }
 
-bool login_steps::address_form_offered(const current_session& session) const {
-    auto txn = s_.env.begin_read();
-    return login::address_form_offered(context_, storage::login_reader(txn), session, unix_now());
+awaitable<bool> login_steps::address_form_offered(const current_session& session) {
+    bool offered = false;
+    auto work = [&](const login::record_reader& r) {
+        offered = login::address_form_offered(context_, r, session, unix_now());
+    };
+    co_await load(work);
+    co_return offered;
 }
 
-bool login_steps::address_form_locked(const current_session& session) const {
-    auto txn = s_.env.begin_read();
-    return login::address_form_locked(context_, storage::login_reader(txn), session);
+awaitable<bool> login_steps::address_form_locked(const current_session& session) {
+    bool locked = false;
+    auto work = [&](const login::record_reader& r) { locked = login::address_form_locked(context_, r, session); };
+    co_await load(work);
+    co_return locked;
 }
 
 awaitable<password_outcome> login_steps::password_step(std::string_view id, std::string_view password,
@@ -113,10 +126,8 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
     auto [address_running, address_others] = s_.gate.track(step.address_key());
     auto [account_running, account_others] = s_.gate.track(step.account_key());
     login::checks_in_flight others{address_others, account_others, 0};
-    {
-        auto txn = s_.env.begin_read();
-        step.read(storage::login_reader(txn), others);
-    }
+    auto first_read = [&](const login::record_reader& r) { step.read(r, others); };
+    co_await load(first_read);
     std::optional<login::attempt_gate::hold> holder_running;
     if (const auto holder = step.holder_key(); !holder.empty()) {
         // The owner's device: counted with the account's device holders, not with strangers.
@@ -125,8 +136,8 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
         holder_running.emplace(std::move(running));
         others.account = 0;
         others.holder = holders;
-        auto txn = s_.env.begin_read();
-        step.recount(storage::login_reader(txn), others);
+        auto recount = [&](const login::record_reader& r) { step.recount(r, others); };
+        co_await load(recount);
     }
     // Held until the failure (or the success) is written, so the next attempt reads its count.
     std::optional<login::attempt_gate::pass> pass;
@@ -199,10 +210,9 @@ awaitable<login_steps::check_end> login_steps::verify_current_password(login::cu
     auto [account_running, account_others] = s_.gate.track(check.account_key());
     holds.address.emplace(std::move(address_running));
     holds.account.emplace(std::move(account_running));
-    {
-        auto txn = s_.env.begin_read();
-        check.read(storage::login_reader(txn), {address_others, account_others, 0});
-    }
+    const login::checks_in_flight others{address_others, account_others, 0};
+    auto first_read = [&](const login::record_reader& r) { check.read(r, others); };
+    co_await load(first_read);
     if (!check.needs_check()) co_return check_end::not_checked;
     switch (co_await take_turn(check, holds.admitted)) {
     case turn::go: break;

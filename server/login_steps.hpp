@@ -44,7 +44,7 @@ public:
         : s_(std::move(s)), context_{s_.cfg, p, s_.server_secret, s_.mailer} {}
 
     // The session of this portal with this id, unexpired; nullopt otherwise.
-    std::optional<current_session> find_session(std::string_view id) const;
+    awaitable<std::optional<current_session>> find_session(std::string_view id);
 
     // Step 1. device_token: the device cookie's value ("" when none); old_session_hash: the
     // caller's current session of this portal, ended by a successful login ("" when none).
@@ -71,16 +71,20 @@ public:
     awaitable<void> touch_step(const current_session& session);
 
     // Where the session's pending code went; nullopt when it has none.
-    std::optional<login::pending_code> pending_code(const current_session& session) const;
-    bool address_form_locked(const current_session& session) const;
-    bool address_form_offered(const current_session& session) const;
+    awaitable<std::optional<login::pending_code>> pending_code(const current_session& session);
+    awaitable<bool> address_form_locked(const current_session& session);
+    awaitable<bool> address_form_offered(const current_session& session);
     // The session's account as stored now (the account page shows it); nullopt once deleted.
-    std::optional<account> account_of(const current_session& session) const;
+    awaitable<std::optional<account>> account_of(const current_session& session);
 
 private:
     // Runs step.write() in one transaction of the storage writer; its error, empty when committed.
     template <class Step>
     awaitable<std::error_code> commit(Step& step);
+    // Runs `work` against a read of the records; a storage failure is thrown as
+    // std::system_error (the dispatcher answers 503).
+    template <class Work>
+    awaitable<void> load(Work& work);
     void wake_delivery(bool mail_queued) const;
     // The throttle's turn of a password check: refused at once (step.refuse_busy() called), or
     // admitted (pass held by the caller until its write is done) and waited out, or the server

@@ -25,7 +25,7 @@ std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string recipients(const storage::outbox_mail& mail) {
+std::string recipients(const outbox_mail& mail) {
     std::string out;
     for (const auto& r : mail.rcpt_to) {
         if (!out.empty()) out += ",";
@@ -45,11 +45,10 @@ void log_escaped(std::exception_ptr e) {
 
 }  // namespace
 
-mail_delivery::mail_delivery(net::io_context& ioc, const config& cfg, storage::environment& env, storage::writer& writer)
+mail_delivery::mail_delivery(net::io_context& ioc, const config& cfg, storage::backend& store)
     : ioc_(ioc),
       cfg_(cfg),
-      env_(env),
-      writer_(writer),
+      store_(store),
       tls_(make_smtp_tls_context(cfg.smtp)),
       credentials_(load_smtp_credentials(cfg.smtp)),
       strand_(net::make_strand(ioc)),
@@ -87,21 +86,18 @@ awaitable<void> mail_delivery::schedule() {
     const std::size_t pool = worker_wake_.size();
     while (!stopping_) {
         const auto now = now_ms();
-        std::vector<storage::outbox_mail> fetched;
+        std::vector<outbox_mail> fetched;
         std::optional<std::int64_t> next_due;
-        try {
-            // A short read transaction, closed before any co_await.
-            auto txn = env_.begin_read();
-            if (ready_.size() < pool) {
-                fetched = storage::due_mails(txn, now, pool - ready_.size(),
-                                             [this](std::uint64_t id) { return in_flight_.contains(id); });
-            }
-            next_due = storage::next_due_after(txn, now);
-        } catch (const std::exception& e) {
-            log::error("mail.outbox_read_failed").add("error", e.what());
-        }
+        // Copied: the read may run on a storage thread while the workers change the originals.
+        const std::size_t wanted = ready_.size() < pool ? pool - ready_.size() : 0;
+        const auto in_flight = in_flight_;
+        const auto read_ec = co_await read(store_, [&](const storage::record_view& v) {
+            if (wanted > 0) fetched = v.due_mails(now, wanted, [&in_flight](std::uint64_t id) { return in_flight.contains(id); });
+            next_due = v.next_due_after(now);
+        });
+        if (read_ec) log::error("mail.outbox_read_failed").add("error", read_ec.message());
 
-        std::vector<storage::outbox_mail> expired;
+        std::vector<outbox_mail> expired;
         for (auto& mail : fetched) {
             if (mail.expires_at != 0 && mail.expires_at * 1000 <= now) {
                 expired.push_back(std::move(mail));
@@ -125,10 +121,10 @@ awaitable<void> mail_delivery::schedule() {
     }
 }
 
-awaitable<void> mail_delivery::drop_expired(std::vector<storage::outbox_mail> mails) {
+awaitable<void> mail_delivery::drop_expired(std::vector<outbox_mail> mails) {
     const auto now = now_ms() / 1000;
-    auto ec = co_await write(writer_, [&mails, now](storage::write_txn& txn) {
-        for (const auto& mail : mails) storage::fail_mail(txn, mail, "expired: the code expired before it could be delivered", now);
+    auto ec = co_await write(store_, [&mails, now](storage::record_store& s) {
+        for (const auto& mail : mails) s.fail_mail(mail, "expired: the code expired before it could be delivered", now);
     });
     if (ec) {
         log::error("mail.record_failed").add("error", ec.message());
@@ -191,7 +187,7 @@ awaitable<void> mail_delivery::work(std::size_t index) {
     if (connection) co_await connection->close();
 }
 
-awaitable<void> mail_delivery::record(const storage::outbox_mail& mail, const smtp::message_outcome& outcome) {
+awaitable<void> mail_delivery::record(const outbox_mail& mail, const smtp::message_outcome& outcome) {
     using kind = smtp::message_outcome::kind;
     const auto& smtp = cfg_.smtp;
     const auto now = now_ms();
@@ -206,11 +202,11 @@ awaitable<void> mail_delivery::record(const storage::outbox_mail& mail, const sm
     const auto next_try = now + std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
 
     bool stored = false;
-    auto ec = co_await write(writer_, [&](storage::write_txn& txn) {
+    auto ec = co_await write(store_, [&](storage::record_store& s) {
         switch (result) {
-        case kind::accepted: stored = storage::remove_mail(txn, mail); break;
-        case kind::permanent: stored = storage::fail_mail(txn, mail, reply, now / 1000); break;
-        case kind::transient: stored = storage::reschedule_mail(txn, mail, next_try, reply); break;
+        case kind::accepted: stored = s.remove_mail(mail); break;
+        case kind::permanent: stored = s.fail_mail(mail, reply, now / 1000); break;
+        case kind::transient: stored = s.reschedule_mail(mail, next_try, reply); break;
         }
     });
     if (ec) {

@@ -18,9 +18,7 @@
 #include "core/config.hpp"
 #include "core/smtp_dialogue.hpp"
 #include "server/http_types.hpp"
-#include "storage/environment.hpp"
-#include "storage/outbox.hpp"
-#include "storage/writer.hpp"
+#include "storage/backend.hpp"
 
 namespace nidan::server {
 
@@ -36,7 +34,7 @@ struct delivery_metrics {
 class mail_delivery {
 public:
     // Throws config_error when the SMTP TLS settings or credentials cannot be loaded.
-    mail_delivery(net::io_context& ioc, const config& cfg, storage::environment& env, storage::writer& writer);
+    mail_delivery(net::io_context& ioc, const config& cfg, storage::backend& store);
     ~mail_delivery();
 
     void start();
@@ -50,21 +48,20 @@ public:
 private:
     awaitable<void> schedule();
     awaitable<void> work(std::size_t index);
-    awaitable<void> record(const storage::outbox_mail& mail, const smtp::message_outcome& outcome);
-    awaitable<void> drop_expired(std::vector<storage::outbox_mail> mails);
+    awaitable<void> record(const outbox_mail& mail, const smtp::message_outcome& outcome);
+    awaitable<void> drop_expired(std::vector<outbox_mail> mails);
     void wake_workers();
 
     net::io_context& ioc_;
     const config& cfg_;
-    storage::environment& env_;
-    storage::writer& writer_;
+    storage::backend& store_;
     std::unique_ptr<net::ssl::context> tls_;
     std::optional<smtp::credentials> credentials_;
     net::strand<net::io_context::executor_type> strand_;
     net::steady_timer scheduler_wake_;
     bool wake_pending_ = false;
     std::vector<std::unique_ptr<net::steady_timer>> worker_wake_;
-    std::deque<storage::outbox_mail> ready_;
+    std::deque<outbox_mail> ready_;
     std::set<std::uint64_t> in_flight_;
     bool stopping_ = false;
     delivery_metrics metrics_;

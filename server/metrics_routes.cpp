@@ -1,5 +1,7 @@
 #include "server/metrics_routes.hpp"
 
+#include "server/storage_bridge.hpp"
+
 #include "core/clock.hpp"
 #include "core/login_context.hpp"
 #include "server/error_pages.hpp"
@@ -49,12 +51,8 @@ void labelled(std::string& out, const char* name, const char* help, const Result
 void add_metrics_route(app_state& app, metrics_sources sources) {
     app.routes.add(http::verb::get, "/metrics", [&app, sources](request_context& ctx) -> awaitable<response> {
         storage::outbox_stats outbox;
-        storage::environment::usage usage;
-        {
-            auto txn = sources.env.begin_read();
-            outbox = storage::outbox_statistics(txn);
-            usage = sources.env.stats();
-        }
+        const auto read_ec = co_await read(sources.store, [&outbox](const storage::record_view& v) { outbox = v.outbox_statistics(); });
+        if (read_ec) throw std::system_error(read_ec, "storage read");
         const auto now = unix_now();
         const auto& mail = sources.mail;
         std::string body;
@@ -73,10 +71,13 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
                app.connections.refused_server_full());
         metric(body, "nidan_http_connections_refused_per_client_total", "counter",
                "Connections refused at server.max_connections_per_client.", app.connections.refused_client_full());
-        metric(body, "nidan_storage_writer_queue", "gauge", "Writes waiting for the storage writer.", sources.writer.queue_depth());
-        metric(body, "nidan_storage_commits_total", "counter", "Write transactions committed by the writer.", sources.writer.commits());
-        metric(body, "nidan_storage_used_bytes", "gauge", "LMDB data file high-water mark.", usage.used_bytes);
-        metric(body, "nidan_storage_map_bytes", "gauge", "LMDB map size (storage.map_size_mib).", usage.map_bytes);
+        for (const auto& sample : sources.store.metrics()) {
+            family(body, sample.name.c_str(), sample.type.c_str(), sample.help.c_str());
+            body += sample.name;
+            body += ' ';
+            body += std::to_string(static_cast<std::uint64_t>(sample.value));
+            body += '\n';
+        }
         metric(body, "nidan_hash_queue", "gauge", "Password hashes waiting or running.", sources.hash_queue());
         const auto& logins = sources.logins;
         labelled(body, "nidan_login_password_total", "Password steps by outcome.", login::all_password_results,

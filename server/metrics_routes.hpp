@@ -7,14 +7,12 @@
 #include "core/login_metrics.hpp"
 #include "server/app_state.hpp"
 #include "server/mail_delivery.hpp"
-#include "storage/environment.hpp"
-#include "storage/writer.hpp"
+#include "storage/backend.hpp"
 
 namespace nidan::server {
 
 struct metrics_sources {
-    storage::environment& env;
-    storage::writer& writer;
+    storage::backend& store;
     const delivery_metrics& mail;
     std::function<std::size_t()> hash_queue;
     const login::login_metrics& logins;

@@ -8,7 +8,7 @@
 #include "core/log.hpp"
 #include "server/cli_options.hpp"
 #include "server/commands.hpp"
-#include "storage/environment.hpp"
+#include "storage/open_backend.hpp"
 #include "storage/outbox.hpp"
 
 namespace nidan::cli {
@@ -31,13 +31,13 @@ std::string when(std::int64_t unix_seconds) {
     return buffer;
 }
 
-std::string recipients(const storage::outbox_mail& mail) {
+std::string recipients(const outbox_mail& mail) {
     std::string out;
     for (const auto& r : mail.rcpt_to) out += (out.empty() ? "" : ",") + r;
     return out;
 }
 
-void print(const storage::outbox_mail& mail, bool failed) {
+void print(const outbox_mail& mail, bool failed) {
     std::cout << mail.id << "\t" << mail.kind << "\t" << recipients(mail) << "\tcreated=" << when(mail.created_at)
               << "\tattempts=" << mail.attempts;
     if (failed) std::cout << "\tfailed=" << when(mail.failed_at);
@@ -73,34 +73,35 @@ int outbox_command(std::vector<std::string> args) {
         args.erase(args.begin());
         const auto cfg = load(options);
         log::init(cfg.log);
-        if (!std::filesystem::exists(cfg.storage.data_dir / "data.mdb")) {
-            std::cerr << "nidan outbox: no nidan data in " << cfg.storage.data_dir.string() << " (check storage.data_dir)\n";
+        if (const auto missing = storage::missing_data(cfg.storage); !missing.empty()) {
+            std::cerr << "nidan outbox: " << missing << "\n";
             return 1;
         }
-        storage::environment env(storage::make_options(cfg.storage));
+        const auto store = storage::open_backend(cfg.storage);
         if (sub == "list") {
             const bool failed = take_flag(args, "--failed");
             if (!args.empty()) throw std::invalid_argument("unexpected argument: " + args.front());
-            auto txn = env.begin_read();
-            const auto stats = storage::outbox_statistics(txn);
-            std::cout << "queued: " << stats.queued << ", failed: " << stats.failed << "\n";
-            auto visit = [failed](const storage::outbox_mail& m) {
-                print(m, failed);
-                return true;
-            };
-            if (failed) storage::for_each_failed(txn, visit);
-            else storage::for_each_queued(txn, visit);
+            storage::read_now(*store, [failed](const storage::record_view& v) {
+                const auto stats = v.outbox_statistics();
+                std::cout << "queued: " << stats.queued << ", failed: " << stats.failed << "\n";
+                auto visit = [failed](const outbox_mail& m) {
+                    print(m, failed);
+                    return true;
+                };
+                if (failed) v.for_each_failed(visit);
+                else v.for_each_queued(visit);
+            });
             return 0;
         }
         if (sub == "retry") {
             if (args.size() != 1) throw std::invalid_argument("retry takes one mail id");
             const auto id = parse_id(args.front());
-            auto txn = env.begin_write();
-            if (!storage::retry_mail(txn, id, now_ms())) {
+            bool found = false;
+            storage::write_now(*store, [&](storage::record_store& s) { found = s.retry_mail(id, now_ms()); });
+            if (!found) {
                 std::cerr << "nidan outbox: no mail " << id << "\n";
                 return 1;
             }
-            txn.commit();
             log::audit("outbox.retry").add("actor", "cli").add("mail_id", id);
             std::cout << "mail " << id << " queued for delivery\n";
             return 0;
@@ -111,9 +112,8 @@ int outbox_command(std::vector<std::string> args) {
                 throw std::invalid_argument("purge takes one mail id or --all");
             std::optional<std::uint64_t> id;
             if (!all) id = parse_id(args.front());
-            auto txn = env.begin_write();
-            const auto removed = storage::purge_failed(txn, id);
-            txn.commit();
+            std::size_t removed = 0;
+            storage::write_now(*store, [&](storage::record_store& s) { removed = s.purge_failed(id); });
             if (id && removed == 0) {
                 std::cerr << "nidan outbox: no failed mail " << *id << "\n";
                 return 1;

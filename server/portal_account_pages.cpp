@@ -22,7 +22,7 @@ std::string new_password_rule(std::string_view replacement, std::size_t min_char
 }  // namespace
 
 awaitable<response> portal_flow::home_page(request_context& ctx) {
-    auto session = load_session(ctx.req);
+    auto session = co_await load_session(ctx.req);
     if (!session || session->record.state != session_state::authenticated)
         co_return see_other(ctx.req, portal_.login_path);
     co_await steps_.touch_step(*session);
@@ -42,16 +42,16 @@ awaitable<response> portal_flow::home_page(request_context& ctx) {
         if (!portal_.manual_url.empty()) data.set("manual_url", portal_.manual_url);
         co_return html_page(ctx.req, http::status::ok, s_.templates.render("menu.html", data));
     }
-    co_return render_account(ctx.req, http::status::ok, *session, "", "");
+    co_return co_await render_account(ctx.req, http::status::ok, *session, "", "");
 }
 
-response portal_flow::render_account(const request& req, http::status status, const current_session& session,
-                                     const std::string& notice, const std::string& error, const std::string& kept_email) {
+awaitable<response> portal_flow::render_account(const request& req, http::status status, const current_session& session,
+                                                std::string_view notice, std::string_view error, std::string_view kept_email) {
     auto data = page_data();
     data.set("csrf", session.record.csrf_secret);
     data.set("logout_action", base_ + "/logout");
     data.set("selfcare_id", session.record.selfcare_id);
-    const auto acct = steps_.account_of(session);
+    const auto acct = co_await steps_.account_of(session);
     if (acct && !acct->email.empty()) data.set("masked_email", log::mask_email(acct->email));
     if (acct && !acct->pending_email.empty()) {
         data.set("pending_email", log::mask_email(acct->pending_email));
@@ -62,46 +62,47 @@ response portal_flow::render_account(const request& req, http::status status, co
     data.set("password_action", base_ + "/password");
     data.set("min_password", std::to_string(s_.cfg.password.min_length));
     if (s_.cfg.address_change.hold.count() > 0) data.set("hold_hours", std::to_string(s_.cfg.address_change.hold.count()));
-    if (!notice.empty()) data.set("notice", notice);
-    if (!error.empty()) data.set("error", error);
-    if (!kept_email.empty()) data.set("new_email", kept_email);
-    return html_page(req, status, s_.templates.render("account.html", data));
+    if (!notice.empty()) data.set("notice", std::string(notice));
+    if (!error.empty()) data.set("error", std::string(error));
+    if (!kept_email.empty()) data.set("new_email", std::string(kept_email));
+    co_return html_page(req, status, s_.templates.render("account.html", data));
 }
 
 // The checks every form behind the login shares; on refusal `refusal` holds the answer.
-std::optional<current_session> portal_flow::authenticated_post(const request& req, std::optional<form_data>& form,
-                                                                            response& refusal) {
+awaitable<std::optional<current_session>> portal_flow::authenticated_post(const request& req,
+                                                                       std::optional<form_data>& form,
+                                                                       response& refusal) {
     if (!same_origin(req)) {
         refusal = errors_.make(http::status::forbidden, req.version(), req.keep_alive());
-        return std::nullopt;
+        co_return std::nullopt;
     }
     if (!is_form(req)) {
         refusal = errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
-        return std::nullopt;
+        co_return std::nullopt;
     }
-    auto session = load_session(req);
+    auto session = co_await load_session(req);
     if (!session || session->record.state != session_state::authenticated) {
         refusal = see_other(req, portal_.login_path);
-        return std::nullopt;
+        co_return std::nullopt;
     }
     std::string form_error;
     form = parse_form(req.body(), form_error);
     if (!form) {
-        refusal = render_account(req, http::status::bad_request, *session, "", msg_bad_form);
-        return std::nullopt;
+        refusal = co_await render_account(req, http::status::bad_request, *session, "", msg_bad_form);
+        co_return std::nullopt;
     }
     if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
         refusal = errors_.make(http::status::forbidden, req.version(), req.keep_alive());
-        return std::nullopt;
+        co_return std::nullopt;
     }
-    return session;
+    co_return session;
 }
 
 awaitable<response> portal_flow::change_email(request_context& ctx) {
     const auto& req = ctx.req;
     std::optional<form_data> form;
     response refusal;
-    auto session = authenticated_post(req, form, refusal);
+    auto session = co_await authenticated_post(req, form, refusal);
     if (!session) co_return refusal;
     const std::string email(form->get("new_email"));
     const std::string current(form->get("email_current_password"));
@@ -110,24 +111,24 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
     case email_change_result::code_sent:
         co_return see_other(req, base_ + "/code");
     case email_change_result::bad_email:
-        co_return render_account(req, http::status::bad_request, *session, "", msg_bad_address, email);
+        co_return co_await render_account(req, http::status::bad_request, *session, "", msg_bad_address, email);
     case email_change_result::wrong_password:
-        co_return render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。", email);
+        co_return co_await render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。", email);
     case email_change_result::busy:
-        co_return render_account(req, http::status::too_many_requests, *session, "", msg_try_later, email);
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_try_later, email);
     case email_change_result::rate_limited:
-        co_return render_account(req, http::status::too_many_requests, *session, "", msg_too_many_mails, email);
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_too_many_mails, email);
     case email_change_result::unavailable:
         break;
     }
-    co_return render_account(req, http::status::service_unavailable, *session, "", msg_unavailable, email);
+    co_return co_await render_account(req, http::status::service_unavailable, *session, "", msg_unavailable, email);
 }
 
 awaitable<response> portal_flow::change_password(request_context& ctx) {
     const auto& req = ctx.req;
     std::optional<form_data> form;
     response refusal;
-    auto session = authenticated_post(req, form, refusal);
+    auto session = co_await authenticated_post(req, form, refusal);
     if (!session) co_return refusal;
     const std::string current(form->get("current_password"));
     const std::string replacement(form->get("new_password"));
@@ -137,29 +138,29 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
     case password_change_result::changed: {
         // The account's other sessions and device tokens ended with the change; this browser
         // keeps its session and gets a device token under the new credentials.
-        auto res = render_account(req, http::status::ok, *session, "パスワードを変更しました。", "");
+        auto res = co_await render_account(req, http::status::ok, *session, "パスワードを変更しました。", "");
         res.insert(http::field::set_cookie, set_cookie_value("nidan_device", outcome.device_token, {secure(), device_lifetime_s}));
         co_return res;
     }
     case password_change_result::bad_password:
-        co_return render_account(req, http::status::bad_request, *session, "",
+        co_return co_await render_account(req, http::status::bad_request, *session, "",
                                  new_password_rule(replacement, s_.cfg.password.min_length));
     case password_change_result::wrong_password:
-        co_return render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。");
+        co_return co_await render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。");
     case password_change_result::no_account:
         co_return see_other(req, portal_.login_path, {expired_session_cookie()});
     case password_change_result::busy:
-        co_return render_account(req, http::status::too_many_requests, *session, "", msg_try_later);
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_try_later);
     case password_change_result::unavailable:
         break;
     }
-    co_return render_account(req, http::status::service_unavailable, *session, "", msg_unavailable);
+    co_return co_await render_account(req, http::status::service_unavailable, *session, "", msg_unavailable);
 }
 
 awaitable<response> portal_flow::logout(request_context& ctx) {
     const auto& req = ctx.req;
     if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
-    auto session = load_session(req);
+    auto session = co_await load_session(req);
     if (!session) co_return see_other(req, portal_.login_path, {expired_session_cookie()});
     std::string form_error;
     auto form = parse_form(req.body(), form_error);

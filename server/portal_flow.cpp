@@ -39,10 +39,10 @@ bool portal_flow::is_form(const request& req) {
     return beast::iequals(type.substr(0, type.find(';')), "application/x-www-form-urlencoded");
 }
 
-std::optional<current_session> portal_flow::load_session(const request& req) const {
+awaitable<std::optional<current_session>> portal_flow::load_session(const request& req) {
     const auto cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_session", secure()));
-    if (!cookie) return std::nullopt;
-    return steps_.find_session(*cookie);
+    if (!cookie) co_return std::nullopt;
+    co_return co_await steps_.find_session(*cookie);
 }
 
 std::string portal_flow::session_cookie(const std::string& id) const {
@@ -82,23 +82,23 @@ bool portal_flow::form_token_ok(const request& req, std::string_view field) cons
            verify_token(s_.server_secret, login_csrf_purpose, field, unix_now()).has_value();
 }
 
-response portal_flow::render_code(const request& req, http::status status, const current_session& session,
-                                  const std::string& error) {
+awaitable<response> portal_flow::render_code(const request& req, http::status status, const current_session& session,
+                                             std::string_view error) {
     auto data = page_data();
     data.set("action", base_ + "/code");
     data.set("csrf", session.record.csrf_secret);
     data.set("lifetime_minutes", std::to_string((s_.cfg.code.lifetime.count() + 59) / 60));
     data.set("address_link_text", portal_.address_link_text);
-    if (steps_.address_form_offered(session)) data.set("address_url", base_ + "/address");
+    if (co_await steps_.address_form_offered(session)) data.set("address_url", base_ + "/address");
     if (!portal_.code_screen_note.empty()) data.set("code_screen_note", portal_.code_screen_note);
-    if (const auto pending = steps_.pending_code(session)) {
+    if (const auto pending = co_await steps_.pending_code(session)) {
         data.set("masked_email", pending->masked_email);
         data.set("to_new_address", pending->to_new_address && !pending->held);
         data.set("to_held_address", pending->to_new_address && pending->held);
         data.set("hold_hours", std::to_string(s_.cfg.address_change.hold.count()));
     }
-    if (!error.empty()) data.set("error", error);
-    return html_page(req, status, s_.templates.render("code.html", data));
+    if (!error.empty()) data.set("error", std::string(error));
+    co_return html_page(req, status, s_.templates.render("code.html", data));
 }
 
 response portal_flow::render_address(const request& req, http::status status, const current_session& session,

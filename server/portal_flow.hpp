@@ -54,10 +54,13 @@ private:
     awaitable<response> home_page(request_context& ctx);
     awaitable<response> change_email(request_context& ctx);
     awaitable<response> change_password(request_context& ctx);
-    // kept_email: the address the customer typed, shown again after a refusal.
-    response render_account(const request& req, http::status status, const current_session& session,
-                            const std::string& notice, const std::string& error, const std::string& kept_email = "");
-    std::optional<current_session> authenticated_post(const request& req, std::optional<form_data>& form, response& refusal);
+    // kept_email: the address the customer typed, shown again after a refusal. The texts are
+    // views (of literals, or of the caller's named strings): a temporary std::string in a
+    // co_await expression is what g++ 12 may destroy twice.
+    awaitable<response> render_account(const request& req, http::status status, const current_session& session,
+                                       std::string_view notice, std::string_view error, std::string_view kept_email = {});
+    awaitable<std::optional<current_session>> authenticated_post(const request& req, std::optional<form_data>& form,
+                                                                 response& refusal);
     awaitable<response> logout(request_context& ctx);
     // The link in the notice to the registered address (core/address_change.hpp): GET shows what
     // it will do (mail scanners follow links), POST does it.
@@ -70,7 +73,8 @@ private:
     // same signed value in a cookie and a hidden field.
     std::pair<std::string, std::string> fresh_form_token() const;  // {token, Set-Cookie value}
     bool form_token_ok(const request& req, std::string_view field) const;
-    response render_code(const request& req, http::status status, const current_session& session, const std::string& error);
+    awaitable<response> render_code(const request& req, http::status status, const current_session& session,
+                                    std::string_view error);
     response render_address(const request& req, http::status status, const current_session& session,
                             const std::string& error, const std::string& email, const std::string& phone);
     // Which lock the notice is about: the password login (throttle.account_lock_after) or the
@@ -81,7 +85,7 @@ private:
     response render_locked(const request& req, locked_form form);
     template_data page_data() const;
 
-    std::optional<current_session> load_session(const request& req) const;
+    awaitable<std::optional<current_session>> load_session(const request& req);
     std::string session_cookie(const std::string& id) const;
     std::string expired_session_cookie() const;
     // Deletes the device cookie: "forget this device" at logout, on a shared computer.

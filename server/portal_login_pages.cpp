@@ -32,7 +32,7 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
 
     const auto device_cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_device", secure()));
     const std::string_view device_token = device_cookie ? *device_cookie : std::string_view{};
-    const auto old_session = load_session(req);
+    const auto old_session = co_await load_session(req);
     const std::string_view old_session_hash = old_session ? std::string_view(old_session->hash) : std::string_view{};
     const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash);
     const auto shown_id = is_valid_utf8(id) ? id : std::string();
@@ -57,20 +57,20 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
 
 awaitable<response> portal_flow::code_page(request_context& ctx) {
     // An authenticated session comes here to confirm a new address from the account page.
-    auto session = load_session(ctx.req);
+    auto session = co_await load_session(ctx.req);
     if (!session) co_return see_other(ctx.req, portal_.login_path);
-    co_return render_code(ctx.req, http::status::ok, *session, "");
+    co_return co_await render_code(ctx.req, http::status::ok, *session, "");
 }
 
 awaitable<response> portal_flow::code_submit(request_context& ctx) {
     const auto& req = ctx.req;
     if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
     if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
-    auto session = load_session(req);
+    auto session = co_await load_session(req);
     if (!session) co_return see_other(req, portal_.login_path);
     std::string form_error;
     auto form = parse_form(req.body(), form_error);
-    if (!form) co_return render_code(req, http::status::bad_request, *session, msg_bad_form);
+    if (!form) co_return co_await render_code(req, http::status::bad_request, *session, msg_bad_form);
     if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
         log::audit("code.csrf_refused").add("portal", portal_.id).add("client", ctx.client.to_string());
         co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
@@ -85,13 +85,13 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
                             {session_cookie(outcome.session_id),
                              set_cookie_value("nidan_device", outcome.device_token, {secure(), device_lifetime_s})});
     case code_result::wrong:
-        co_return render_code(req, http::status::unauthorized, *session, msg_wrong_code);
+        co_return co_await render_code(req, http::status::unauthorized, *session, msg_wrong_code);
     case code_result::dead:
         co_return render_login(req, http::status::unauthorized, msg_code_dead, id);
     case code_result::bad_format:
-        co_return render_code(req, http::status::bad_request, *session, msg_code_format);
+        co_return co_await render_code(req, http::status::bad_request, *session, msg_code_format);
     case code_result::unavailable:
-        co_return render_code(req, http::status::service_unavailable, *session, msg_unavailable);
+        co_return co_await render_code(req, http::status::service_unavailable, *session, msg_unavailable);
     case code_result::expired:
         break;
     }
@@ -102,11 +102,11 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
 }
 
 awaitable<response> portal_flow::address_page(request_context& ctx) {
-    auto session = load_session(ctx.req);
+    auto session = co_await load_session(ctx.req);
     if (!session || session->record.state != session_state::code_pending)
         co_return see_other(ctx.req, portal_.login_path);
-    if (steps_.address_form_locked(*session)) co_return render_locked(ctx.req, locked_form::address);
-    if (!steps_.address_form_offered(*session)) co_return render_locked(ctx.req, locked_form::not_offered);
+    if (co_await steps_.address_form_locked(*session)) co_return render_locked(ctx.req, locked_form::address);
+    if (!co_await steps_.address_form_offered(*session)) co_return render_locked(ctx.req, locked_form::not_offered);
     co_return render_address(ctx.req, http::status::ok, *session, "", "", "");
 }
 
@@ -114,7 +114,7 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
     const auto& req = ctx.req;
     if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
     if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
-    auto session = load_session(req);
+    auto session = co_await load_session(req);
     if (!session || session->record.state != session_state::code_pending) co_return see_other(req, portal_.login_path);
     std::string form_error;
     auto form = parse_form(req.body(), form_error);

@@ -5,7 +5,7 @@
 #include "server/api_routes.hpp"
 #include "server/page_response.hpp"
 #include "server/portal_flow.hpp"
-#include "storage/login_store.hpp"
+#include "server/storage_bridge.hpp"
 
 namespace nidan::server {
 
@@ -26,7 +26,7 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
     // auth.verify_any_portal = true and otherwise 404: self-care IDs are unique only within a
     // portal, so a proxy guarding one portal's services that asked it would let in the same ID
     // of another portal.
-    const auto verify = [services](const request_context& ctx, std::string_view portal) -> response {
+    const auto verify = [services](const request_context& ctx, std::string_view portal) -> awaitable<response> {
         response res{http::status::unauthorized, ctx.req.version()};
         add_page_headers(res);
         res.keep_alive(ctx.req.keep_alive());
@@ -34,10 +34,10 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
                                         cookie_name("nidan_session", services.cfg.tls.enabled || services.cfg.server.behind_tls));
         if (cookie) {
             std::optional<session_record> record;
-            {
-                auto txn = services.env.begin_read();
-                record = login::authenticated_session(storage::login_reader(txn), *cookie, unix_now());
-            }
+            const auto ec = co_await read(services.store, [&](const storage::record_view& r) {
+                record = login::authenticated_session(r, *cookie, unix_now());
+            });
+            if (ec) throw std::system_error(ec, "storage read");
             if (record && (portal.empty() || record->portal == portal)) {
                 res.result(http::status::ok);
                 res.set("X-Nidan-Portal", record->portal);
@@ -45,15 +45,15 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
             }
         }
         res.prepare_payload();
-        return res;
+        co_return res;
     };
     if (services.cfg.auth.verify_any_portal) {
         app.routes.add(http::verb::get, "/auth/verify",
-                       [verify](request_context& ctx) -> awaitable<response> { co_return verify(ctx, {}); });
+                       [verify](request_context& ctx) -> awaitable<response> { co_return co_await verify(ctx, {}); });
     }
     for (const auto& portal : services.cfg.portals) {
         app.routes.add(http::verb::get, "/auth/verify/" + portal.id,
-                       [verify, id = portal.id](request_context& ctx) -> awaitable<response> { co_return verify(ctx, id); });
+                       [verify, id = portal.id](request_context& ctx) -> awaitable<response> { co_return co_await verify(ctx, id); });
     }
 }
 

@@ -26,15 +26,13 @@
 #include "core/code_mailer.hpp"
 #include "core/login_metrics.hpp"
 #include "server/hash_pool.hpp"
-#include "storage/environment.hpp"
-#include "storage/writer.hpp"
+#include "storage/backend.hpp"
 
 namespace nidan::server {
 
 struct portal_services {
     const config& cfg;
-    storage::environment& env;
-    storage::writer& writer;
+    storage::backend& store;
     hash_pool& hashes;
     const password_hasher& hasher;
     const template_store& templates;

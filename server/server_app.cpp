@@ -31,10 +31,7 @@
 #include "server/secret_file.hpp"
 #include "server/static_files.hpp"
 #include "server/storage_bridge.hpp"
-#include "storage/environment.hpp"
-#include "storage/expiry.hpp"
-#include "storage/secret.hpp"
-#include "storage/writer.hpp"
+#include "storage/open_backend.hpp"
 
 namespace nidan::server {
 namespace {
@@ -75,8 +72,7 @@ std::vector<std::unique_ptr<net::io_context>> make_io_contexts(unsigned count) {
 
 struct server_app::parts {
     config cfg;
-    std::unique_ptr<storage::environment> env;
-    std::unique_ptr<storage::writer> writer;
+    std::unique_ptr<storage::backend> store;
     template_store templates;
     error_pages errors;
     static_files statics;
@@ -103,8 +99,7 @@ struct server_app::parts {
 
     explicit parts(config c)
         : cfg(std::move(c)),
-          env(std::make_unique<storage::environment>(storage::make_options(cfg.storage))),
-          writer(std::make_unique<storage::writer>(*env, cfg.storage.writer_max_batch, cfg.storage.writer_max_queue)),
+          store(storage::open_backend(cfg.storage)),
           templates(cfg.server.templates_dir),
           errors(templates),
           statics(cfg.server.static_dir, cfg.server.static_max_age),
@@ -115,17 +110,17 @@ struct server_app::parts {
           mailer(cfg, templates),
           io_contexts(make_io_contexts(cfg.server.io_threads)),
           ioc(*io_contexts.front()),
-          delivery(ioc, cfg, *env, *writer),
+          delivery(ioc, cfg, *store),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
           sweep_timer(ioc) {
         warn_exposed_files(cfg);
-        add_health_routes(state.routes, *env, *writer);
-        add_metrics_route(state, {*env, *writer, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});
+        add_health_routes(state.routes, *store);
+        add_metrics_route(state, {*store, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
         portals = std::make_unique<portal_site>(
-            state, portal_services{cfg, *env, *writer, hashes, hasher, templates, mailer, gate, outcomes, state.stopping,
+            state, portal_services{cfg, *store, hashes, hasher, templates, mailer, gate, outcomes, state.stopping,
                                    [this] { delivery.notify(); }, load_server_secret()});
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
                                 [this](request_context& ctx) -> awaitable<response> {
@@ -140,21 +135,22 @@ struct server_app::parts {
     // tokens stay valid) and is erased from LMDB once the file holds it.
     std::string load_server_secret() {
         constexpr std::size_t bytes = 32;
+        std::string secret;
         if (cfg.storage.secret_file.empty()) {
-            auto txn = env->begin_write();
-            auto secret = storage::get_or_create_secret(txn, storage::meta_server_secret, bytes);
-            txn.commit();
+            storage::write_now(*store, [&secret](storage::record_store& s) {
+                secret = s.get_or_create_secret(storage::server_secret_name, bytes);
+            });
             return secret;
         }
-        auto txn = env->begin_write();
-        const auto stored = storage::get_secret(txn, storage::meta_server_secret);
-        auto secret = load_secret_file(cfg.storage.secret_file, bytes, stored);
-        if (stored) {
-            storage::erase_secret(txn, storage::meta_server_secret);
-            txn.commit();
+        std::optional<std::string> stored;
+        storage::write_now(*store, [&](storage::record_store& s) {
+            stored = s.get_secret(storage::server_secret_name);
+            secret = load_secret_file(cfg.storage.secret_file, bytes, stored);
+            if (stored) s.erase_secret(storage::server_secret_name);
+        });
+        if (stored)
             log::info("secret.moved_out_of_storage").add("file", cfg.storage.secret_file.string())
                 .add("tokens_kept", *stored == secret ? "yes" : "no");
-        }
         return secret;
     }
 
@@ -175,8 +171,8 @@ struct server_app::parts {
             if (ec || state.stopping) co_return;
             std::size_t removed = 0;
             const auto now = unix_now();
-            auto write_ec = co_await write(*writer, [&removed, now](storage::write_txn& txn) {
-                removed = storage::sweep_expired(txn, now, sweep_batch);
+            auto write_ec = co_await write(*store, [&removed, now](storage::record_store& s) {
+                removed = s.sweep_expired(now, sweep_batch);
             });
             if (write_ec) log::warn("storage.sweep_failed").add("error", write_ec.message());
             else if (removed) log::info("storage.swept").add("removed", static_cast<std::uint64_t>(removed));
@@ -247,8 +243,7 @@ int server_app::run() {
     for (auto& t : threads) t.join();
 
     p.hashes.stop();
-    p.writer->stop();
-    p.env->sync();
+    p.store->stop();
     log::info("server.stopped");
     log::flush();
     return 0;

@@ -23,12 +23,7 @@
 #include "server/cli_options.hpp"
 #include "server/commands.hpp"
 #include "server/password_input.hpp"
-#include "storage/account_table.hpp"
-#include "storage/code_table.hpp"
-#include "storage/counter_table.hpp"
-#include "storage/environment.hpp"
-#include "storage/error.hpp"
-#include "storage/session_table.hpp"
+#include "storage/open_backend.hpp"
 
 namespace nidan::cli {
 namespace {
@@ -103,34 +98,27 @@ password_hasher make_hasher(const config& cfg) {
 // returns normally.
 template <class Fn>
 void in_write(const config& cfg, Fn fn) {
-    storage::environment env(storage::make_options(cfg.storage));
-    auto txn = env.begin_write();
-    fn(txn);
-    txn.commit();
-}
-
-bool has_data(const config& cfg) {
-    std::error_code ec;
-    return std::filesystem::exists(cfg.storage.data_dir / "data.mdb", ec);
+    const auto store = storage::open_backend(cfg.storage);
+    storage::write_now(*store, fn);
+    store->stop();
 }
 
 // Commands that only look at or change existing accounts must not create an empty database
 // when storage.data_dir has a typo.
 void require_data(const config& cfg) {
-    if (!has_data(cfg))
-        throw command_failure("no nidan data in " + cfg.storage.data_dir.string() + " (check storage.data_dir)");
+    if (const auto missing = storage::missing_data(cfg.storage); !missing.empty()) throw command_failure(missing);
 }
 
 template <class Fn>
 void in_read(const config& cfg, Fn fn) {
     require_data(cfg);
-    storage::environment env(storage::make_options(cfg.storage));
-    auto txn = env.begin_read();
-    fn(txn);
+    const auto store = storage::open_backend(cfg.storage);
+    storage::read_now(*store, fn);
+    store->stop();
 }
 
-account load_existing(const storage::txn& txn, const account_key& key) {
-    auto found = storage::get_account(txn, key.portal, key.id);
+account load_existing(const login::record_reader& txn, const account_key& key) {
+    auto found = txn.find_account(key.portal, key.id);
     if (!found) throw command_failure("no account " + key.text());
     return std::move(*found);
 }
@@ -138,10 +126,10 @@ account load_existing(const storage::txn& txn, const account_key& key) {
 // Removes the account's pending code and its sessions, returning how many sessions there were.
 // The new credential epoch (or the deletion) already makes them worthless; removing them keeps
 // `user sessions` and the tables truthful.
-std::size_t end_sessions(storage::write_txn& txn, const account_key& key) {
-    storage::erase_code(txn, key.portal, key.id);
-    const auto sessions = storage::sessions_of(txn, key.portal, key.id, unix_now());
-    for (const auto& [hash, record] : sessions) storage::erase_session(txn, hash);
+std::size_t end_sessions(storage::record_store& txn, const account_key& key) {
+    txn.drop_code(key.portal, key.id);
+    const auto sessions = txn.sessions_of(key.portal, key.id, unix_now());
+    for (const auto& [hash, record] : sessions) txn.drop_session(hash);
     return sessions.size();
 }
 
@@ -170,17 +158,17 @@ int add(const config& cfg, std::vector<std::string> args) {
     a.email = email;
     a.phone = *phone;
     // Fail before prompting, so an operator does not type a password twice for nothing.
-    if (has_data(cfg)) {
-        in_read(cfg, [&](storage::read_txn& txn) {
-            if (storage::get_account(txn, key.portal, key.id)) throw already_exists(key);
+    if (storage::missing_data(cfg.storage).empty()) {
+        in_read(cfg, [&](const storage::record_view& txn) {
+            if (txn.find_account(key.portal, key.id)) throw already_exists(key);
         });
     }
     a.password_hash = make_hasher(cfg).hash(obtain_password(cfg, from_stdin));
     a.created_at = a.updated_at = unix_now();
     // Fresh, so that sessions of an earlier account of the same ID never match this one.
     revoke_credentials(a);
-    in_write(cfg, [&](storage::write_txn& txn) {
-        if (!storage::insert_account(txn, a)) throw already_exists(key);
+    in_write(cfg, [&](storage::record_store& txn) {
+        if (!txn.insert_account(a)) throw already_exists(key);
     });
     log::audit("account.created").add("actor", "cli").add("portal", key.portal).add("id", key.id)
         .add("email", log::mask_email(email)).add("phone", log::mask_phone(a.phone));
@@ -213,7 +201,7 @@ void print_account(const account& a) {
 int show(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
-    in_read(cfg, [&](storage::read_txn& txn) {
+    in_read(cfg, [&](const storage::record_view& txn) {
         auto a = load_existing(txn, key);
         // Shown as the login would see it: a held address whose time has come is the registered one.
         login::settle_address_change(a, unix_now());
@@ -226,8 +214,8 @@ int list(const config& cfg, std::vector<std::string> args) {
     std::string portal;
     if (take_option(args, "--portal", portal)) check(portal_problem(portal));
     no_more(args);
-    in_read(cfg, [&](storage::read_txn& txn) {
-        storage::for_each_account(txn, portal, [](const account& a) {
+    in_read(cfg, [&](const storage::record_view& txn) {
+        txn.for_each_account(portal, [](const account& a) {
             std::cout << a.portal << "\t" << a.selfcare_id << "\t" << (a.email.empty() ? "-" : a.email)
                       << (a.address_form_locked ? "\tlocked" : "") << "\n";
             return true;
@@ -240,11 +228,11 @@ int passwd(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     const bool from_stdin = take_flag(args, "--password-stdin");
     no_more(args);
-    in_read(cfg, [&](storage::read_txn& txn) { load_existing(txn, key); });  // fail before prompting
+    in_read(cfg, [&](const storage::record_view& txn) { load_existing(txn, key); });  // fail before prompting
     const auto hash = make_hasher(cfg).hash(obtain_password(cfg, from_stdin));
     bool still_locked = false;
     std::size_t ended = 0;
-    in_write(cfg, [&](storage::write_txn& txn) {
+    in_write(cfg, [&](storage::record_store& txn) {
         auto a = load_existing(txn, key);
         a.password_hash = hash;
         // The failures' lock goes with the password that was guessed at; support's own lock
@@ -253,7 +241,7 @@ int passwd(const config& cfg, std::vector<std::string> args) {
         still_locked = a.operator_locked;
         a.updated_at = unix_now();
         revoke_credentials(a);
-        storage::put_account(txn, a);
+        txn.save_account(a);
         ended = end_sessions(txn, key);
     });
     log::audit("account.password_changed").add("actor", "cli").add("portal", key.portal).add("id", key.id)
@@ -271,12 +259,12 @@ int lock(const config& cfg, std::vector<std::string> args) {
     no_more(args);
     require_data(cfg);
     std::size_t ended = 0;
-    in_write(cfg, [&](storage::write_txn& txn) {
+    in_write(cfg, [&](storage::record_store& txn) {
         auto a = load_existing(txn, key);
         a.operator_locked = true;
         a.updated_at = unix_now();
         revoke_credentials(a);
-        storage::put_account(txn, a);
+        txn.save_account(a);
         ended = end_sessions(txn, key);
     });
     log::audit("account.locked").add("actor", "cli").add("portal", key.portal).add("id", key.id)
@@ -288,10 +276,10 @@ int lock(const config& cfg, std::vector<std::string> args) {
 int sessions(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
-    in_read(cfg, [&](storage::read_txn& txn) {
+    in_read(cfg, [&](const storage::record_view& txn) {
         const auto a = load_existing(txn, key);
         std::size_t shown = 0;
-        for (const auto& [hash, s] : storage::sessions_of(txn, key.portal, key.id, unix_now())) {
+        for (const auto& [hash, s] : txn.sessions_of(key.portal, key.id, unix_now())) {
             // Left over from before a revocation: no longer honoured, swept at its expiry.
             if (s.credential_epoch != a.credential_epoch) continue;
             std::cout << hex_prefix(hash, 6) << "\t" << (s.state == session_state::authenticated ? "authenticated" : "code_pending")
@@ -311,11 +299,11 @@ int logout(const config& cfg, std::vector<std::string> args) {
     no_more(args);
     require_data(cfg);
     std::size_t ended = 0;
-    in_write(cfg, [&](storage::write_txn& txn) {
+    in_write(cfg, [&](storage::record_store& txn) {
         auto a = load_existing(txn, key);
         a.updated_at = unix_now();
         revoke_credentials(a);
-        storage::put_account(txn, a);
+        txn.save_account(a);
         ended = end_sessions(txn, key);
     });
     log::audit("account.sessions_ended").add("actor", "cli").add("portal", key.portal).add("id", key.id)
@@ -328,17 +316,17 @@ int unlock(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
     require_data(cfg);
-    in_write(cfg, [&](storage::write_txn& txn) {
+    in_write(cfg, [&](storage::record_store& txn) {
         auto a = load_existing(txn, key);
         a.password_locked = false;
         a.operator_locked = false;
         a.address_form_locked = false;
         a.phone_strikes = 0;
         a.updated_at = unix_now();
-        storage::put_account(txn, a);
+        txn.save_account(a);
         // The failures that locked it go too, or the next mistyped password would lock it again.
         const auto window = window_start(cfg.throttle.per_account(), a.updated_at);
-        storage::reset_counter(txn, login::failures_per_account, login::account_subject(key.portal, key.id), window);
+        txn.clear_count(login::failures_per_account, login::account_subject(key.portal, key.id), window);
     });
     log::audit("account.unlocked").add("actor", "cli").add("portal", key.portal).add("id", key.id);
     std::cout << "unlocked " << key.text() << "\n";
@@ -350,8 +338,8 @@ int remove(const config& cfg, std::vector<std::string> args) {
     no_more(args);
     require_data(cfg);
     std::size_t ended = 0;
-    in_write(cfg, [&](storage::write_txn& txn) {
-        if (!storage::erase_account(txn, key.portal, key.id)) throw command_failure("no account " + key.text());
+    in_write(cfg, [&](storage::record_store& txn) {
+        if (!txn.erase_account(key.portal, key.id)) throw command_failure("no account " + key.text());
         ended = end_sessions(txn, key);
     });
     log::audit("account.deleted").add("actor", "cli").add("portal", key.portal).add("id", key.id)
@@ -397,10 +385,10 @@ int import(const config& cfg, std::vector<std::string> args) {
     auto parsed = parse_account_csv(in, import_rules_of(cfg));
 
     // Rows that clash with stored accounts are rejected like any other bad row.
-    if (has_data(cfg)) {
-        in_read(cfg, [&](storage::read_txn& txn) {
+    if (storage::missing_data(cfg.storage).empty()) {
+        in_read(cfg, [&](const storage::record_view& txn) {
             std::erase_if(parsed.rows, [&](const import_row& row) {
-                if (!storage::get_account(txn, row.portal, row.selfcare_id)) return false;
+                if (!txn.find_account(row.portal, row.selfcare_id)) return false;
                 parsed.rejections.push_back({row.line, "account " + row.portal + "/" + row.selfcare_id + " already exists"});
                 return true;
             });
@@ -416,7 +404,7 @@ int import(const config& cfg, std::vector<std::string> args) {
 
     hash_rows(cfg, parsed.rows);
     const auto now = unix_now();
-    in_write(cfg, [&](storage::write_txn& txn) {
+    in_write(cfg, [&](storage::record_store& txn) {
         for (const auto& row : parsed.rows) {
             account a;
             a.portal = row.portal;
@@ -427,7 +415,7 @@ int import(const config& cfg, std::vector<std::string> args) {
             a.created_at = a.updated_at = now;
             revoke_credentials(a);  // as in add: nothing of an earlier account of this ID matches
             // Another process may have added the same account since the check above.
-            if (!storage::insert_account(txn, a))
+            if (!txn.insert_account(a))
                 throw command_failure(args.front() + ":" + std::to_string(row.line) + ": account " + row.portal + "/" +
                                       row.selfcare_id + " was created meanwhile; nothing imported");
         }

@@ -5,7 +5,9 @@
 #include "storage/account_table.hpp"
 #include "storage/code_table.hpp"
 #include "storage/counter_table.hpp"
+#include "storage/expiry.hpp"
 #include "storage/outbox.hpp"
+#include "storage/secret.hpp"
 #include "storage/session_table.hpp"
 
 namespace nidan::storage {
@@ -31,7 +33,7 @@ bool login_reader::code_mail_failed_to(std::string_view address) const {
     // The failed list is the operator's to purge, and short in a working deployment; it is read
     // only for the address form when address_change.only_without_working_address is set.
     bool failed = false;
-    for_each_failed(txn_, [&](const outbox_mail& mail) {
+    storage::for_each_failed(txn_, [&](const outbox_mail& mail) {
         failed = mail.kind == "login_code" && std::find(mail.rcpt_to.begin(), mail.rcpt_to.end(), address) != mail.rcpt_to.end();
         return !failed;
     });
@@ -60,5 +62,68 @@ void login_writer::clear_count(std::string_view kind, std::string_view subject, 
 }
 
 void login_writer::queue_mail(outbox_mail mail, std::int64_t now_ms) { enqueue_mail(txn_, std::move(mail), now_ms); }
+
+std::vector<outbox_mail> login_reader::due_mails(std::int64_t now_ms, std::size_t limit,
+                                                 const std::function<bool(std::uint64_t)>& skip) const {
+    return storage::due_mails(txn_, now_ms, limit, skip);
+}
+
+std::optional<std::int64_t> login_reader::next_due_after(std::int64_t now_ms) const {
+    return storage::next_due_after(txn_, now_ms);
+}
+
+outbox_stats login_reader::outbox_statistics() const { return storage::outbox_statistics(txn_); }
+
+void login_reader::for_each_queued(const std::function<bool(const outbox_mail&)>& visit) const {
+    storage::for_each_queued(txn_, visit);
+}
+
+void login_reader::for_each_failed(const std::function<bool(const outbox_mail&)>& visit) const {
+    storage::for_each_failed(txn_, visit);
+}
+
+void login_reader::for_each_account(std::string_view portal, const std::function<bool(const account&)>& visit) const {
+    storage::for_each_account(txn_, portal, visit);
+}
+
+std::vector<std::pair<std::string, session_record>> login_reader::sessions_of(std::string_view portal,
+                                                                              std::string_view id,
+                                                                              std::int64_t now) const {
+    return storage::sessions_of(txn_, portal, id, now);
+}
+
+std::optional<std::string> login_reader::get_secret(std::string_view name) const {
+    return storage::get_secret(txn_, name);
+}
+
+bool login_writer::insert_account(const account& a) { return storage::insert_account(txn_, a); }
+
+bool login_writer::erase_account(std::string_view portal, std::string_view id) {
+    return storage::erase_account(txn_, portal, id);
+}
+
+bool login_writer::remove_mail(const outbox_mail& mail) { return storage::remove_mail(txn_, mail); }
+
+bool login_writer::reschedule_mail(const outbox_mail& mail, std::int64_t new_due_ms, const std::string& error) {
+    return storage::reschedule_mail(txn_, mail, new_due_ms, error);
+}
+
+bool login_writer::fail_mail(const outbox_mail& mail, const std::string& reason, std::int64_t now) {
+    return storage::fail_mail(txn_, mail, reason, now);
+}
+
+bool login_writer::retry_mail(std::uint64_t id, std::int64_t now_ms) { return storage::retry_mail(txn_, id, now_ms); }
+
+std::size_t login_writer::purge_failed(std::optional<std::uint64_t> id) { return storage::purge_failed(txn_, id); }
+
+std::size_t login_writer::sweep_expired(std::int64_t now, std::size_t max_entries) {
+    return storage::sweep_expired(txn_, now, max_entries);
+}
+
+std::string login_writer::get_or_create_secret(std::string_view name, std::size_t bytes) {
+    return storage::get_or_create_secret(txn_, name, bytes);
+}
+
+bool login_writer::erase_secret(std::string_view name) { return storage::erase_secret(txn_, name); }
 
 }  // namespace nidan::storage

@@ -1,13 +1,17 @@
 #pragma once
-// core's login record interface (core/login_records.hpp) over LMDB transactions: the login steps
-// decide in core/, these classes turn their reads and writes into the typed tables' calls.
-// Both borrow the transaction, which must outlive them.
-#include "core/login_records.hpp"
+// The backend record interfaces (storage/backend.hpp, and core's core/login_records.hpp under
+// them) over LMDB transactions: the login steps decide in core/, these classes turn their reads
+// and writes into the typed tables' calls. Both borrow the transaction, which must outlive them.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/backend.hpp"
 #include "storage/txn.hpp"
 
 namespace nidan::storage {
 
-class login_reader : public login::record_reader {
+class login_reader : public record_view {
 public:
     explicit login_reader(const txn& t) : txn_(t) {}
 
@@ -18,11 +22,22 @@ public:
                         std::int64_t now) const override;
     bool code_mail_failed_to(std::string_view address) const override;
 
+    std::vector<outbox_mail> due_mails(std::int64_t now_ms, std::size_t limit,
+                                       const std::function<bool(std::uint64_t)>& skip) const override;
+    std::optional<std::int64_t> next_due_after(std::int64_t now_ms) const override;
+    outbox_stats outbox_statistics() const override;
+    void for_each_queued(const std::function<bool(const outbox_mail&)>& visit) const override;
+    void for_each_failed(const std::function<bool(const outbox_mail&)>& visit) const override;
+    void for_each_account(std::string_view portal, const std::function<bool(const account&)>& visit) const override;
+    std::vector<std::pair<std::string, session_record>> sessions_of(std::string_view portal, std::string_view id,
+                                                                    std::int64_t now) const override;
+    std::optional<std::string> get_secret(std::string_view name) const override;
+
 private:
     const txn& txn_;
 };
 
-class login_writer final : public login::record_writer {
+class login_writer final : public record_store {
 public:
     explicit login_writer(write_txn& t) : txn_(t), reader_(t) {}
 
@@ -40,6 +55,28 @@ public:
         return reader_.count(kind, subject, window_start, now);
     }
     bool code_mail_failed_to(std::string_view address) const override { return reader_.code_mail_failed_to(address); }
+    std::vector<outbox_mail> due_mails(std::int64_t now_ms, std::size_t limit,
+                                       const std::function<bool(std::uint64_t)>& skip) const override {
+        return reader_.due_mails(now_ms, limit, skip);
+    }
+    std::optional<std::int64_t> next_due_after(std::int64_t now_ms) const override {
+        return reader_.next_due_after(now_ms);
+    }
+    outbox_stats outbox_statistics() const override { return reader_.outbox_statistics(); }
+    void for_each_queued(const std::function<bool(const outbox_mail&)>& visit) const override {
+        reader_.for_each_queued(visit);
+    }
+    void for_each_failed(const std::function<bool(const outbox_mail&)>& visit) const override {
+        reader_.for_each_failed(visit);
+    }
+    void for_each_account(std::string_view portal, const std::function<bool(const account&)>& visit) const override {
+        reader_.for_each_account(portal, visit);
+    }
+    std::vector<std::pair<std::string, session_record>> sessions_of(std::string_view portal, std::string_view id,
+                                                                    std::int64_t now) const override {
+        return reader_.sessions_of(portal, id, now);
+    }
+    std::optional<std::string> get_secret(std::string_view name) const override { return reader_.get_secret(name); }
 
     void save_account(const account& a) override;
     void save_session(std::string_view hash, const session_record& s) override;
@@ -50,6 +87,17 @@ public:
                    std::int64_t expires_at) override;
     void clear_count(std::string_view kind, std::string_view subject, std::int64_t window_start) override;
     void queue_mail(outbox_mail mail, std::int64_t now_ms) override;
+
+    bool insert_account(const account& a) override;
+    bool erase_account(std::string_view portal, std::string_view id) override;
+    bool remove_mail(const outbox_mail& mail) override;
+    bool reschedule_mail(const outbox_mail& mail, std::int64_t new_due_ms, const std::string& error) override;
+    bool fail_mail(const outbox_mail& mail, const std::string& reason, std::int64_t now) override;
+    bool retry_mail(std::uint64_t id, std::int64_t now_ms) override;
+    std::size_t purge_failed(std::optional<std::uint64_t> id) override;
+    std::size_t sweep_expired(std::int64_t now, std::size_t max_entries) override;
+    std::string get_or_create_secret(std::string_view name, std::size_t bytes) override;
+    bool erase_secret(std::string_view name) override;
 
 private:
     write_txn& txn_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/outbox_mail.hpp"
+#include "storage/backend.hpp"
 #include "storage/txn.hpp"
 
 namespace nidan::storage {
@@ -48,11 +49,6 @@ bool fail_mail(write_txn& txn, const outbox_mail& mail, const std::string& reaso
 // reschedule and fail start from the stored mail (not the fields passed in): new_due_ms becomes
 // its due_at, error / reason its last_error; fail sets failed_at = now (unix seconds).
 
-struct outbox_stats {
-    std::size_t queued = 0;
-    std::size_t failed = 0;
-    std::int64_t oldest_created_at = 0;  // of the queued mails; 0 when none
-};
 // Counts are exact. oldest_created_at reads the first `scan_limit` queued mails in delivery
 // order (a few header bytes each, not the messages): exact while the queue is no longer than
 // that, which is normal operation; beyond it, the oldest of those, and the queue length is the

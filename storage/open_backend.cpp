@@ -1,0 +1,18 @@
+#include "storage/open_backend.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+#include "storage/lmdb_backend.hpp"
+
+namespace nidan::storage {
+
+std::unique_ptr<backend> open_backend(const storage_config& cfg) { return std::make_unique<lmdb_backend>(cfg); }
+
+std::string missing_data(const storage_config& cfg) {
+    std::error_code ec;
+    if (std::filesystem::exists(cfg.data_dir / "data.mdb", ec)) return {};
+    return "no nidan data in " + cfg.data_dir.string() + " (check storage.data_dir)";
+}
+
+}  // namespace nidan::storage
