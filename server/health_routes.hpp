@@ -2,7 +2,6 @@
 // GET /healthz: the process answers. GET /readyz: LMDB is open and takes a write, and the map
 // has room; load balancers send traffic only while it says 200.
 #include "server/router.hpp"
-#include "storage/environment.hpp"
 #include "storage/backend.hpp"
 
 namespace nidan::server {

@@ -5,7 +5,6 @@
 #include "core/clock.hpp"
 #include "core/login_context.hpp"
 #include "server/error_pages.hpp"
-#include "storage/outbox.hpp"
 
 namespace nidan::server {
 namespace {

@@ -9,7 +9,6 @@
 #include "server/cli_options.hpp"
 #include "server/commands.hpp"
 #include "storage/open_backend.hpp"
-#include "storage/outbox.hpp"
 
 namespace nidan::cli {
 namespace {
