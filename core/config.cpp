@@ -346,6 +346,10 @@ constexpr std::array durability_choices{
     std::pair{std::string_view{"no_meta_sync"}, durability_mode::no_meta_sync},
     std::pair{std::string_view{"no_sync"}, durability_mode::no_sync},
 };
+constexpr std::array storage_backend_choices{
+    std::pair{std::string_view{"lmdb"}, storage_backend::lmdb},
+    std::pair{std::string_view{"postgres"}, storage_backend::postgres},
+};
 constexpr std::array smtp_tls_choices{
     std::pair{std::string_view{"none"}, smtp_tls_mode::none},
     std::pair{std::string_view{"starttls"}, smtp_tls_mode::starttls},
@@ -626,6 +630,18 @@ const std::vector<key_def>& keys() {
          path_key(field{&config::tls, &tls_config::cert_file}, empty_path::allowed)},
         {"tls.key_file", "PEM private key",
          path_key(field{&config::tls, &tls_config::key_file}, empty_path::allowed)},
+        {"storage.backend", "where the state lives: lmdb (one node) or postgres (several nodes)",
+         choice_key(field{&config::storage, &St::backend}, choices<storage_backend>(storage_backend_choices))},
+        {"storage.postgres_url", "libpq connection URI of the shared database (backend = postgres)",
+         string_key(field{&config::storage, &St::postgres_url}, empty_string::allowed)},
+        {"storage.postgres_password_file", "file holding the database password; empty: libpq's own means",
+         path_key(field{&config::storage, &St::postgres_password_file}, empty_path::allowed)},
+        {"storage.postgres_pool_size", "database connections (and storage threads) per process",
+         integer_key<1, 256>(field{&config::storage, &St::postgres_pool_size})},
+        {"storage.postgres_connect_timeout_ms", "longest wait for a database connection",
+         duration_key<1000, 600'000>(field{&config::storage, &St::postgres_connect_timeout})},
+        {"storage.postgres_statement_timeout_ms", "longest a database statement may run (then 503)",
+         duration_key<100, 600'000>(field{&config::storage, &St::postgres_statement_timeout})},
         {"storage.data_dir", "folder holding the LMDB files",
          path_key(field{&config::storage, &St::data_dir}, empty_path::refused)},
         {"storage.map_size_mib", "largest size the database may grow to, MiB",
@@ -1115,6 +1131,8 @@ void validate(const config& c) {
                                "would cross the network in clear; set tls.enabled = true, or "
                                "server.behind_tls = true behind a TLS-terminating proxy, or "
                                "server.allow_plain_http = true to accept it");
+    if (c.storage.backend == storage_backend::postgres && c.storage.postgres_url.empty())
+        throw config_error("storage.postgres_url", "required when storage.backend = \"postgres\"");
     if (!c.smtp.username.empty()) {
         if (c.smtp.password_file.empty())
             throw config_error("smtp.password_file",

@@ -65,7 +65,17 @@ struct tls_config {
     std::filesystem::path key_file;
 };
 
+enum class storage_backend { lmdb, postgres };
+
 struct storage_config {
+    storage_backend backend = storage_backend::lmdb;
+    // postgres: the libpq connection URI, a file holding the password (or "" for libpq's own
+    // means), connections per process, and the bounds of every connect and statement.
+    std::string postgres_url;
+    std::filesystem::path postgres_password_file;
+    unsigned postgres_pool_size = 4;
+    std::chrono::milliseconds postgres_connect_timeout{5000};
+    std::chrono::milliseconds postgres_statement_timeout{5000};
     std::filesystem::path data_dir{"data"};
     std::uint64_t map_size_mib = 1024;
     unsigned max_readers = 512;

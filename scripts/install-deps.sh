@@ -7,6 +7,8 @@ packages=(
   g++ cmake ninja-build pkg-config ccache
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   liblmdb-dev lmdb-utils libssl-dev libsodium-dev libunistring-dev
+  # The PostgreSQL backend: libpq to build; the server for the tests, which start their own.
+  libpq-dev postgresql-15
   libtomlplusplus-dev libkainjow-mustache-dev libspdlog-dev
   python3 python3-aiosmtpd curl openssl
   postfix wrk

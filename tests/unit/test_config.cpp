@@ -36,6 +36,8 @@ const std::vector<std::string> all_keys{
     "server.public_url",      "server.hsts_max_age_s",  "server.allow_plain_http",
     "server.max_connections_per_client",
     "tls.enabled",            "tls.cert_file",           "tls.key_file",
+    "storage.backend", "storage.postgres_url", "storage.postgres_password_file", "storage.postgres_pool_size",
+    "storage.postgres_connect_timeout_ms", "storage.postgres_statement_timeout_ms",
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
     "storage.writer_max_queue", "storage.secret_file",   "hash.threads",          "hash.memory_kib",

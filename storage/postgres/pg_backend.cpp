@@ -1,0 +1,184 @@
+#include "storage/postgres/pg_backend.hpp"
+
+#include <fstream>
+
+#include "core/log.hpp"
+#include "storage/error.hpp"
+#include "storage/postgres/pg_records.hpp"
+#include "storage/postgres/pg_schema.hpp"
+
+namespace nidan::storage::pg {
+namespace {
+
+std::error_code code_of(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::system_error& s) {
+        return s.code();
+    } catch (...) {
+        return make_error_code(errc::storage_unavailable);
+    }
+}
+
+std::string first_line_of(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::string line;
+    if (!in || !std::getline(in, line))
+        throw config_error("storage.postgres_password_file", "cannot read " + file.string());
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+}  // namespace
+
+connect_options options_of(const storage_config& cfg) {
+    connect_options o;
+    o.url = cfg.postgres_url;
+    if (!cfg.postgres_password_file.empty()) o.password = first_line_of(cfg.postgres_password_file);
+    o.connect_timeout = cfg.postgres_connect_timeout;
+    o.statement_timeout = cfg.postgres_statement_timeout;
+    return o;
+}
+
+pg_backend::pg_backend(const storage_config& cfg) : options_(options_of(cfg)), max_queue_(cfg.writer_max_queue) {
+    {
+        connection first(options_);
+        if (const auto problem = schema_problem(first); !problem.empty()) throw error(errc::storage_corrupt, problem);
+    }
+    connected_ = true;
+    for (unsigned i = 0; i < std::max(cfg.postgres_pool_size, 1u); ++i) threads_.emplace_back([this, i] { run(i); });
+}
+
+pg_backend::~pg_backend() { stop(); }
+
+void pg_backend::read(read_work work, completion done) {
+    std::unique_lock lock(mutex_);
+    if (stopping_ || queue_.size() >= max_queue_) {
+        lock.unlock();
+        done(make_error_code(stopping_ ? errc::shutting_down : errc::overloaded));
+        return;
+    }
+    queue_.push_back({std::move(work), {}, std::move(done)});
+    lock.unlock();
+    wake_.notify_one();
+}
+
+bool pg_backend::write(write_work work, completion done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || queue_.size() >= max_queue_) return false;
+        queue_.push_back({{}, std::move(work), std::move(done)});
+    }
+    wake_.notify_one();
+    return true;
+}
+
+void pg_backend::run(std::size_t) {
+    std::unique_ptr<connection> conn;
+    for (;;) {
+        job j;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and everything queued is done
+            j = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        busy_.fetch_add(1, std::memory_order_relaxed);
+        const auto ec = execute(conn, j);
+        busy_.fetch_sub(1, std::memory_order_relaxed);
+        if (ec) failures_.fetch_add(1, std::memory_order_relaxed);
+        try {
+            j.done(ec);
+        } catch (...) {
+            // A completion must not throw; nothing to undo here.
+        }
+    }
+}
+
+std::error_code pg_backend::execute(std::unique_ptr<connection>& conn, job& j) {
+    try {
+        if (!conn || !conn->usable()) {
+            conn.reset();
+            conn = std::make_unique<connection>(options_);
+            connects_.fetch_add(1, std::memory_order_relaxed);
+        }
+        connected_ = true;
+    } catch (const std::exception& e) {
+        connected_ = false;
+        log::warn("storage.connect_failed").add("backend", "postgres").add("error", e.what());
+        return code_of(std::current_exception());
+    }
+    bool queued_mail = false;
+    try {
+        if (j.write) {
+            conn->exec("BEGIN");
+            store s(*conn);
+            j.write(s);
+            conn->exec("COMMIT");
+            queued_mail = s.queued_mail();
+        } else {
+            // One consistent snapshot for every statement of the closure.
+            conn->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+            view v(*conn);
+            j.read(v);
+            conn->exec("COMMIT");
+        }
+        transactions_.fetch_add(1, std::memory_order_relaxed);
+    } catch (...) {
+        const auto ec = code_of(std::current_exception());
+        if (conn->usable()) {
+            try {
+                conn->exec("ROLLBACK");
+            } catch (...) {
+                conn.reset();
+            }
+        } else {
+            connected_ = false;
+            conn.reset();
+        }
+        return ec;
+    }
+    if (queued_mail && mail_queued_) mail_queued_();
+    return {};
+}
+
+std::string pg_backend::not_ready_reason() const {
+    if (!connected_) return "database unreachable (storage.postgres_url)";
+    return {};
+}
+
+std::vector<metric_sample> pg_backend::metrics() const {
+    std::size_t waiting = 0;
+    {
+        std::lock_guard lock(mutex_);
+        waiting = queue_.size();
+    }
+    return {
+        {"nidan_storage_pool_connections", "gauge", "Database connections (storage.postgres_pool_size).",
+         static_cast<double>(threads_.size())},
+        {"nidan_storage_pool_in_use", "gauge", "Database connections running a transaction now.",
+         static_cast<double>(busy_.load(std::memory_order_relaxed))},
+        {"nidan_storage_pool_waiting", "gauge", "Storage jobs waiting for a database connection.", static_cast<double>(waiting)},
+        {"nidan_storage_transactions_total", "counter", "Database transactions committed.",
+         static_cast<double>(transactions_.load(std::memory_order_relaxed))},
+        {"nidan_storage_errors_total", "counter", "Storage jobs that failed (connection, timeout, conflict).",
+         static_cast<double>(failures_.load(std::memory_order_relaxed))},
+        {"nidan_storage_connects_total", "counter", "Database connections opened.",
+         static_cast<double>(connects_.load(std::memory_order_relaxed))},
+    };
+}
+
+void pg_backend::on_mail_queued(std::function<void()> f) { mail_queued_ = std::move(f); }
+
+void pg_backend::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_)
+        if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+}
+
+}  // namespace nidan::storage::pg
