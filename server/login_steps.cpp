@@ -96,9 +96,9 @@ bool login_steps::address_form_offered(const current_session& session) const {
     return login::address_form_offered(context_, storage::login_reader(txn), session, unix_now());
 }
 
-bool login_steps::address_form_locked(const current_session& session) const {
+login::address_lock login_steps::address_form_lock(const current_session& session) const {
     auto txn = s_.env.begin_read();
-    return login::address_form_locked(context_, storage::login_reader(txn), session);
+    return login::address_form_lock(context_, storage::login_reader(txn), session);
 }
 
 awaitable<password_outcome> login_steps::password_step(std::string_view id, std::string_view password,
