@@ -529,3 +529,23 @@ BOOST_AUTO_TEST_CASE(only_without_working_address_offers_the_form_to_accounts_wi
     // The bounced address is still told (and bounces again); the new one waits out the hold.
     BOOST_TEST(stored_account(data, hanako).pending_email == hanako_address);
 }
+
+BOOST_AUTO_TEST_CASE(support_lock_drops_a_held_change_that_the_owner_reports) {
+    // The owner calls instead of using the link: support's lock must stop the change as well.
+    world w;
+    const data_folder data(w.data_dir());
+    auto a = start_attack(w);
+    const auto thief_session = finish_attack(w, a, code_to_held);
+    const auto locked = w.user({"lock", "--portal", taro.portal, "--id", taro.id});
+    BOOST_TEST_REQUIRE(locked.exit_code == 0, locked.err);
+    BOOST_TEST(contains(locked.out, "held address change to " + attacker_address + " dropped"), locked.out);
+    BOOST_TEST(get_with_session(w.port(), taro.verify_path(), thief_session).status == 401);
+    const auto after = stored_account(data, taro);
+    BOOST_TEST(after.email == taro.email);
+    BOOST_TEST(after.pending_email.empty());
+    BOOST_TEST(after.pending_email_at == 0);
+    const auto unlocked = w.user({"unlock", "--portal", taro.portal, "--id", taro.id});
+    BOOST_TEST_REQUIRE(unlocked.exit_code == 0, unlocked.err);
+    BOOST_TEST(stored_account(data, taro).pending_email.empty());
+    next_login_mails(w, taro.email);
+}
