@@ -91,17 +91,25 @@ void address_cancel_step::write(record_writer& w) {
     auto acct = w.find_account(c_.portal.id, id_);
     found_ = acct.has_value();
     if (!acct) return;
-    if (acct->pending_email == new_email_) {
+    const auto code = w.find_code(c_.portal.id, id_);
+    const bool code_on_its_way = code && code->purpose == code_purpose::address_change && code->target_email == new_email_;
+    const bool held = acct->pending_email == new_email_;
+    const bool in_effect = !held && acct->email == new_email_;
+    // A first use after the code expired unverified still ends the sessions and locks the form,
+    // as the notice promised; a second finds the form locked and nothing of the change left.
+    if (!code_on_its_way && !held && !in_effect && acct->address_form_locked) {
+        already_done_ = true;
+        return;
+    }
+    if (held) {
         acct->pending_email.clear();
         acct->pending_email_at = 0;
-    } else if (acct->email == new_email_) {
+    } else if (in_effect) {
         acct->email = old_email_;
         restored_ = true;
     }
     // The code on its way to the new address dies too.
-    if (const auto code = w.find_code(c_.portal.id, id_);
-        code && code->purpose == code_purpose::address_change && code->target_email == new_email_)
-        w.drop_code(c_.portal.id, id_);
+    if (code_on_its_way) w.drop_code(c_.portal.id, id_);
     acct->address_form_locked = true;
     acct->updated_at = now_;
     revoke_credentials(*acct);
@@ -120,6 +128,11 @@ address_cancel_result address_cancel_step::finish(const std::error_code& write_e
     if (!found_) {
         log::audit("address.cancel_refused").add("portal", c_.portal.id).add("client", client_).add("reason", "no_account");
         return address_cancel_result::invalid_link;
+    }
+    if (already_done_) {
+        log::audit("address.cancel_repeated").add("portal", c_.portal.id).add("id", id_).add("client", client_)
+            .add("new", log::mask_email(new_email_));
+        return address_cancel_result::already_done;
     }
     log::audit("address.change_cancelled").add("portal", c_.portal.id).add("id", id_).add("client", client_)
         .add("new", log::mask_email(new_email_)).add("restored", restored_).add("sessions", "ended")

@@ -10,7 +10,8 @@
 //     without a registered address has nobody to warn and takes it at once.
 // Cancelling drops the change (or puts the old address back, when it already took effect),
 // ends every session, code and device token of the account and locks the address form until
-// support unlocks it.
+// support unlocks it. Once that is done the link does nothing more: using it again must not end
+// the sessions its owner has opened since.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,7 +41,9 @@ bool queue_change_notice(const context& c, record_writer& w, const account& a, c
 inline constexpr std::string_view address_cancel_purpose = "address_cancel";
 inline constexpr std::int64_t cancel_grace_s = 7 * 24 * 3600;
 
-enum class address_cancel_result { cancelled, invalid_link, unavailable };
+// already_done: the change is gone (cancelled before, or undone otherwise) and the address form is
+// locked; nothing was written.
+enum class address_cancel_result { cancelled, invalid_link, unavailable, already_done };
 
 //   address_cancel_step step(context, token, client, now);
 //   if (step.valid()) error = write { step.write(writer); }
@@ -63,6 +66,7 @@ private:
     std::string new_email_;
     bool found_ = false;
     bool restored_ = false;  // the change had taken effect: the old address is back
+    bool already_done_ = false;
 };
 
 }  // namespace nidan::login

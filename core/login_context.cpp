@@ -81,8 +81,13 @@ bool address_form_offered(const context& c, const record_reader& r, const curren
 }
 
 bool address_form_locked(const context& c, const record_reader& r, const current_session& s) {
+    return address_form_lock(c, r, s) != address_lock::open;
+}
+
+address_lock address_form_lock(const context& c, const record_reader& r, const current_session& s) {
     const auto acct = r.find_account(c.portal.id, s.record.selfcare_id);
-    return acct && acct->address_form_locked;
+    if (!acct || !acct->address_form_locked) return address_lock::open;
+    return acct->phone_strikes >= c.cfg.address.phone_strikes ? address_lock::phone_strikes : address_lock::change_cancelled;
 }
 
 }  // namespace nidan::login

@@ -75,6 +75,11 @@ struct pending_code {
 };
 std::optional<pending_code> find_pending_code(const context& c, const record_reader& r, const current_session& s);
 bool address_form_locked(const context& c, const record_reader& r, const current_session& s);
+// Why it is locked, for the page that says so: address.phone_strikes wrong numbers (the manual's
+// message), or else a change cancelled from the registered address's link
+// (core/address_change.hpp), which leaves the strikes below the limit.
+enum class address_lock { open, phone_strikes, change_cancelled };
+address_lock address_form_lock(const context& c, const record_reader& r, const current_session& s);
 // Whether the address form is open to this account: always, unless
 // address_change.only_without_working_address limits it to accounts without a registered address
 // or whose address bounced.

@@ -63,6 +63,7 @@ std::string_view name_of(address_cancel_result r) noexcept {
     case address_cancel_result::cancelled: return "cancelled";
     case address_cancel_result::invalid_link: return "invalid_link";
     case address_cancel_result::unavailable: return "unavailable";
+    case address_cancel_result::already_done: return "already_done";
     }
     return "unknown";
 }

@@ -35,7 +35,8 @@ inline constexpr std::array all_address_results{
     address_result::not_offered};
 
 inline constexpr std::array all_address_cancel_results{
-    address_cancel_result::cancelled, address_cancel_result::invalid_link, address_cancel_result::unavailable};
+    address_cancel_result::cancelled, address_cancel_result::invalid_link, address_cancel_result::unavailable,
+    address_cancel_result::already_done};
 
 class login_metrics {
 public:

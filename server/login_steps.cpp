@@ -107,11 +107,11 @@ awaitable<bool> login_steps::address_form_offered(const current_session& session
     co_return offered;
 }
 
-awaitable<bool> login_steps::address_form_locked(const current_session& session) {
-    bool locked = false;
-    auto work = [&](const login::record_reader& r) { locked = login::address_form_locked(context_, r, session); };
+awaitable<login::address_lock> login_steps::address_form_lock(const current_session& session) {
+    auto lock = login::address_lock::open;
+    auto work = [&](const login::record_reader& r) { lock = login::address_form_lock(context_, r, session); };
     co_await load(work);
-    co_return locked;
+    co_return lock;
 }
 
 awaitable<password_outcome> login_steps::password_step(std::string_view id, std::string_view password,

@@ -72,7 +72,7 @@ public:
 
     // Where the session's pending code went; nullopt when it has none.
     awaitable<std::optional<login::pending_code>> pending_code(const current_session& session);
-    awaitable<bool> address_form_locked(const current_session& session);
+    awaitable<login::address_lock> address_form_lock(const current_session& session);
     awaitable<bool> address_form_offered(const current_session& session);
     // The session's account as stored now (the account page shows it); nullopt once deleted.
     awaitable<std::optional<account>> account_of(const current_session& session);

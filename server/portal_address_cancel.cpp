@@ -65,6 +65,7 @@ awaitable<response> portal_flow::cancel_submit(request_context& ctx) {
     }
     switch (co_await steps_.address_cancel_step(token, client)) {
     case login::address_cancel_result::cancelled:
+    case login::address_cancel_result::already_done:
         co_return render_cancel(req, http::status::ok, "done", "");
     case login::address_cancel_result::invalid_link:
         co_return render_cancel(req, http::status::bad_request, "invalid", "");

@@ -115,13 +115,18 @@ response portal_flow::render_address(const request& req, http::status status, co
 
 response portal_flow::render_locked(const request& req, locked_form form) {
     auto data = page_data();
-    data.set(form == locked_form::password      ? "password_locked"
-             : form == locked_form::support     ? "support_locked"
-             : form == locked_form::not_offered ? "address_not_offered"
-                                                : "address_locked",
+    data.set(form == locked_form::password            ? "password_locked"
+             : form == locked_form::support           ? "support_locked"
+             : form == locked_form::not_offered       ? "address_not_offered"
+             : form == locked_form::address_cancelled ? "address_cancelled"
+                                                      : "address_locked",
              true);
     data.set("phone_strikes", std::to_string(s_.cfg.address.phone_strikes));
     return html_page(req, http::status::forbidden, s_.templates.render("locked.html", data));
+}
+
+portal_flow::locked_form portal_flow::address_lock_of(login::address_lock lock) {
+    return lock == login::address_lock::change_cancelled ? locked_form::address_cancelled : locked_form::address;
 }
 
 void portal_flow::add_routes(router& routes) {

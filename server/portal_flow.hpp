@@ -80,9 +80,12 @@ private:
     // Which lock the notice is about: the password login (throttle.account_lock_after) or the
     // address form (address.phone_strikes).
     // password: the failures' lock; support: `nidan user lock`; address: the phone strikes;
+    // address_cancelled: a change cancelled from the registered address's link;
     // not_offered: address_change.only_without_working_address keeps the account off the form.
-    enum class locked_form { password, support, address, not_offered };
+    enum class locked_form { password, support, address, address_cancelled, not_offered };
     response render_locked(const request& req, locked_form form);
+    // The address form's notice for this session's account (address or address_cancelled).
+    static locked_form address_lock_of(login::address_lock lock);
     template_data page_data() const;
 
     awaitable<std::optional<current_session>> load_session(const request& req);

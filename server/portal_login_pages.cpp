@@ -105,7 +105,8 @@ awaitable<response> portal_flow::address_page(request_context& ctx) {
     auto session = co_await load_session(ctx.req);
     if (!session || session->record.state != session_state::code_pending)
         co_return see_other(ctx.req, portal_.login_path);
-    if (co_await steps_.address_form_locked(*session)) co_return render_locked(ctx.req, locked_form::address);
+    if (const auto lock = co_await steps_.address_form_lock(*session); lock != login::address_lock::open)
+        co_return render_locked(ctx.req, address_lock_of(lock));
     if (!co_await steps_.address_form_offered(*session)) co_return render_locked(ctx.req, locked_form::not_offered);
     co_return render_address(ctx.req, http::status::ok, *session, "", "", "");
 }
@@ -138,7 +139,7 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
     case address_result::wrong_phone:
         co_return render_address(req, http::status::unauthorized, *session, msg_wrong_phone, email, "");
     case address_result::locked:
-        co_return render_locked(req, locked_form::address);
+        co_return render_locked(req, address_lock_of(co_await steps_.address_form_lock(*session)));
     case address_result::not_offered:
         co_return render_locked(req, locked_form::not_offered);
     case address_result::rate_limited:

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "core/account_import.hpp"
 #include "core/account_rules.hpp"
@@ -253,23 +254,31 @@ int passwd(const config& cfg, std::vector<std::string> args) {
 
 // Support locks an account it believes compromised: its sessions, pending code and device tokens
 // end at once, and no login passes (device token or not) until `user unlock`. The customer sees
-// the lock notice after a right password.
+// the lock notice after a right password. A held address change is dropped too: it may be the
+// takeover support was called about, and nothing else but the owner's link would stop it.
 int lock(const config& cfg, std::vector<std::string> args) {
     const auto key = take_key(args);
     no_more(args);
     require_data(cfg);
     std::size_t ended = 0;
+    std::string dropped;
     in_write(cfg, [&](storage::record_store& txn) {
         auto a = load_existing(txn, key);
         a.operator_locked = true;
         a.updated_at = unix_now();
+        login::settle_address_change(a, a.updated_at);  // one whose hold has passed is the address now
+        dropped = std::exchange(a.pending_email, {});
+        a.pending_email_at = 0;
         revoke_credentials(a);
         txn.save_account(a);
         ended = end_sessions(txn, key);
     });
     log::audit("account.locked").add("actor", "cli").add("portal", key.portal).add("id", key.id)
-        .add("sessions_ended", static_cast<std::uint64_t>(ended));
-    std::cout << "locked " << key.text() << "; " << ended << " sessions ended\n";
+        .add("sessions_ended", static_cast<std::uint64_t>(ended))
+        .add("held_address_dropped", dropped.empty() ? std::string("none") : log::mask_email(dropped));
+    std::cout << "locked " << key.text() << "; " << ended << " sessions ended";
+    if (!dropped.empty()) std::cout << "; held address change to " << dropped << " dropped";
+    std::cout << "\n";
     return 0;
 }
 

@@ -9,7 +9,8 @@
 // next to a running server; the test process opens the folder the same way, with
 // storage::environment. Opening takes the write lock for a moment to open the tables, which
 // already exist with the right schema version, so that transaction commits no change; from then
-// on this file only begins read transactions.
+// on it only reads, except edit_account(), which a test calls to stand in for time passing
+// (LMDB's lock serialises that write with the server's writer, as it does for the CLI).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -81,7 +82,8 @@ inline std::string describe_account(std::string_view key, std::string_view value
            " address_form_locked=" + (a.address_form_locked ? "true" : "false") +
            " password_locked=" + (a.password_locked ? "true" : "false") +
            " operator_locked=" + (a.operator_locked ? "true" : "false") + " updated_at=" + std::to_string(a.updated_at) +
-           " credential_epoch=" + std::to_string(a.credential_epoch) + " password_hash=" + tail_of(a.password_hash);
+           " credential_epoch=" + std::to_string(a.credential_epoch) + " password_hash=" + tail_of(a.password_hash) +
+           " pending_email=" + a.pending_email + " pending_email_at=" + std::to_string(a.pending_email_at);
 }
 
 inline std::string describe_session(std::string_view payload) {
@@ -195,6 +197,19 @@ public:
     std::optional<nidan::storage::code_record> code(const std::string& portal, const std::string& id) const {
         const auto txn = env_.begin_read();
         return nidan::storage::get_code_any(txn, portal, id);
+    }
+
+    // Rewrites one stored account in one write transaction: `edit` changes it. False when there is
+    // no such account. For what a test cannot wait for, such as a held address's time coming.
+    template <class Edit>
+    bool edit_account(const std::string& portal, const std::string& id, Edit edit) {
+        auto txn = env_.begin_write();
+        auto a = nidan::storage::get_account(txn, portal, id);
+        if (!a) return false;
+        edit(*a);
+        nidan::storage::put_account(txn, *a);
+        txn.commit();
+        return true;
     }
 
     std::size_t queued_mails() const {

@@ -25,8 +25,6 @@ namespace {
 const portal_account taro{"ip-phone", "/selfcare/SelfcareLogin.in", "taro", "taro@example.jp", "09012345678",
                           "*******5678", false};
 
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
-
 std::string api(const std::string& step) { return "/api/v1/" + taro.portal + "/" + step; }
 
 class world : public login_world {

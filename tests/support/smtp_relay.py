@@ -5,8 +5,9 @@ Keeps every accepted mail as a .eml file (exactly the bytes received, after dot-
 prints one line per event on stdout, flushed, so a test can count connections and attempts:
     listening on PORT
     connect | AUTH <mech> ok|failed | MAIL <addr> | RCPT <addr> | DATA | stored <file> | reply <stage> <text>
-Fault modes answer a stage with a fixed reply (--reply-mail/--reply-rcpt/--reply-data), or
-accept TCP and never greet (--stall). Runs until SIGTERM or SIGINT.
+Fault modes answer a stage with a fixed reply (--reply-mail/--reply-rcpt/--reply-data), refuse
+some recipients for good and accept the rest (--reject-rcpt), or accept TCP and never greet
+(--stall). Runs until SIGTERM or SIGINT.
 """
 import argparse
 import asyncio
@@ -45,6 +46,10 @@ class Handler:
         if self.args.reply_rcpt:
             event(f"reply RCPT {self.args.reply_rcpt}")
             return self.args.reply_rcpt
+        if address in (self.args.reject_rcpt or []):
+            reply = "550 5.1.1 no such user"
+            event(f"reply RCPT {reply}")
+            return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -142,6 +147,8 @@ def main() -> None:
     parser.add_argument("--auth", metavar="USER:PASS", help="require AUTH PLAIN/LOGIN with these credentials")
     parser.add_argument("--reply-mail", metavar="REPLY", help='answer MAIL with this, e.g. "421 4.3.2 closing"')
     parser.add_argument("--reply-rcpt", metavar="REPLY", help='answer RCPT with this, e.g. "550 5.1.1 no such user"')
+    parser.add_argument("--reject-rcpt", action="append", metavar="ADDRESS",
+                        help="answer RCPT TO this address with 550 5.1.1 (repeatable); others are accepted")
     parser.add_argument("--reply-data", metavar="REPLY", help='answer the message with this, e.g. "451 4.3.0 try later"')
     parser.add_argument("--stall", action="store_true", help="accept connections and never send the greeting")
     args = parser.parse_args()

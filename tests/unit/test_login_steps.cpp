@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/account_steps.hpp"
+#include "core/address_change.hpp"
 #include "core/attempt_gate.hpp"
 #include "core/address_step.hpp"
 #include "core/code_step.hpp"
@@ -127,7 +128,8 @@ config test_config() {
 }
 
 // The digits of the login code in a mail from code_mailer (a base64 MIME body).
-std::string code_in(const outbox_mail& mail) {
+// The text of a mail (base64 as code_mailer writes it), decoded.
+std::string text_of(const outbox_mail& mail) {
     const auto body_at = mail.message.find("\r\n\r\n");
     BOOST_TEST_REQUIRE(body_at != std::string::npos);
     const auto encoded = mail.message.substr(body_at + 4);
@@ -137,6 +139,21 @@ std::string code_in(const outbox_mail& mail) {
                                          encoded.data(), encoded.size(), "\r\n", &length, nullptr,
                                          sodium_base64_VARIANT_ORIGINAL) == 0);
     decoded.resize(length);
+    return decoded;
+}
+
+// The token of the cancel link in a change notice.
+std::string cancel_token_in(const outbox_mail& mail) {
+    const auto text = text_of(mail);
+    const std::string marker = "/address/cancel?t=";
+    const auto at = text.find(marker);
+    BOOST_TEST_REQUIRE(at != std::string::npos, text);
+    const auto from = at + marker.size();
+    return text.substr(from, text.find_first_of(" \r\n", from) - from);
+}
+
+std::string code_in(const outbox_mail& mail) {
+    const auto decoded = text_of(mail);
     const std::string marker = "■ログイン認証コード";
     auto at = decoded.find(marker);
     BOOST_TEST_REQUIRE(at != std::string::npos, decoded);
@@ -252,6 +269,15 @@ struct flow_fixture {
                 ec = commit(store, step);
             }
         }
+        return step.finish(ec);
+    }
+
+    // The notice's link, posted from the registered address's mailbox.
+    address_cancel_result cancel(const std::string& token) {
+        const auto c = ctx();
+        address_cancel_step step(c, token, "198.51.100.7", now);
+        std::error_code ec;
+        if (step.valid()) ec = commit(store, step);
         return step.finish(ec);
     }
 
@@ -1075,6 +1101,39 @@ BOOST_AUTO_TEST_CASE(without_a_hold_the_address_changes_when_its_code_is_verifie
     BOOST_TEST((out.result == code_result::accepted));
     BOOST_TEST(out.address_held_until == 0);
     BOOST_TEST(stored_account("taro").email == "new-taro@example.jp");
+}
+
+BOOST_AUTO_TEST_CASE(the_cancel_link_undoes_a_change_once_and_then_does_nothing_more) {
+    const auto thief = logged_in("taro");
+    BOOST_TEST((change_email(thief, "thief@example.net") == email_change_result::code_sent));
+    const auto token = cancel_token_in(store.outbox.back());
+    const auto epoch = stored_account("taro").credential_epoch;
+    BOOST_TEST((cancel(token) == address_cancel_result::cancelled));
+    BOOST_TEST(stored_account("taro").address_form_locked);
+    BOOST_TEST(stored_account("taro").credential_epoch != epoch);
+    BOOST_TEST(!store.find_code(portal.id, "taro").has_value());  // the code to the new address died
+    BOOST_TEST(!find_session(ctx(), store, thief, now).has_value());
+
+    // The owner logs in again; the link used a second time leaves that session alone.
+    const auto owner = logged_in("taro");
+    const auto before = stored_account("taro");
+    BOOST_TEST((cancel(token) == address_cancel_result::already_done));
+    BOOST_TEST(find_session(ctx(), store, owner, now).has_value());
+    BOOST_TEST(stored_account("taro").credential_epoch == before.credential_epoch);
+    BOOST_TEST(stored_account("taro").updated_at == before.updated_at);
+
+    // Once support has unlocked the form, a first use of another change's link acts again, even
+    // when that change's code died unverified: the notice promised the lock.
+    auto unlocked = stored_account("taro");
+    unlocked.address_form_locked = false;
+    store.save_account(unlocked);
+    BOOST_TEST((change_email(owner, "other@example.net") == email_change_result::code_sent));
+    const auto second_token = cancel_token_in(store.outbox.back());
+    store.drop_code(portal.id, "taro");
+    BOOST_TEST((cancel(second_token) == address_cancel_result::cancelled));
+    BOOST_TEST(stored_account("taro").address_form_locked);
+    BOOST_TEST(!find_session(ctx(), store, owner, now).has_value());
+    BOOST_TEST((cancel("not a token") == address_cancel_result::invalid_link));
 }
 
 BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password_and_a_long_enough_new_one) {

@@ -335,6 +335,14 @@ BOOST_AUTO_TEST_CASE(locked_page) {
     BOOST_TEST(contains(notice, "ロックされています"));
     BOOST_TEST(!contains(notice, "連絡先電話番号"));
     BOOST_TEST(count(notice, "class=\"alert\"") == 1u);
+    // A form locked by a cancelled change does not blame phone numbers.
+    template_data cancelled = sample("locked.html");
+    cancelled.set("address_locked", false);
+    cancelled.set("address_cancelled", true);
+    const std::string after_cancel = render("locked.html", cancelled);
+    BOOST_TEST(contains(after_cancel, "登録メールアドレスの変更が取り消されたため、メールアドレスの登録・変更はロックされています。"));
+    BOOST_TEST(!contains(after_cancel, "一致しなかった"));
+    BOOST_TEST(count(after_cancel, "class=\"alert\"") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(account_page) {

@@ -57,9 +57,11 @@ struct world_account {
 class login_world {
 public:
     // Makes `accounts` (password account_password), then starts the server with the relay,
-    // short SMTP timeouts, fast_hash and `overrides` (more --set key=value).
-    explicit login_world(const std::vector<world_account>& accounts, const std::vector<std::string>& overrides = {})
-        : relay_({relay_kind::aiosmtpd, mails_, 0, {}}) {
+    // short SMTP timeouts, fast_hash and `overrides` (more --set key=value). `relay_args` go to
+    // tests/support/smtp_relay.py (e.g. "--reject-rcpt", ADDRESS).
+    explicit login_world(const std::vector<world_account>& accounts, const std::vector<std::string>& overrides = {},
+                         const std::vector<std::string>& relay_args = {})
+        : relay_({relay_kind::aiosmtpd, mails_, 0, relay_args}) {
         for (const auto& a : accounts) add_account(a);
         std::vector<std::string> settings{"smtp.relay=127.0.0.1:" + std::to_string(relay_.port()),
                                           "smtp.retry_backoff_s=1", "smtp.connect_timeout_ms=2000",
@@ -101,6 +103,39 @@ public:
                                                                   << server_->log_text());
         BOOST_TEST_REQUIRE(found->code.size() == 6u, "no 6-digit code in:\n" << found->mail.body);
         return std::move(*found);
+    }
+
+    // Waits (bounded) for a mail not seen before, addressed to `to`, with this subject. Unlike
+    // next_code(), it passes over other mails without marking them seen, so mails that one
+    // request sends to two addresses can be read in either order.
+    decoded_mail next_mail(const std::string& to, const std::string& subject,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        std::optional<decoded_mail> found;
+        eventually(
+            [&] {
+                for (const auto& file : mail_files(mails_)) {
+                    if (seen_.count(file) != 0) continue;
+                    auto mail = decode_mail(file);
+                    if (mail.to_address != to || mail.subject != subject) continue;
+                    seen_.insert(file);
+                    found = std::move(mail);
+                    return true;
+                }
+                return false;
+            },
+            timeout, std::chrono::milliseconds(50));
+        BOOST_TEST_REQUIRE(found.has_value(), "no mail \"" << subject << "\" for " << to << "\nrelay:\n"
+                                                            << relay_.output() << "\nserver log:\n"
+                                                            << server_->log_text());
+        return std::move(*found);
+    }
+
+    // Every mail the relay stored for `to` so far, seen or not.
+    std::vector<decoded_mail> mails_to(const std::string& to) const {
+        std::vector<decoded_mail> out;
+        for (const auto& file : mail_files(mails_))
+            if (auto mail = decode_mail(file); mail.to_address == to) out.push_back(std::move(mail));
+        return out;
     }
 
     // `nidan user ARGS...` on this world's data folder (and its cheap hash), while the server runs.
