@@ -748,7 +748,7 @@ BOOST_AUTO_TEST_CASE(bad_text_and_list_overrides_name_the_key) {
 
 BOOST_AUTO_TEST_CASE(plain_http_on_the_network_needs_tls_or_permission) {
     for (const std::string listen : {"server.listen=0.0.0.0:0", "server.listen=[::]:8080",
-                                     "server.listen=192.0.2.1:80"}) {
+                                     "server.listen=192.0.2.1:80", "server.listen=[::ffff:192.0.2.1]:80"}) {
         BOOST_TEST_CONTEXT(listen) {
             const auto e = caught([&] { load_config({}, sets({listen})); });
             BOOST_TEST_REQUIRE(e.has_value());
@@ -766,7 +766,8 @@ BOOST_AUTO_TEST_CASE(plain_http_on_the_network_needs_tls_or_permission) {
     }
     // Loopback listeners need neither.
     for (const std::string listen : {"server.listen=127.0.0.1:0", "server.listen=127.0.0.2:0",
-                                     "server.listen=[::1]:0", "server.listen=localhost:0"}) {
+                                     "server.listen=[::1]:0", "server.listen=[::ffff:127.0.0.1]:0",
+                                     "server.listen=localhost:0"}) {
         BOOST_TEST_CONTEXT(listen) { BOOST_TEST(!caught([&] { load_config({}, sets({listen})); })); }
     }
 }
@@ -784,6 +785,17 @@ BOOST_AUTO_TEST_CASE(transport_keys_defaults_and_bounds) {
     BOOST_TEST(set.server.max_connections_per_client == 4u);
     BOOST_TEST(set.storage.secret_file == fs::path("keys/secret"));
     BOOST_TEST(set.auth.verify_any_portal == true);
+    // The secret file must not be part of the data folder it protects.
+    for (const std::string inside : {"storage.secret_file=data/secret", "storage.secret_file=./data/keys/../secret",
+                                     "storage.secret_file=data"}) {
+        BOOST_TEST_CONTEXT(inside) {
+            const auto e = caught([&] { load_config({}, sets({"storage.data_dir=data", inside})); });
+            BOOST_TEST_REQUIRE(e.has_value());
+            BOOST_TEST(e->key() == "storage.secret_file");
+        }
+    }
+    BOOST_TEST(!caught([&] { load_config({}, sets({"storage.data_dir=data", "storage.secret_file=data-secret"})); }));
+    BOOST_TEST(!caught([&] { load_config({}, sets({"storage.data_dir=/srv/nidan/data", "storage.secret_file=/srv/nidan/secret"})); }));
     expect_bad_override("server.hsts_max_age_s=-1", "server.hsts_max_age_s");
     expect_bad_override("server.hsts_max_age_s=63072001", "server.hsts_max_age_s");
     expect_bad_override("server.max_connections_per_client=0", "server.max_connections_per_client");
