@@ -157,8 +157,10 @@ bool is_loopback_host(const std::string& host) {
     in_addr v4{};
     if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
     in6_addr v6{};
-    if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-    return false;
+    if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+    // ::ffff:127.x.y.z is the IPv4 loopback as a dual-stack socket names it.
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) return v6.s6_addr[12] == 127;
+    return IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 // RFC 1123 host name. A purely numeric last label is refused so that a mistyped address such
@@ -1133,6 +1135,18 @@ void validate(const config& c) {
                                "server.allow_plain_http = true to accept it");
     if (c.storage.backend == storage_backend::postgres && c.storage.postgres_url.empty())
         throw config_error("storage.postgres_url", "required when storage.backend = \"postgres\"");
+    if (!c.storage.secret_file.empty()) {
+        // Lexically, against the working directory: enough to catch "data/secret", which would
+        // put the key back into every copy of the data folder.
+        const auto data = std::filesystem::absolute(c.storage.data_dir).lexically_normal();
+        const auto secret = std::filesystem::absolute(c.storage.secret_file).lexically_normal();
+        const auto inside = secret.lexically_relative(data);
+        if (!inside.empty() && *inside.begin() != "..")
+            throw config_error("storage.secret_file",
+                               c.storage.secret_file.string() + " is inside storage.data_dir (" +
+                                   c.storage.data_dir.string() +
+                                   "): a copy of the data folder would hold the key; put it elsewhere");
+    }
     if (!c.smtp.username.empty()) {
         if (c.smtp.password_file.empty())
             throw config_error("smtp.password_file",

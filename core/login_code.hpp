@@ -7,7 +7,9 @@
 // long as the key does: a copy of the data folder holding the key too (storage.secret_file
 // unset: the key lives in LMDB's meta table) gives every live code, since trying all 10^6 codes
 // of six digits against a stored MAC takes well under a second. With the key in a separate
-// file, a copy of the data folder alone reveals none.
+// file, a copy of the data folder alone reveals none, except the codes of mails still waiting in
+// the outbox, whose message text holds them. Either way a code is usable only by the session that
+// asked for it, and the folder keeps only hashes of session ids.
 #include <optional>
 #include <string>
 #include <string_view>

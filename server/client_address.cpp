@@ -17,10 +17,14 @@ net::ip::address plain(const net::ip::address& a) {
 
 }  // namespace
 
+bool is_trusted_proxy(const net::ip::address& peer, const std::vector<net::ip::address>& trusted_proxies) {
+    return std::find(trusted_proxies.begin(), trusted_proxies.end(), plain(peer)) != trusted_proxies.end();
+}
+
 net::ip::address client_address(const request& req, const net::ip::address& peer,
                                  const std::vector<net::ip::address>& trusted_proxies) {
     const auto from = plain(peer);
-    if (std::find(trusted_proxies.begin(), trusted_proxies.end(), from) == trusted_proxies.end()) return from;
+    if (!is_trusted_proxy(from, trusted_proxies)) return from;
     // The proxy appends the address it saw to the end of the (last) header; entries before it
     // were written by the client and prove nothing.
     std::string_view header;

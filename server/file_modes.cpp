@@ -34,6 +34,7 @@ unsigned warn_exposed_files(const config& cfg) {
     warnings += warn_if_exposed(data, "storage.data_dir");
     warnings += warn_if_exposed(data / "data.mdb", "storage.data_dir");
     warnings += warn_if_exposed(cfg.smtp.password_file, "smtp.password_file");
+    if (cfg.tls.enabled) warnings += warn_if_exposed(cfg.tls.key_file, "tls.key_file");
     warnings += warn_if_exposed(cfg.log.file, "log.file");
     if (cfg.log.audit_file != cfg.log.file) warnings += warn_if_exposed(cfg.log.audit_file, "log.audit_file");
     return warnings;

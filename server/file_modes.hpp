@@ -7,8 +7,8 @@
 
 namespace nidan::server {
 
-// The data folder and its data.mdb, smtp.password_file, log.file and log.audit_file; absent
-// or unset ones are skipped. Returns how many warnings it wrote.
+// The data folder and its data.mdb, smtp.password_file, tls.key_file (with tls.enabled),
+// log.file and log.audit_file; absent or unset ones are skipped. Returns how many warnings it wrote.
 unsigned warn_exposed_files(const config& cfg);
 
 }  // namespace nidan::server

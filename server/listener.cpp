@@ -5,10 +5,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <algorithm>
-
 #include "core/log.hpp"
 #include "core/throttle.hpp"
+#include "server/client_address.hpp"
 #include "server/http_session.hpp"
 
 namespace nidan::server {
@@ -61,9 +60,7 @@ awaitable<void> accept_connections(tcp::acceptor& acceptor, app_state& app, net:
         const auto peer = socket.remote_endpoint(peer_ec);
         if (peer_ec) continue;  // gone already
         std::string client = address_subject(peer.address().to_string());
-        const auto& proxies = app.trusted_proxies;
-        const bool from_proxy = std::find(proxies.begin(), proxies.end(), peer.address()) != proxies.end();
-        switch (app.connections.try_admit(client, !from_proxy)) {
+        switch (app.connections.try_admit(client, !is_trusted_proxy(peer.address(), app.trusted_proxies))) {
         case admission::admitted: break;
         case admission::server_full:
             log::warn("connection.refused").add("reason", "server.max_connections reached");

@@ -1,10 +1,12 @@
 #pragma once
 // The steps a customer's browser takes through one portal's pages, for the integration tests:
 // open the login page, post the password, read the code page, post the code from the mail.
-// Built on the cookie-keeping test browser; each step checks the answer it must get and stops
-// the test case when it does not.
+// Built on the cookie-keeping test browser (or any client with its get, post_form and cookie,
+// such as tls_client.hpp's); each step checks the answer it must get and stops the test case
+// when it does not.
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
 #include <string>
 
 #include "nidan_test/browser.hpp"
@@ -40,35 +42,47 @@ inline std::string alert_of(const std::string& html) {
     return html_unescape(html.substr(at + open.size(), end - at - open.size()));
 }
 
+// The client's nidan cookie `name`: under the __Host- prefix when it holds it so (the server
+// uses the prefix with tls.enabled or server.behind_tls), else under the bare name.
+template <class Browser>
+std::optional<std::string> nidan_cookie(const Browser& b, const std::string& name) {
+    if (auto secure = b.cookie("__Host-" + name)) return secure;
+    return b.cookie(name);
+}
+
 // GETs the login page and returns its csrf field, checked against the nidan_login cookie.
-inline std::string open_login(browser& b, const portal_account& a) {
+template <class Browser>
+std::string open_login(Browser& b, const portal_account& a) {
     const auto page = b.get(a.login_path);
     BOOST_TEST_REQUIRE(page.status == 200);
     const auto csrf = input_value(page.body, "csrf");
     BOOST_TEST_REQUIRE(csrf.has_value());
     BOOST_TEST_REQUIRE(!csrf->empty());
-    BOOST_TEST(b.cookie("nidan_login").value_or("") == *csrf);
+    BOOST_TEST(nidan_cookie(b, "nidan_login").value_or("") == *csrf);
     return *csrf;
 }
 
-inline http_reply submit_login(browser& b, const portal_account& a, const std::string& csrf, const std::string& id,
-                               const std::string& pw, const header_list& extra = {}) {
+template <class Browser>
+http_reply submit_login(Browser& b, const portal_account& a, const std::string& csrf, const std::string& id,
+                        const std::string& pw, const header_list& extra = {}) {
     return b.post_form(a.login_path, {{"csrf", csrf}, {"selfcare_id", id}, {"password", pw}}, extra);
 }
 
 // Step 1 done: the browser holds a code-pending session. Returns that session cookie.
-inline std::string log_in_to_code(browser& b, const portal_account& a, const std::string& pw = account_password) {
+template <class Browser>
+std::string log_in_to_code(Browser& b, const portal_account& a, const std::string& pw = account_password) {
     const auto csrf = open_login(b, a);
     const auto reply = submit_login(b, a, csrf, a.id, pw);
     BOOST_TEST_REQUIRE(reply.status == 303, "login POST: " << reply.status << "\n" << reply.body);
     BOOST_TEST_REQUIRE(reply.header("location") == a.code_path());
-    const auto session = b.cookie("nidan_session");
+    const auto session = nidan_cookie(b, "nidan_session");
     BOOST_TEST_REQUIRE(session.has_value());
     return *session;
 }
 
 // The csrf field of the code page (GET), which must be the code page.
-inline std::string code_csrf(browser& b, const portal_account& a) {
+template <class Browser>
+std::string code_csrf(Browser& b, const portal_account& a) {
     const auto page = b.get(a.code_path());
     BOOST_TEST_REQUIRE(page.status == 200, "code page: " << page.status << " " << page.header("location"));
     BOOST_TEST_REQUIRE(page.body.find(code_heading) != std::string::npos);
@@ -77,20 +91,22 @@ inline std::string code_csrf(browser& b, const portal_account& a) {
     return *csrf;
 }
 
-inline http_reply submit_code(browser& b, const portal_account& a, const std::string& csrf, const std::string& code) {
+template <class Browser>
+http_reply submit_code(Browser& b, const portal_account& a, const std::string& csrf, const std::string& code) {
     return b.post_form(a.code_path(), {{"csrf", csrf}, {"code", code}});
 }
 
 // Both steps: the browser ends up logged in (and holds the device cookie). Returns the
 // authenticated session cookie.
-inline std::string log_in(login_world& w, browser& b, const portal_account& a, const std::string& pw = account_password) {
+template <class Browser>
+std::string log_in(login_world& w, Browser& b, const portal_account& a, const std::string& pw = account_password) {
     log_in_to_code(b, a, pw);
     const auto csrf = code_csrf(b, a);
     const auto mail = w.next_code(a.email);
     const auto reply = submit_code(b, a, csrf, mail.code);
     BOOST_TEST_REQUIRE(reply.status == 303, "code POST: " << reply.status << "\n" << reply.body);
     BOOST_TEST_REQUIRE(reply.header("location") == a.home_path());
-    return b.cookie("nidan_session").value_or("");
+    return nidan_cookie(b, "nidan_session").value_or("");
 }
 
 // GET path with exactly this session cookie ("" for none), from a browser of its own.

@@ -3,38 +3,12 @@
 #define BOOST_TEST_MODULE tls
 #include <boost/test/unit_test.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-#include <memory>
-
 #include "nidan_test/process.hpp"
 #include "nidan_test/raw_http.hpp"
 #include "nidan_test/temp_dir.hpp"
+#include "tls_client.hpp"
 
 using namespace nidan_test;
-
-namespace {
-
-std::string run_shell(const std::string& command) {
-    std::string out;
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-    if (!pipe) return out;
-    char buffer[4096];
-    while (auto n = std::fread(buffer, 1, sizeof buffer, pipe.get())) out.append(buffer, n);
-    return out;
-}
-
-struct certificate {
-    std::string cert, key;
-    explicit certificate(const temp_dir& dir) : cert((dir / "cert.pem").string()), key((dir / "key.pem").string()) {
-        const auto command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                             "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " + key +
-                             " -out " + cert + " 2>/dev/null";
-        BOOST_REQUIRE(std::system(command.c_str()) == 0);
-    }
-};
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(serves_https_with_the_configured_certificate) {
     temp_dir dir;

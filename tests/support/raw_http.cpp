@@ -33,9 +33,21 @@ std::string http_reply::header(const std::string& lower_name) const {
     return it == headers.end() ? "" : it->second;
 }
 
-connection::connection(unsigned short port, std::chrono::milliseconds timeout) : timeout_(timeout) {
+connection::connection(unsigned short port, std::chrono::milliseconds timeout) : connection(port, timeout, "") {}
+
+connection::connection(unsigned short port, std::chrono::milliseconds timeout, const std::string& source)
+    : timeout_(timeout) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::runtime_error("socket failed");
+    if (!source.empty()) {
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+            ::close(fd_);
+            throw source_unavailable("cannot bind a client socket to " + source);
+        }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);

@@ -22,6 +22,7 @@ using nidan::config;
 using nidan::config_error;
 using nidan::config_override;
 using nidan::load_config;
+using nidan::storage_backend;
 
 namespace {
 
@@ -170,6 +171,12 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.tls.enabled == b.tls.enabled);
     BOOST_TEST(a.tls.cert_file.string() == b.tls.cert_file.string());
     BOOST_TEST(a.tls.key_file.string() == b.tls.key_file.string());
+    BOOST_TEST((a.storage.backend == b.storage.backend));
+    BOOST_TEST(a.storage.postgres_url == b.storage.postgres_url);
+    BOOST_TEST(a.storage.postgres_password_file.string() == b.storage.postgres_password_file.string());
+    BOOST_TEST(a.storage.postgres_pool_size == b.storage.postgres_pool_size);
+    BOOST_TEST(a.storage.postgres_connect_timeout.count() == b.storage.postgres_connect_timeout.count());
+    BOOST_TEST(a.storage.postgres_statement_timeout.count() == b.storage.postgres_statement_timeout.count());
     BOOST_TEST(a.storage.data_dir.string() == b.storage.data_dir.string());
     BOOST_TEST(a.storage.map_size_mib == b.storage.map_size_mib);
     BOOST_TEST(a.storage.max_readers == b.storage.max_readers);
@@ -289,6 +296,12 @@ cert_file = "tls/cert.pem"
 key_file = "tls/key.pem"
 
 [storage]
+backend = "postgres"
+postgres_url = "postgresql://nidan@db.example.jp/nidan?sslmode=verify-full"
+postgres_password_file = "keys/db.password"
+postgres_pool_size = 12
+postgres_connect_timeout_ms = 3000
+postgres_statement_timeout_ms = 2500
 data_dir = "var/db"
 secret_file = "keys/server.secret"
 map_size_mib = 64
@@ -409,6 +422,12 @@ config custom_expected() {
     c.tls.enabled = true;
     c.tls.cert_file = "tls/cert.pem";
     c.tls.key_file = "tls/key.pem";
+    c.storage.backend = storage_backend::postgres;
+    c.storage.postgres_url = "postgresql://nidan@db.example.jp/nidan?sslmode=verify-full";
+    c.storage.postgres_password_file = "keys/db.password";
+    c.storage.postgres_pool_size = 12;
+    c.storage.postgres_connect_timeout = std::chrono::milliseconds(3000);
+    c.storage.postgres_statement_timeout = std::chrono::milliseconds(2500);
     c.storage.data_dir = "var/db";
     c.storage.map_size_mib = 64;
     c.storage.max_readers = 126;
@@ -750,7 +769,7 @@ BOOST_AUTO_TEST_CASE(bad_text_and_list_overrides_name_the_key) {
 
 BOOST_AUTO_TEST_CASE(plain_http_on_the_network_needs_tls_or_permission) {
     for (const std::string listen : {"server.listen=0.0.0.0:0", "server.listen=[::]:8080",
-                                     "server.listen=192.0.2.1:80"}) {
+                                     "server.listen=192.0.2.1:80", "server.listen=[::ffff:192.0.2.1]:80"}) {
         BOOST_TEST_CONTEXT(listen) {
             const auto e = caught([&] { load_config({}, sets({listen})); });
             BOOST_TEST_REQUIRE(e.has_value());
@@ -768,8 +787,27 @@ BOOST_AUTO_TEST_CASE(plain_http_on_the_network_needs_tls_or_permission) {
     }
     // Loopback listeners need neither.
     for (const std::string listen : {"server.listen=127.0.0.1:0", "server.listen=127.0.0.2:0",
-                                     "server.listen=[::1]:0", "server.listen=localhost:0"}) {
+                                     "server.listen=[::1]:0", "server.listen=[::ffff:127.0.0.1]:0",
+                                     "server.listen=localhost:0"}) {
         BOOST_TEST_CONTEXT(listen) { BOOST_TEST(!caught([&] { load_config({}, sets({listen})); })); }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_postgres_backend_needs_its_url_and_bounds_its_keys) {
+    const config c = load_config({}, {});
+    BOOST_TEST((c.storage.backend == storage_backend::lmdb));
+    BOOST_TEST(c.storage.postgres_pool_size == 4u);
+    const auto no_url = caught([&] { load_config({}, sets({"storage.backend=postgres"})); });
+    BOOST_TEST_REQUIRE(no_url.has_value());
+    BOOST_TEST(no_url->key() == "storage.postgres_url");
+    BOOST_TEST(!caught([&] { load_config({}, sets({"storage.backend=postgres", "storage.postgres_url=postgresql://127.0.0.1/nidan"})); }));
+    for (const std::string bad : {"storage.backend=mysql", "storage.postgres_pool_size=0", "storage.postgres_pool_size=257",
+                                  "storage.postgres_connect_timeout_ms=999", "storage.postgres_statement_timeout_ms=99"}) {
+        BOOST_TEST_CONTEXT(bad) {
+            const auto e = caught([&] { load_config({}, sets({bad})); });
+            BOOST_TEST_REQUIRE(e.has_value());
+            BOOST_TEST(e->key() == bad.substr(0, bad.find('=')));
+        }
     }
 }
 
@@ -786,6 +824,17 @@ BOOST_AUTO_TEST_CASE(transport_keys_defaults_and_bounds) {
     BOOST_TEST(set.server.max_connections_per_client == 4u);
     BOOST_TEST(set.storage.secret_file == fs::path("keys/secret"));
     BOOST_TEST(set.auth.verify_any_portal == true);
+    // The secret file must not be part of the data folder it protects.
+    for (const std::string inside : {"storage.secret_file=data/secret", "storage.secret_file=./data/keys/../secret",
+                                     "storage.secret_file=data"}) {
+        BOOST_TEST_CONTEXT(inside) {
+            const auto e = caught([&] { load_config({}, sets({"storage.data_dir=data", inside})); });
+            BOOST_TEST_REQUIRE(e.has_value());
+            BOOST_TEST(e->key() == "storage.secret_file");
+        }
+    }
+    BOOST_TEST(!caught([&] { load_config({}, sets({"storage.data_dir=data", "storage.secret_file=data-secret"})); }));
+    BOOST_TEST(!caught([&] { load_config({}, sets({"storage.data_dir=/srv/nidan/data", "storage.secret_file=/srv/nidan/secret"})); }));
     expect_bad_override("server.hsts_max_age_s=-1", "server.hsts_max_age_s");
     expect_bad_override("server.hsts_max_age_s=63072001", "server.hsts_max_age_s");
     expect_bad_override("server.max_connections_per_client=0", "server.max_connections_per_client");

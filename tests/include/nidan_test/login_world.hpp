@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cctype>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -69,7 +70,8 @@ public:
                                           "smtp.data_timeout_ms=3000"};
         settings.insert(settings.end(), fast_hash.begin(), fast_hash.end());
         settings.insert(settings.end(), overrides.begin(), overrides.end());
-        server_ = std::make_unique<server_process>(data_.string(), settings);
+        settings_ = settings;
+        server_ = std::make_unique<server_process>(data_.string(), settings_);
     }
     login_world(const login_world&) = delete;
     login_world& operator=(const login_world&) = delete;
@@ -79,6 +81,24 @@ public:
     // The test's temp folder (for more files of its own).
     const std::filesystem::path& dir() const { return dir_.path(); }
     server_process& server() { return *server_; }
+
+    // Stops the server (SIGTERM; it must exit 0) and leaves it stopped, e.g. to copy the data folder.
+    void stop() {
+        if (!server_) return;
+        server_->signal(SIGTERM);
+        const auto code = server_->wait_exit(std::chrono::seconds(20));
+        BOOST_TEST_REQUIRE(code.has_value(), "nidan serve did not stop:\n" << server_->log_text());
+        BOOST_TEST_REQUIRE(*code == 0, "nidan serve exited " << *code << ":\n" << server_->log_text());
+        server_.reset();
+    }
+    // Stops the server if it runs and starts it again with the same relay and settings plus
+    // `more` (later --set values win), on `data` (default: this world's folder; e.g. a copy).
+    void restart(const std::vector<std::string>& more = {}, const std::filesystem::path& data = {}) {
+        stop();
+        auto settings = settings_;
+        settings.insert(settings.end(), more.begin(), more.end());
+        server_ = std::make_unique<server_process>((data.empty() ? data_ : data).string(), settings);
+    }
     relay_process& relay() { return relay_; }
     std::size_t mails_received() const { return mail_files(mails_).size(); }
 
@@ -164,6 +184,7 @@ private:
     std::filesystem::path data_ = dir_ / "data";
     std::filesystem::path mails_ = dir_ / "mails";
     relay_process relay_;
+    std::vector<std::string> settings_;
     std::unique_ptr<server_process> server_;
     std::set<std::filesystem::path> seen_;
 };

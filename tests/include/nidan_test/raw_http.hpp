@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace nidan_test {
@@ -16,9 +17,16 @@ struct http_reply {
     std::string header(const std::string& lower_name) const;  // "" when absent
 };
 
+struct source_unavailable : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 class connection {
 public:
     explicit connection(unsigned short port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // From the loopback address `source` (e.g. "127.0.0.2", another client to the server);
+    // throws source_unavailable when the socket cannot be bound to it.
+    connection(unsigned short port, std::chrono::milliseconds timeout, const std::string& source);
     ~connection();
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
