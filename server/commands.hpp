@@ -10,6 +10,7 @@ namespace nidan::cli {
 int serve_command(std::vector<std::string> args);
 int user_command(std::vector<std::string> args);
 int outbox_command(std::vector<std::string> args);
+int db_command(std::vector<std::string> args);
 int mail_command(std::vector<std::string> args);
 
 }  // namespace nidan::cli

@@ -14,6 +14,7 @@ commands:
   serve   run the server            nidan serve --config FILE [--set section.key=value ...]
   user    manage accounts           nidan user add|show|list|passwd|unlock|delete|import ...
   outbox  the mail queue            nidan outbox list|retry|purge ...
+  db      the storage schema        nidan db status|migrate
   mail    check the relay settings  nidan mail test --to ADDRESS
   help    this text
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return nidan::cli::serve_command(std::move(args));
     if (command == "user") return nidan::cli::user_command(std::move(args));
     if (command == "outbox") return nidan::cli::outbox_command(std::move(args));
+    if (command == "db") return nidan::cli::db_command(std::move(args));
     if (command == "mail") return nidan::cli::mail_command(std::move(args));
     std::cerr << "nidan: unknown command '" << command << "'\n" << usage;
     return 2;
