@@ -88,4 +88,14 @@ bool erase_code(write_txn& t, std::string_view portal, std::string_view selfcare
     return erase_expiring(t, t.dbs().codes, account_key(portal, selfcare_id));
 }
 
+
+void for_each_code(const txn& t,
+                   const std::function<bool(std::string_view portal, std::string_view id, const code_record&)>& visit) {
+    t.for_each_prefix(t.dbs().codes, {}, [&](std::string_view key, std::string_view value) {
+        const auto [portal, id] = split_account_key(key);
+        const auto stored = split_expiring(value);
+        return visit(portal, id, decode_code(stored.payload, stored.expires_at));
+    });
+}
+
 }  // namespace nidan::storage

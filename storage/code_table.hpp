@@ -2,6 +2,7 @@
 // Login and address-change codes in the `codes` table: at most one live code per account, keyed
 // by account_key(portal, selfcare_id). Issuing a new code replaces (and so kills) the previous
 // one. Only the code's MAC is stored, never the code itself.
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ std::optional<code_record> get_code(const txn& t, std::string_view portal, std::
 // after which this returns nullopt just as if none had been issued.
 std::optional<code_record> get_code_any(const txn& t, std::string_view portal, std::string_view selfcare_id);
 
+// Every stored code, expired or not, in key order (`nidan db copy`); false stops.
+void for_each_code(const txn& t,
+                   const std::function<bool(std::string_view portal, std::string_view id, const code_record&)>& visit);
 // False when there was no code (an expired, unswept one counts as present).
 bool erase_code(write_txn& t, std::string_view portal, std::string_view selfcare_id);
 

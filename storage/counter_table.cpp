@@ -56,4 +56,21 @@ void reset_counter(write_txn& t, std::string_view kind, std::string_view subject
     erase_expiring(t, t.dbs().counters, checked_key(kind, subject, window_start));
 }
 
+
+void for_each_counter(const txn& t, const std::function<bool(const counter_entry&)>& visit) {
+    t.for_each_prefix(t.dbs().counters, {}, [&](std::string_view key, std::string_view value) {
+        // kind '\0' subject '\0' be64(window): the kind has no '\0', the window is fixed width.
+        const auto kind_end = key.find('\0');
+        if (kind_end == std::string_view::npos || key.size() < kind_end + 1 + 1 + 8) throw_corrupt("counters key: malformed");
+        const auto stored = split_expiring(value);
+        counter_entry e;
+        e.kind = key.substr(0, kind_end);
+        e.subject = key.substr(kind_end + 1, key.size() - kind_end - 1 - 1 - 8);
+        e.window_start = read_i64_be(key.substr(key.size() - 8));
+        e.count = decode_count(stored.payload);
+        e.expires_at = stored.expires_at;
+        return visit(e);
+    });
+}
+
 }  // namespace nidan::storage

@@ -10,6 +10,7 @@
 // what lies between. (A prefix scan over "kind\0subject\0" would also match longer subjects
 // that continue with '\0'; nothing scans counters, the sweep removes them.)
 // kind + subject must stay under LMDB's 511-byte key limit less 10 bytes, or invalid_input.
+#include <functional>
 #include <cstdint>
 #include <string_view>
 
@@ -29,6 +30,15 @@ std::uint32_t increment_counter(write_txn& t, std::string_view kind, std::string
 std::uint32_t get_counter(const txn& t, std::string_view kind, std::string_view subject,
                           std::int64_t window_start, std::int64_t now);
 
+// Every stored counter, expired or not (`nidan db copy`); false stops.
+struct counter_entry {
+    std::string_view kind;
+    std::string_view subject;
+    std::int64_t window_start = 0;
+    std::uint32_t count = 0;
+    std::int64_t expires_at = 0;
+};
+void for_each_counter(const txn& t, const std::function<bool(const counter_entry&)>& visit);
 // Removes the entry (e.g. failed password attempts after a successful login); absent is fine.
 void reset_counter(write_txn& t, std::string_view kind, std::string_view subject, std::int64_t window_start);
 

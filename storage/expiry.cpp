@@ -117,4 +117,7 @@ std::size_t sweep_expired(write_txn& t, std::int64_t now_unix, std::size_t max_e
     return removed;
 }
 
+
+expiring_value split_expiring(std::string_view stored) { return split_header(stored); }
+
 }  // namespace nidan::storage

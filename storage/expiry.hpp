@@ -38,6 +38,9 @@ std::optional<expiring_value> get_expiring(const txn& t, MDB_dbi table, std::str
 std::optional<std::string_view> get_live(const txn& t, MDB_dbi table, std::string_view key,
                                          std::int64_t now_unix);
 
+// A stored value read by a table walk: its expiry and payload. Too short throws storage_corrupt.
+expiring_value split_expiring(std::string_view stored);
+
 // Removes the entry and its index entry; false when the key was absent.
 bool erase_expiring(write_txn& t, MDB_dbi table, std::string_view key);
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "storage/postgres/pg_copy.hpp"
 
 namespace nidan::storage {
 
@@ -20,5 +21,11 @@ schema_state schema_status(const storage_config& cfg);
 // Applies what is missing (safe when several nodes run it at once) and returns the state it
 // found before. A store newer than this binary throws storage::error(storage_corrupt).
 schema_state migrate_schema(const storage_config& cfg);
+
+// `nidan db copy --from-lmdb`: storage/postgres/pg_copy.hpp.
+using pg::copy_report;
+inline copy_report copy_lmdb_into_postgres(const storage_config& lmdb, const storage_config& target) {
+    return pg::copy_from_lmdb(lmdb, target);
+}
 
 }  // namespace nidan::storage

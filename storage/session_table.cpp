@@ -102,4 +102,11 @@ std::vector<std::pair<std::string, session_record>> sessions_of(const txn& t, st
     return found;
 }
 
+
+void for_each_session(const txn& t, const std::function<bool(std::string_view id_hash, const session_record&)>& visit) {
+    t.for_each_prefix(t.dbs().sessions, {}, [&](std::string_view key, std::string_view value) {
+        return visit(key, decode_session(split_expiring(value).payload));
+    });
+}
+
 }  // namespace nidan::storage

@@ -2,6 +2,7 @@
 // Login sessions in the `sessions` table, keyed by the SHA-256 of the session id: the id itself
 // (the cookie value) is never stored, so a copy of the data folder cannot be used to log in.
 // The caller hashes; these functions only check the hash's size.
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,6 +38,8 @@ bool erase_session(write_txn& t, std::string_view id_hash);
 std::vector<std::pair<std::string, session_record>> sessions_of(const txn& t, std::string_view portal,
                                                                 std::string_view selfcare_id, std::int64_t now);
 
+// Every stored session, expired or not, in hash order (`nidan db copy`); false stops.
+void for_each_session(const txn& t, const std::function<bool(std::string_view id_hash, const session_record&)>& visit);
 // The value encoding (without the expiry header), exposed for tests and tools.
 std::string encode_session(const session_record& s);
 session_record decode_session(std::string_view value);
