@@ -98,11 +98,13 @@ awaitable<void> mail_delivery::schedule() {
         if (read_ec) log::error("mail.outbox_read_failed").add("error", read_ec.message());
 
         std::vector<outbox_mail> expired;
+        std::vector<outbox_mail> sendable;
         for (auto& mail : fetched) {
-            if (mail.expires_at != 0 && mail.expires_at * 1000 <= now) {
-                expired.push_back(std::move(mail));
-                continue;
-            }
+            if (mail.expires_at != 0 && mail.expires_at * 1000 <= now) expired.push_back(std::move(mail));
+            else sendable.push_back(std::move(mail));
+        }
+        if (store_.shared() && !sendable.empty()) co_await lease(sendable, now);
+        for (auto& mail : sendable) {
             in_flight_.insert(mail.id);
             ready_.push_back(std::move(mail));
         }
@@ -119,6 +121,18 @@ awaitable<void> mail_delivery::schedule() {
         co_await scheduler_wake_.async_wait(use_tuple);
         wake_pending_ = false;
     }
+}
+
+awaitable<void> mail_delivery::lease(std::vector<outbox_mail>& mails, std::int64_t now) {
+    // Long enough for one whole SMTP transaction at the configured timeouts, so a lease does not
+    // run out under a slow but working relay; a node that dies holds its mails this long.
+    const auto& s = cfg_.smtp;
+    const auto longest = s.connect_timeout + s.tls_timeout + s.greeting_timeout + 6 * s.command_timeout + s.data_timeout;
+    const auto until = now + std::chrono::duration_cast<std::chrono::milliseconds>(longest).count() + 10'000;
+    std::vector<outbox_mail> leased;
+    const auto ec = co_await write(store_, [&](storage::record_store& records) { leased = records.lease_mails(mails, now, until); });
+    if (ec) log::error("mail.lease_failed").add("error", ec.message());
+    mails = std::move(leased);  // none on failure: they are tried again at the next look
 }
 
 awaitable<void> mail_delivery::drop_expired(std::vector<outbox_mail> mails) {

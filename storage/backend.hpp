@@ -84,6 +84,14 @@ public:
     // Deletes failed mails (all, or the one id); how many.
     virtual std::size_t purge_failed(std::optional<std::uint64_t> id) = 0;
 
+    // Of `due` (as due_mails() returned them), the mails this node may now send: each is leased
+    // to it until lease_until_ms, so no other node sends it meanwhile; a node that dies lets its
+    // leases run out and another node takes the mails then. Recording the mail's outcome
+    // (remove, reschedule, fail) ends the lease. Backends with one delivering process return
+    // `due` unchanged.
+    virtual std::vector<outbox_mail> lease_mails(std::vector<outbox_mail> due, std::int64_t now_ms,
+                                                 std::int64_t lease_until_ms) = 0;
+
     // Removes up to max_entries expired sessions, codes and counters; how many. Call again
     // while it returns max_entries.
     virtual std::size_t sweep_expired(std::int64_t now, std::size_t max_entries) = 0;
@@ -124,6 +132,10 @@ public:
     // False, and `done` never called, when the write queue is full or the backend stopping: the
     // caller answers 503. `done` may run on a storage thread: it must be quick and not throw.
     virtual bool write(write_work work, completion done) = 0;
+
+    // True when several processes share the state (and so deliver mails side by side): the
+    // delivery loop then leases the mails it takes (record_store::lease_mails).
+    virtual bool shared() const = 0;
 
     // Empty when ready for requests; otherwise why not, for /readyz and the log.
     virtual std::string not_ready_reason() const = 0;

@@ -21,6 +21,7 @@ public:
 
     std::string_view name() const override { return "lmdb"; }
     bool reads_inline() const override { return true; }
+    bool shared() const override { return false; }
     void read(read_work work, completion done) override;
     bool write(write_work work, completion done) override;
     std::string not_ready_reason() const override;

@@ -38,6 +38,7 @@ public:
 
     std::string_view name() const override { return "postgres"; }
     bool reads_inline() const override { return false; }
+    bool shared() const override { return true; }
     void read(read_work work, completion done) override;
     bool write(write_work work, completion done) override;
     std::string not_ready_reason() const override;

@@ -258,6 +258,12 @@ std::optional<std::string> reads<Base>::get_secret(std::string_view name) const 
 template class reads<record_view>;
 template class reads<record_store>;
 
+void store::notify_delivery() {
+    // Delivered to every listening node when the transaction commits, never before.
+    if (!queued_mail_) c_.run("notify_outbox", "SELECT pg_notify('nidan_outbox', '')");
+    queued_mail_ = true;
+}
+
 void store::touching(std::string_view portal, std::string_view id) const {
     std::string key(portal);
     key += '\0';
@@ -360,7 +366,7 @@ void store::queue_mail(outbox_mail mail, std::int64_t now_ms) {
            params().i32(static_cast<std::int32_t>(mail.priority)).text(mail.kind).i64(created).i64(due).i64(mail.expires_at)
                .i32(static_cast<std::int32_t>(mail.attempts)).text(mail.mail_from).text(joined_lines(mail.rcpt_to))
                .bytes(mail.message).text(mail.last_error));
-    queued_mail_ = true;
+    notify_delivery();
 }
 
 bool store::remove_mail(const outbox_mail& mail) {
@@ -392,7 +398,7 @@ bool store::retry_mail(std::uint64_t id, std::int64_t now_ms) {
                                 "WHERE id = $1 AND (failed_at <> 0 OR due_at > $2)",
                                 params().i64(static_cast<std::int64_t>(id)).i64(now_ms));
     if (changed.affected() == 1) {
-        queued_mail_ = true;
+        notify_delivery();
         return true;
     }
     return c_.run("mail_exists", "SELECT 1 FROM outbox WHERE id = $1", params().i64(static_cast<std::int64_t>(id))).rows() == 1;
@@ -403,6 +409,19 @@ std::size_t store::purge_failed(std::optional<std::uint64_t> id) {
     return c_.run("purge_failed_one", "DELETE FROM outbox WHERE failed_at <> 0 AND id = $1",
                   params().i64(static_cast<std::int64_t>(*id)))
         .affected();
+}
+
+std::vector<outbox_mail> store::lease_mails(std::vector<outbox_mail> due, std::int64_t now_ms, std::int64_t lease_until_ms) {
+    std::vector<outbox_mail> leased;
+    for (auto& mail : due) {
+        // Taken only when still queued as read and no other node's lease is running.
+        const auto r = c_.run("lease_mail",
+                              "UPDATE outbox SET lease_until = $4 WHERE id = $1 AND failed_at = 0 AND due_at = $2 "
+                              "AND lease_until <= $3",
+                              params().i64(static_cast<std::int64_t>(mail.id)).i64(mail.due_at).i64(now_ms).i64(lease_until_ms));
+        if (r.affected() == 1) leased.push_back(std::move(mail));
+    }
+    return leased;
 }
 
 std::size_t store::sweep_expired(std::int64_t now, std::size_t max_entries) {

@@ -72,6 +72,8 @@ public:
     bool fail_mail(const outbox_mail& mail, const std::string& reason, std::int64_t now) override;
     bool retry_mail(std::uint64_t id, std::int64_t now_ms) override;
     std::size_t purge_failed(std::optional<std::uint64_t> id) override;
+    std::vector<outbox_mail> lease_mails(std::vector<outbox_mail> due, std::int64_t now_ms,
+                                         std::int64_t lease_until_ms) override;
     std::size_t sweep_expired(std::int64_t now, std::size_t max_entries) override;
     std::string get_or_create_secret(std::string_view name, std::size_t bytes) override;
     bool erase_secret(std::string_view name) override;
@@ -81,6 +83,7 @@ public:
 
 private:
     void touching(std::string_view portal, std::string_view id) const override;
+    void notify_delivery();
     mutable std::unordered_set<std::string> locked_;
     bool queued_mail_ = false;
 };
