@@ -29,6 +29,15 @@ struct portal_account {
 
 inline const std::string code_heading = "<h1>認証コードチェック</h1>";
 
+// The text of the page's alert paragraph; "" when it has none.
+inline std::string alert_of(const std::string& html) {
+    const std::string open = "<p class=\"alert\" role=\"alert\">";
+    const auto at = html.find(open);
+    if (at == std::string::npos) return {};
+    const auto end = html.find("</p>", at);
+    return html_unescape(html.substr(at + open.size(), end - at - open.size()));
+}
+
 // GETs the login page and returns its csrf field, checked against the nidan_login cookie.
 inline std::string open_login(browser& b, const portal_account& a) {
     const auto page = b.get(a.login_path);

@@ -62,15 +62,6 @@ const std::vector<std::string> mc050_menu{
 
 bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
-// The text of the page's alert paragraph; "" when it has none.
-std::string alert_of(const std::string& html) {
-    const std::string open = "<p class=\"alert\" role=\"alert\">";
-    const auto at = html.find(open);
-    if (at == std::string::npos) return {};
-    const auto end = html.find("</p>", at);
-    return html_unescape(html.substr(at + open.size(), end - at - open.size()));
-}
-
 // One test's world: data folder, capture relay, accounts of the three portals, the server.
 class world : public login_world {
 public:
