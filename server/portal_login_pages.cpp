@@ -1,6 +1,10 @@
 // The login steps as pages: the login form, the code form and the address form.
 #include "server/portal_flow.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
 #include "core/account_rules.hpp"
 #include "core/clock.hpp"
 #include "core/cookies.hpp"
@@ -47,8 +51,12 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
         co_return render_login(req, http::status::too_many_requests, msg_too_many_mails, shown_id);
     case password_result::locked:
         co_return render_locked(req, outcome.locked_by_support ? locked_form::support : locked_form::password);
-    case password_result::busy:
-        co_return render_login(req, http::status::too_many_requests, msg_try_later, shown_id);
+    case password_result::busy: {
+        // As the API's 429: when to try again (the delay, or when the account's budget has room).
+        auto res = render_login(req, http::status::too_many_requests, msg_try_later, shown_id);
+        res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
+        co_return res;
+    }
     case password_result::unavailable:
         break;
     }

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nidan_test/raw_http.hpp"
 
@@ -36,9 +38,11 @@ struct api_reply {
 };
 
 inline api_reply call(unsigned short port, const std::string& method, const std::string& path, const std::string& body,
-                      const std::string& token = "", const std::string& content_type = "application/json") {
+                      const std::string& token = "", const std::string& content_type = "application/json",
+                      const std::vector<std::pair<std::string, std::string>>& extra_headers = {}) {
     std::string bytes = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
     if (!token.empty()) bytes += "Authorization: Bearer " + token + "\r\n";
+    for (const auto& [name, value] : extra_headers) bytes += name + ": " + value + "\r\n";
     if (method != "GET") {
         if (!content_type.empty()) bytes += "Content-Type: " + content_type + "\r\n";
         bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
