@@ -231,6 +231,9 @@ int server_app::run() {
     net::co_spawn(p.ioc, p.sweep_loop(), net::detached);
     net::co_spawn(p.ioc, p.shutdown_on_signal(), net::detached);
     p.delivery.start();
+    // Another node's queued mail (PostgreSQL's NOTIFY): looked at now, not at the next poll.
+    // Set here, once nothing can fail before run() stops the store.
+    p.store->on_mail_queued([&p] { p.delivery.notify(); });
 
     const auto url = p.listening_url();
     log::info("server.started").add("url", url).add("io_threads", p.cfg.server.io_threads)

@@ -1,5 +1,7 @@
 #include "storage/postgres/pg_backend.hpp"
 
+#include <poll.h>
+
 #include <fstream>
 
 #include "core/log.hpp"
@@ -169,7 +171,48 @@ std::vector<metric_sample> pg_backend::metrics() const {
     };
 }
 
-void pg_backend::on_mail_queued(std::function<void()> f) { mail_queued_ = std::move(f); }
+void pg_backend::on_mail_queued(std::function<void()> f) {
+    mail_queued_ = std::move(f);
+    if (!listener_.joinable()) listener_ = std::thread([this] { listen(); });
+}
+
+void pg_backend::listen() {
+    constexpr auto retry = std::chrono::seconds(1);
+    std::unique_ptr<connection> conn;
+    auto stopping = [this] {
+        std::lock_guard lock(mutex_);
+        return stopping_;
+    };
+    while (!stopping()) {
+        try {
+            if (!conn || !conn->usable()) {
+                conn = std::make_unique<connection>(options_);
+                conn->exec("LISTEN nidan_outbox");
+                // Mails queued while it was not listening: look once.
+                mail_queued_();
+            }
+            pollfd fd{PQsocket(conn->handle()), POLLIN, 0};
+            // Short waits, so that stop() is noticed.
+            if (::poll(&fd, 1, 250) > 0) {
+                if (PQconsumeInput(conn->handle()) == 0) {
+                    conn.reset();
+                    continue;
+                }
+                bool woken = false;
+                while (PGnotify* n = PQnotifies(conn->handle())) {
+                    PQfreemem(n);
+                    woken = true;
+                }
+                if (woken) mail_queued_();
+            }
+        } catch (const std::exception& e) {
+            log::warn("storage.listen_failed").add("backend", "postgres").add("error", e.what());
+            conn.reset();
+            std::unique_lock lock(mutex_);
+            listener_wake_.wait_for(lock, retry, [this] { return stopping_; });
+        }
+    }
+}
 
 void pg_backend::stop() {
     {
@@ -177,8 +220,10 @@ void pg_backend::stop() {
         stopping_ = true;
     }
     wake_.notify_all();
+    listener_wake_.notify_all();
     for (auto& t : threads_)
         if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+    if (listener_.joinable() && listener_.get_id() != std::this_thread::get_id()) listener_.join();
 }
 
 }  // namespace nidan::storage::pg

@@ -53,14 +53,18 @@ private:
         completion done;
     };
     void run(std::size_t index);
+    // LISTEN nidan_outbox on a connection of its own: a mail queued through any node wakes this
+    // node's delivery loop within milliseconds, not at its next poll.
+    void listen();
     std::error_code execute(std::unique_ptr<connection>& conn, job& j);
 
     const connect_options options_;
     const std::size_t max_queue_;
-    std::function<void()> mail_queued_;
+    std::function<void()> mail_queued_;  // set before serving, read by the storage threads
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
+    std::condition_variable listener_wake_;  // apart: a worker's notify_one must reach a worker
     std::deque<job> queue_;
     bool stopping_ = false;
 
@@ -71,6 +75,7 @@ private:
     std::atomic<bool> connected_{false};
 
     std::vector<std::thread> threads_;  // last: they start once everything above exists
+    std::thread listener_;
 };
 
 }  // namespace nidan::storage::pg
