@@ -425,6 +425,9 @@ std::vector<outbox_mail> store::lease_mails(std::vector<outbox_mail> due, std::i
 }
 
 std::size_t store::sweep_expired(std::int64_t now, std::size_t max_entries) {
+    // One node sweeps at a time; the others find the lock taken and skip this round.
+    constexpr std::int64_t sweep_lock = 0x6e6964616e02;  // "nidan" 02
+    if (!c_.run("sweep_lock", "SELECT pg_try_advisory_xact_lock($1)", params().i64(sweep_lock)).boolean(0, 0)) return 0;
     // Each table in a bounded batch, so one sweep never holds many rows locked.
     const auto limit = static_cast<std::int64_t>(max_entries);
     std::size_t removed = 0;
