@@ -34,6 +34,16 @@ void run_and_wait(const std::function<void(View&)>& work, Submit submit) {
 
 }  // namespace
 
+std::error_code error_code_of(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::system_error& s) {
+        return s.code();
+    } catch (...) {
+        return make_error_code(errc::storage_unavailable);
+    }
+}
+
 void read_now(backend& b, const read_work& work) {
     run_and_wait<const record_view>(work, [&b](read_work w, completion done) {
         b.read(std::move(w), std::move(done));

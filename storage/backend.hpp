@@ -149,6 +149,9 @@ public:
     virtual void stop() = 0;
 };
 
+// What a failed closure's exception becomes in its completion (see the header comment).
+std::error_code error_code_of(const std::exception_ptr& e);
+
 // Blocking forms, for startup and the CLI (never on an io thread): the error thrown as
 // storage::error-like std::system_error.
 void read_now(backend& b, const read_work& work);

@@ -10,16 +10,6 @@ namespace {
 // fail with "storage full".
 constexpr double readiness_map_limit = 0.95;
 
-std::error_code code_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::system_error& s) {
-        return s.code();
-    } catch (...) {
-        return make_error_code(errc::storage_unavailable);
-    }
-}
-
 }  // namespace
 
 lmdb_backend::lmdb_backend(const storage_config& cfg)
@@ -34,7 +24,7 @@ void lmdb_backend::read(read_work work, completion done) {
         auto txn = env_->begin_read();
         work(login_reader(txn));
     } catch (...) {
-        ec = code_of(std::current_exception());
+        ec = error_code_of(std::current_exception());
     }
     done(ec);
 }

@@ -12,16 +12,6 @@
 namespace nidan::storage::pg {
 namespace {
 
-std::error_code code_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::system_error& s) {
-        return s.code();
-    } catch (...) {
-        return make_error_code(errc::storage_unavailable);
-    }
-}
-
 std::string first_line_of(const std::filesystem::path& file) {
     std::ifstream in(file);
     std::string line;
@@ -109,7 +99,7 @@ std::error_code pg_backend::execute(std::unique_ptr<connection>& conn, job& j) {
     } catch (const std::exception& e) {
         connected_ = false;
         log::warn("storage.connect_failed").add("backend", "postgres").add("error", e.what());
-        return code_of(std::current_exception());
+        return error_code_of(std::current_exception());
     }
     bool queued_mail = false;
     try {
@@ -128,14 +118,9 @@ std::error_code pg_backend::execute(std::unique_ptr<connection>& conn, job& j) {
         }
         transactions_.fetch_add(1, std::memory_order_relaxed);
     } catch (...) {
-        const auto ec = code_of(std::current_exception());
-        if (conn->usable()) {
-            try {
-                conn->exec("ROLLBACK");
-            } catch (...) {
-                conn.reset();
-            }
-        } else {
+        const auto ec = error_code_of(std::current_exception());
+        conn->rollback();
+        if (!conn->usable()) {
             connected_ = false;
             conn.reset();
         }

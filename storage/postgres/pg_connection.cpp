@@ -125,6 +125,15 @@ result connection::run(std::string_view name, std::string_view sql, const params
                  statement);
 }
 
+void connection::rollback() noexcept {
+    if (!usable()) return;
+    try {
+        exec("ROLLBACK");
+    } catch (...) {
+        broken_ = true;
+    }
+}
+
 void connection::exec(std::string_view sql) {
     const std::string text(sql);
     check(PQexec(conn_.get(), text.c_str()), text.substr(0, text.find(' ')));

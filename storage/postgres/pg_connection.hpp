@@ -86,6 +86,9 @@ public:
     result run(std::string_view name, std::string_view sql, const params& p = {});
     // Statements without parameters or results (BEGIN, COMMIT, DDL), sent as given.
     void exec(std::string_view sql);
+    // After a failure inside a transaction: ROLLBACK when the connection still works; a
+    // connection that cannot even do that is marked unusable. Never throws.
+    void rollback() noexcept;
 
     // False once the connection is lost: the pool then replaces it.
     bool usable() const { return PQstatus(conn_.get()) == CONNECTION_OK && !broken_; }

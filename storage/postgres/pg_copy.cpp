@@ -93,12 +93,7 @@ copy_report copy_from_lmdb(const storage_config& lmdb, const storage_config& tar
         }
         c.exec("COMMIT");
     } catch (...) {
-        if (c.usable()) {
-            try {
-                c.exec("ROLLBACK");
-            } catch (...) {
-            }
-        }
+        c.rollback();
         throw;
     }
     return report;

@@ -144,12 +144,7 @@ std::uint32_t migrate(connection& c) {
         c.exec("COMMIT");
         return before;
     } catch (...) {
-        if (c.usable()) {
-            try {
-                c.exec("ROLLBACK");
-            } catch (...) {
-            }
-        }
+        c.rollback();
         throw;
     }
 }
