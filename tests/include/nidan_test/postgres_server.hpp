@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "nidan_test/postgres_registry.hpp"
 #include "nidan_test/temp_dir.hpp"
 
 namespace nidan_test {
@@ -127,22 +128,6 @@ private:
 inline postgres_server& shared_postgres() {
     static postgres_server server;
     return server;
-}
-
-// Which database a login_world's data folder goes with, so helpers that are given only the
-// folder (stored_state.hpp's data_folder) find the same store as the server.
-inline std::map<std::string, std::string>& postgres_url_registry() {
-    static std::map<std::string, std::string> urls;
-    return urls;
-}
-inline void register_postgres_url(const std::string& data_dir, const std::string& url) {
-    postgres_url_registry()[std::filesystem::path(data_dir).lexically_normal().string()] = url;
-}
-// "" when the folder has no database (an LMDB world).
-inline std::string postgres_url_of(const std::string& data_dir) {
-    const auto& urls = postgres_url_registry();
-    const auto found = urls.find(std::filesystem::path(data_dir).lexically_normal().string());
-    return found == urls.end() ? std::string() : found->second;
 }
 
 }  // namespace nidan_test
