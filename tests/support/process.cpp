@@ -123,6 +123,7 @@ server_process::server_process(const std::string& data_dir, const std::vector<st
         args.push_back("--set");
         args.push_back(o);
     }
+    args = with_backend(std::move(args));
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe failed");
     const auto binary = nidan_binary();

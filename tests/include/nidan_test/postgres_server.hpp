@@ -29,6 +29,7 @@
 #include <string>
 
 #include "nidan_test/postgres_registry.hpp"
+#include "nidan_test/process.hpp"
 #include "nidan_test/temp_dir.hpp"
 
 namespace nidan_test {
@@ -128,6 +129,18 @@ private:
 inline postgres_server& shared_postgres() {
     static postgres_server server;
     return server;
+}
+
+// NIDAN_TEST_BACKEND=postgres: gives the data folder a migrated database of its own, which
+// run_nidan() and server_process then use for every command on that folder. True when it did.
+inline bool use_postgres_if_selected(const std::filesystem::path& data_dir) {
+    if (!postgres_backend_selected()) return false;
+    register_postgres_url(data_dir.string(), shared_postgres().create_database());
+    const auto migrated = run_nidan({"db", "migrate", "--config", source_dir() + "/conf/nidan.toml", "--set",
+                                     "storage.data_dir=" + data_dir.string()},
+                                    "", std::chrono::seconds(30));
+    if (migrated.exit_code != 0) throw std::runtime_error("nidan db migrate: " + migrated.err + migrated.out);
+    return true;
 }
 
 }  // namespace nidan_test
