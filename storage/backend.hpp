@@ -152,8 +152,9 @@ public:
 // What a failed closure's exception becomes in its completion (see the header comment).
 std::error_code error_code_of(const std::exception_ptr& e);
 
-// Blocking forms, for startup and the CLI (never on an io thread): the error thrown as
-// storage::error-like std::system_error.
+// Blocking forms, for startup and the CLI (never on an io thread). An exception the closure
+// threw is rethrown as it was (the CLI's own errors keep their type); any other failure is
+// thrown as a std::system_error of the completion's code.
 void read_now(backend& b, const read_work& work);
 void write_now(backend& b, const write_work& work);
 

@@ -428,21 +428,22 @@ std::size_t store::sweep_expired(std::int64_t now, std::size_t max_entries) {
     // One node sweeps at a time; the others find the lock taken and skip this round.
     constexpr std::int64_t sweep_lock = 0x6e6964616e02;  // "nidan" 02
     if (!c_.run("sweep_lock", "SELECT pg_try_advisory_xact_lock($1)", params().i64(sweep_lock)).boolean(0, 0)) return 0;
-    // Each table in a bounded batch, so one sweep never holds many rows locked.
-    const auto limit = static_cast<std::int64_t>(max_entries);
+    // Each table in a bounded batch, so one sweep never holds many rows locked; max_entries in
+    // all (the caller sweeps again while a call returns max_entries), not per table.
     std::size_t removed = 0;
-    removed += c_.run("sweep_sessions",
-                      "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)",
-                      params().i64(now).i64(limit)).affected();
-    removed += c_.run("sweep_codes",
-                      "DELETE FROM codes WHERE (portal, selfcare_id) IN "
-                      "(SELECT portal, selfcare_id FROM codes WHERE expires_at <= $1 LIMIT $2)",
-                      params().i64(now).i64(limit)).affected();
-    removed += c_.run("sweep_counters",
-                      "DELETE FROM counters WHERE (kind, subject, window_start) IN "
-                      "(SELECT kind, subject, window_start FROM counters WHERE expires_at <= $1 LIMIT $2)",
-                      params().i64(now).i64(limit)).affected();
-    return std::min(removed, max_entries);
+    const auto batch = [&](const char* name, const char* sql) {
+        if (removed >= max_entries) return;
+        removed += c_.run(name, sql, params().i64(now).i64(static_cast<std::int64_t>(max_entries - removed))).affected();
+    };
+    batch("sweep_sessions",
+          "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)");
+    batch("sweep_codes",
+          "DELETE FROM codes WHERE (portal, selfcare_id) IN "
+          "(SELECT portal, selfcare_id FROM codes WHERE expires_at <= $1 LIMIT $2)");
+    batch("sweep_counters",
+          "DELETE FROM counters WHERE (kind, subject, window_start) IN "
+          "(SELECT kind, subject, window_start FROM counters WHERE expires_at <= $1 LIMIT $2)");
+    return removed;
 }
 
 std::string store::get_or_create_secret(std::string_view name, std::size_t bytes) {

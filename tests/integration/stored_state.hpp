@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/account.hpp"
@@ -30,8 +32,12 @@
 #include "storage/code_table.hpp"
 #include "storage/codec.hpp"
 #include "storage/environment.hpp"
+#include "storage/expiry.hpp"
+#include "storage/postgres/pg_connection.hpp"
+#include "storage/postgres/pg_records.hpp"
 #include "storage/schema.hpp"
 #include "storage/session_table.hpp"
+#include "nidan_test/postgres_server.hpp"
 
 namespace nidan_test {
 
@@ -168,19 +174,34 @@ inline std::string as_lines(const std::vector<std::string>& lines) {
     return out;
 }
 
-// The server's data folder, opened from the test process while the server runs.
+// The server's store, opened from the test process while the server runs: its LMDB data folder,
+// or, when a login_world on NIDAN_TEST_BACKEND=postgres made the folder, that world's database
+// (postgres_server.hpp). On PostgreSQL a snapshot holds the same table names with every row of
+// every nidan table, keyed as LMDB keys its entries (accounts, codes, counters) or by primary
+// key, valued by the whole row as text; counters are written in LMDB's encoding, with their
+// expiry index entries, so checks that decode counters work on both.
 class data_folder {
 public:
-    explicit data_folder(const std::filesystem::path& dir) : env_(options_for(dir)) {}
+    explicit data_folder(const std::filesystem::path& dir) {
+        if (const auto url = postgres_url_of(dir.string()); !url.empty()) {
+            nidan::storage::pg::connect_options o;
+            o.url = url;
+            o.application_name = "nidan-test";
+            pg_.emplace(o);
+        } else {
+            env_.emplace(options_for(dir));
+        }
+    }
 
     stored_state snapshot() const {
         namespace storage = nidan::storage;
+        if (pg_) return pg_snapshot();
         stored_state state;
-        const auto txn = env_.begin_read();
+        const auto txn = env_->begin_read();
         state.taken_at = static_cast<std::int64_t>(std::time(nullptr));
         for (const auto& info : storage::all_tables) {
             auto& entries = state.tables[info.name];
-            txn.for_each_prefix(env_.dbs().*info.handle, "", [&](std::string_view key, std::string_view value) {
+            txn.for_each_prefix(env_->dbs().*info.handle, "", [&](std::string_view key, std::string_view value) {
                 entries.emplace(std::string(key), read_entry(txn, info.id, key, value));
                 return true;
             });
@@ -189,13 +210,15 @@ public:
     }
 
     std::optional<nidan::account> account(const std::string& portal, const std::string& id) const {
-        const auto txn = env_.begin_read();
+        if (pg_) return in_pg_read([&](const nidan::storage::pg::view& v) { return v.find_account(portal, id); });
+        const auto txn = env_->begin_read();
         return nidan::storage::get_account(txn, portal, id);
     }
 
     // The account's code, expired or not; nullopt when none is stored.
     std::optional<nidan::storage::code_record> code(const std::string& portal, const std::string& id) const {
-        const auto txn = env_.begin_read();
+        if (pg_) return in_pg_read([&](const nidan::storage::pg::view& v) { return v.find_code(portal, id); });
+        const auto txn = env_->begin_read();
         return nidan::storage::get_code_any(txn, portal, id);
     }
 
@@ -203,7 +226,18 @@ public:
     // no such account. For what a test cannot wait for, such as a held address's time coming.
     template <class Edit>
     bool edit_account(const std::string& portal, const std::string& id, Edit edit) {
-        auto txn = env_.begin_write();
+        if (pg_) {
+            pg_->exec("BEGIN");
+            nidan::storage::pg::store s(*pg_);
+            auto a = s.find_account(portal, id);
+            if (a) {
+                edit(*a);
+                s.save_account(*a);
+            }
+            pg_->exec("COMMIT");
+            return a.has_value();
+        }
+        auto txn = env_->begin_write();
         auto a = nidan::storage::get_account(txn, portal, id);
         if (!a) return false;
         edit(*a);
@@ -213,8 +247,9 @@ public:
     }
 
     std::size_t queued_mails() const {
-        const auto txn = env_.begin_read();
-        return txn.entries(env_.dbs().outbox);
+        if (pg_) return static_cast<std::size_t>(pg_->run("t_queued", "SELECT count(*) FROM outbox WHERE failed_at = 0").i64(0, 0));
+        const auto txn = env_->begin_read();
+        return txn.entries(env_->dbs().outbox);
     }
 
     // The delivery loop removes a mail from the outbox once the relay accepted it, a moment
@@ -229,6 +264,91 @@ public:
     }
 
 private:
+    template <class Read>
+    auto in_pg_read(Read read) const -> decltype(read(std::declval<const nidan::storage::pg::view&>())) {
+        pg_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        const nidan::storage::pg::view v(*pg_);
+        auto out = read(v);
+        pg_->exec("COMMIT");
+        return out;
+    }
+
+    // One REPEATABLE READ transaction, so the tables are read at one moment as in LMDB.
+    stored_state pg_snapshot() const {
+        namespace storage = nidan::storage;
+        using stored_detail::escaped;
+        stored_state state;
+        auto& c = *pg_;
+        c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        c.run("t_snapshot_start", "SELECT 1");  // the snapshot is taken by the first statement
+        state.taken_at = static_cast<std::int64_t>(std::time(nullptr));
+        const auto rows_of = [&](const char* name, const char* sql, auto each) {
+            const auto r = c.run(name, sql);
+            for (int i = 0; i < r.rows(); ++i) each(r, i);
+        };
+        const auto whole = [](const storage::pg::result& r, int i, int col, std::optional<std::int64_t> expires = {}) {
+            const auto row = r.text(i, col);
+            return stored_entry{row, "", escaped(row, 400), expires};
+        };
+        state.tables["accounts"];
+        rows_of("t_accounts", "SELECT portal, selfcare_id, (a.*)::text FROM accounts a", [&](const auto& r, int i) {
+            auto e = whole(r, i, 2);
+            e.readable_key = escaped(r.text(i, 0) + "/" + r.text(i, 1));
+            state.tables["accounts"].emplace(storage::account_key(r.text(i, 0), r.text(i, 1)), std::move(e));
+        });
+        state.tables["sessions"];
+        rows_of("t_sessions", "SELECT id_hash, (s.*)::text, expires_at FROM sessions s", [&](const auto& r, int i) {
+            auto e = whole(r, i, 1, r.i64(i, 2));
+            e.readable_key = stored_detail::hex_prefix(r.text(i, 0));
+            state.tables["sessions"].emplace(r.text(i, 0), std::move(e));
+        });
+        state.tables["codes"];
+        rows_of("t_codes", "SELECT portal, selfcare_id, (c.*)::text, expires_at FROM codes c", [&](const auto& r, int i) {
+            auto e = whole(r, i, 2, r.i64(i, 3));
+            e.readable_key = escaped(r.text(i, 0) + "/" + r.text(i, 1));
+            state.tables["codes"].emplace(storage::account_key(r.text(i, 0), r.text(i, 1)), std::move(e));
+        });
+        state.tables["counters"];
+        state.tables["expiry"];
+        rows_of("t_counters", "SELECT kind, subject, window_start, count, expires_at FROM counters", [&](const auto& r, int i) {
+            const auto key = storage::counter_key(r.text(i, 0), r.text(i, 1), r.i64(i, 2));
+            const auto expires = r.i64(i, 4);
+            std::string value;
+            storage::append_i64_be(value, expires);
+            value += '\x01';
+            storage::append_u32_be(value, static_cast<std::uint32_t>(r.i64(i, 3)));
+            state.tables["counters"].emplace(
+                key, stored_entry{value, escaped(key), "count=" + std::to_string(r.i64(i, 3)) + " expires=" + std::to_string(expires),
+                                  expires});
+            state.tables["expiry"].emplace(storage::expiry_key(expires, storage::table_id::counters, key),
+                                           stored_entry{"", "at " + std::to_string(expires) + " counters[" + escaped(key) + "]",
+                                                        "", expires});
+        });
+        // lease_until is left out: which node holds a mail for delivery is not stored state of a request.
+        for (const auto& [table, name, where] : {std::tuple{"outbox", "t_outbox", "failed_at = 0"},
+                                                 std::tuple{"outbox_failed", "t_outbox_failed", "failed_at <> 0"}}) {
+            state.tables[table];
+            rows_of(name, (std::string("SELECT id, (to_jsonb(o) - 'lease_until')::text FROM outbox o WHERE ") + where).c_str(),
+                    [&, table = table](const auto& r, int i) {
+                        auto e = whole(r, i, 1);
+                        e.readable_key = std::to_string(r.i64(i, 0));
+                        state.tables[table].emplace(e.readable_key, std::move(e));
+                    });
+        }
+        rows_of("t_schema", "SELECT version::bigint FROM nidan_schema", [&](const auto& r, int i) {
+            const auto v = std::to_string(r.i64(i, 0));
+            state.tables["meta"].emplace("schema_version", stored_entry{v, "schema_version", v, std::nullopt});
+        });
+        rows_of("t_secrets", "SELECT name, value FROM secrets", [&](const auto& r, int i) {
+            const auto value = r.text(i, 1);
+            state.tables["meta"].emplace(r.text(i, 0), stored_entry{value, escaped(r.text(i, 0)),
+                                                                    "(" + std::to_string(value.size()) + " bytes, not shown)",
+                                                                    std::nullopt});
+        });
+        c.exec("COMMIT");
+        return state;
+    }
+
     static nidan::storage::options options_for(const std::filesystem::path& dir) {
         nidan::storage_config config;  // the shipped defaults, as the server under test uses
         config.data_dir = dir;
@@ -272,7 +392,8 @@ private:
         return entry;
     }
 
-    nidan::storage::environment env_;
+    std::optional<nidan::storage::environment> env_;
+    mutable std::optional<nidan::storage::pg::connection> pg_;
 };
 
 }  // namespace nidan_test

@@ -17,6 +17,7 @@
 #include "nidan_test/mail_outbox.hpp"
 #include "nidan_test/process.hpp"
 #include "nidan_test/raw_http.hpp"
+#include "nidan_test/postgres_server.hpp"
 #include "nidan_test/temp_dir.hpp"
 
 using namespace nidan_test;
@@ -46,6 +47,8 @@ struct mail_test_dirs {
     temp_dir dir;
     fs::path data = dir / "data";
     fs::path mails = dir / "mails";
+    // NIDAN_TEST_BACKEND=postgres: a database for the folder (the server, the CLI and enqueue() use it).
+    bool on_postgres = use_postgres_if_selected(data);
 };
 
 relay_options capture_relay(const fs::path& mails, unsigned short port = 0, std::vector<std::string> args = {}) {

@@ -1,5 +1,7 @@
 #include "nidan_test/process.hpp"
 
+#include "nidan_test/postgres_registry.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,8 +51,21 @@ std::string nidan_binary() {
 
 std::string source_dir() { return NIDAN_SOURCE_DIR; }
 
-command_result run_nidan(const std::vector<std::string>& args, const std::string& stdin_text,
+// A command on a folder that a login_world keeps in PostgreSQL goes to that database, as the
+// server does, unless the command names a backend itself.
+std::vector<std::string> with_backend(std::vector<std::string> args) {
+    std::string url;
+    for (const auto& a : args) {
+        if (a.starts_with("storage.backend=")) return args;
+        if (a.starts_with("storage.data_dir=")) url = postgres_url_of(a.substr(a.find('=') + 1));
+    }
+    if (!url.empty()) args.insert(args.end(), {"--set", "storage.backend=postgres", "--set", "storage.postgres_url=" + url});
+    return args;
+}
+
+command_result run_nidan(const std::vector<std::string>& given_args, const std::string& stdin_text,
                          std::chrono::seconds timeout) {
+    const auto args = with_backend(given_args);
     int in[2], out[2], err[2];
     if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
         throw std::runtime_error("pipe failed");
@@ -108,6 +123,7 @@ server_process::server_process(const std::string& data_dir, const std::vector<st
         args.push_back("--set");
         args.push_back(o);
     }
+    args = with_backend(std::move(args));
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe failed");
     const auto binary = nidan_binary();

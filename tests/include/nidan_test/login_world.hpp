@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nidan_test/mail.hpp"
+#include "nidan_test/postgres_server.hpp"
 #include "nidan_test/process.hpp"
 #include "nidan_test/temp_dir.hpp"
 
@@ -63,12 +64,14 @@ public:
     explicit login_world(const std::vector<world_account>& accounts, const std::vector<std::string>& overrides = {},
                          const std::vector<std::string>& relay_args = {})
         : relay_({relay_kind::aiosmtpd, mails_, 0, relay_args}) {
+        if (postgres_backend_selected()) use_postgres();
         for (const auto& a : accounts) add_account(a);
         std::vector<std::string> settings{"smtp.relay=127.0.0.1:" + std::to_string(relay_.port()),
                                           "smtp.retry_backoff_s=1", "smtp.connect_timeout_ms=2000",
                                           "smtp.greeting_timeout_ms=2000", "smtp.command_timeout_ms=2000",
                                           "smtp.data_timeout_ms=3000"};
         settings.insert(settings.end(), fast_hash.begin(), fast_hash.end());
+        settings.insert(settings.end(), backend_.begin(), backend_.end());
         settings.insert(settings.end(), overrides.begin(), overrides.end());
         settings_ = settings;
         server_ = std::make_unique<server_process>(data_.string(), settings_);
@@ -81,6 +84,10 @@ public:
     // The test's temp folder (for more files of its own).
     const std::filesystem::path& dir() const { return dir_.path(); }
     server_process& server() { return *server_; }
+    // The world's own PostgreSQL database; "" on LMDB.
+    const std::string& postgres_url() const { return postgres_url_; }
+    // The --set values that select this world's backend (none on LMDB), for more nidan commands.
+    const std::vector<std::string>& backend_settings() const { return backend_; }
 
     // Stops the server (SIGTERM; it must exit 0) and leaves it stopped, e.g. to copy the data folder.
     void stop() {
@@ -163,6 +170,7 @@ public:
         args.insert(args.begin(), "user");
         args.insert(args.end(), {"--config", source_dir() + "/conf/nidan.toml", "--set", "storage.data_dir=" + data_.string()});
         for (const auto& s : fast_hash) args.insert(args.end(), {"--set", s});
+        for (const auto& s : backend_) args.insert(args.end(), {"--set", s});
         return run_nidan(args, stdin_text, std::chrono::seconds(30));
     }
     // `nidan user add` of one more account (password account_password, or `pw`).
@@ -180,10 +188,25 @@ public:
     }
 
 private:
+    // NIDAN_TEST_BACKEND=postgres: a database of this world's own on the executable's cluster,
+    // migrated with `nidan db migrate`; the server and every `nidan user` use it.
+    void use_postgres() {
+        postgres_url_ = shared_postgres().create_database();
+        register_postgres_url(data_.string(), postgres_url_);
+        backend_ = {"storage.backend=postgres", "storage.postgres_url=" + postgres_url_};
+        std::vector<std::string> args{"db", "migrate", "--config", source_dir() + "/conf/nidan.toml", "--set",
+                                      "storage.data_dir=" + data_.string()};
+        for (const auto& s : backend_) args.insert(args.end(), {"--set", s});
+        const auto migrated = run_nidan(args, "", std::chrono::seconds(30));
+        BOOST_TEST_REQUIRE(migrated.exit_code == 0, "nidan db migrate: " << migrated.err << migrated.out);
+    }
+
     temp_dir dir_;
     std::filesystem::path data_ = dir_ / "data";
     std::filesystem::path mails_ = dir_ / "mails";
     relay_process relay_;
+    std::string postgres_url_;
+    std::vector<std::string> backend_;
     std::vector<std::string> settings_;
     std::unique_ptr<server_process> server_;
     std::set<std::filesystem::path> seen_;

@@ -3,6 +3,7 @@
 // them: nidan::code_mailer with the shipped conf/nidan.toml and the real templates/. Header-only
 // because it needs the project's headers, which only test executables linked with nidan_server
 // see (not the support library).
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -17,6 +18,8 @@
 #include "core/code_mailer.hpp"
 #include "storage/environment.hpp"
 #include "storage/outbox.hpp"
+#include "storage/open_backend.hpp"
+#include "nidan_test/postgres_registry.hpp"
 
 namespace nidan_test {
 
@@ -91,7 +94,32 @@ inline nidan::storage::outbox_mail notice_mail(const nidan::config& cfg, const s
 // has the folder open, but one process must not hold the same folder open twice.
 inline std::vector<std::uint64_t> enqueue(const std::filesystem::path& data_dir,
                                           std::vector<nidan::storage::outbox_mail> mails) {
-    const auto cfg = shipped_config(data_dir);
+    auto cfg = shipped_config(data_dir);
+    if (const auto url = postgres_url_of(data_dir.string()); !url.empty()) {
+        // The folder's PostgreSQL database (postgres_server.hpp): the ids are those the
+        // transaction added, in the order queued (ids increase).
+        cfg.storage.backend = nidan::storage_backend::postgres;
+        cfg.storage.postgres_url = url;
+        cfg.storage.postgres_pool_size = 1;
+        auto b = nidan::storage::open_backend(cfg.storage);
+        std::vector<std::uint64_t> ids;
+        nidan::storage::write_now(*b, [&](nidan::storage::record_store& s) {
+            std::vector<std::uint64_t> before;
+            const auto note = [](std::vector<std::uint64_t>& into) {
+                return [&into](const nidan::storage::outbox_mail& m) { return into.push_back(m.id), true; };
+            };
+            s.for_each_queued(note(before));
+            s.for_each_failed(note(before));
+            for (auto& mail : mails) s.queue_mail(mail, unix_now_ms());
+            std::vector<std::uint64_t> after;
+            s.for_each_queued(note(after));
+            for (const auto id : after)
+                if (std::find(before.begin(), before.end(), id) == before.end()) ids.push_back(id);
+            std::sort(ids.begin(), ids.end());
+        });
+        b->stop();
+        return ids;
+    }
     nidan::storage::environment env(nidan::storage::make_options(cfg.storage));
     auto txn = env.begin_write();
     std::vector<std::uint64_t> ids;
