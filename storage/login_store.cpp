@@ -12,24 +12,29 @@
 
 namespace nidan::storage {
 
-std::optional<account> login_reader::find_account(std::string_view portal, std::string_view id) const {
+template <class Base>
+std::optional<account> lmdb_reads<Base>::find_account(std::string_view portal, std::string_view id) const {
     return get_account(txn_, portal, id);
 }
 
-std::optional<session_record> login_reader::find_session(std::string_view hash, std::int64_t now) const {
+template <class Base>
+std::optional<session_record> lmdb_reads<Base>::find_session(std::string_view hash, std::int64_t now) const {
     return get_session(txn_, hash, now);
 }
 
-std::optional<code_record> login_reader::find_code(std::string_view portal, std::string_view id) const {
+template <class Base>
+std::optional<code_record> lmdb_reads<Base>::find_code(std::string_view portal, std::string_view id) const {
     return get_code_any(txn_, portal, id);
 }
 
-std::uint32_t login_reader::count(std::string_view kind, std::string_view subject, std::int64_t window_start,
+template <class Base>
+std::uint32_t lmdb_reads<Base>::count(std::string_view kind, std::string_view subject, std::int64_t window_start,
                                   std::int64_t now) const {
     return get_counter(txn_, kind, subject, window_start, now);
 }
 
-bool login_reader::code_mail_failed_to(std::string_view address) const {
+template <class Base>
+bool lmdb_reads<Base>::code_mail_failed_to(std::string_view address) const {
     // The failed list is the operator's to purge, and short in a working deployment; it is read
     // only for the address form when address_change.only_without_working_address is set.
     bool failed = false;
@@ -63,38 +68,49 @@ void login_writer::clear_count(std::string_view kind, std::string_view subject, 
 
 void login_writer::queue_mail(outbox_mail mail, std::int64_t now_ms) { enqueue_mail(txn_, std::move(mail), now_ms); }
 
-std::vector<outbox_mail> login_reader::due_mails(std::int64_t now_ms, std::size_t limit,
+template <class Base>
+std::vector<outbox_mail> lmdb_reads<Base>::due_mails(std::int64_t now_ms, std::size_t limit,
                                                  const std::function<bool(std::uint64_t)>& skip) const {
     return storage::due_mails(txn_, now_ms, limit, skip);
 }
 
-std::optional<std::int64_t> login_reader::next_due_after(std::int64_t now_ms) const {
+template <class Base>
+std::optional<std::int64_t> lmdb_reads<Base>::next_due_after(std::int64_t now_ms) const {
     return storage::next_due_after(txn_, now_ms);
 }
 
-outbox_stats login_reader::outbox_statistics() const { return storage::outbox_statistics(txn_); }
+template <class Base>
+outbox_stats lmdb_reads<Base>::outbox_statistics() const { return storage::outbox_statistics(txn_); }
 
-void login_reader::for_each_queued(const std::function<bool(const outbox_mail&)>& visit) const {
+template <class Base>
+void lmdb_reads<Base>::for_each_queued(const std::function<bool(const outbox_mail&)>& visit) const {
     storage::for_each_queued(txn_, visit);
 }
 
-void login_reader::for_each_failed(const std::function<bool(const outbox_mail&)>& visit) const {
+template <class Base>
+void lmdb_reads<Base>::for_each_failed(const std::function<bool(const outbox_mail&)>& visit) const {
     storage::for_each_failed(txn_, visit);
 }
 
-void login_reader::for_each_account(std::string_view portal, const std::function<bool(const account&)>& visit) const {
+template <class Base>
+void lmdb_reads<Base>::for_each_account(std::string_view portal, const std::function<bool(const account&)>& visit) const {
     storage::for_each_account(txn_, portal, visit);
 }
 
-std::vector<std::pair<std::string, session_record>> login_reader::sessions_of(std::string_view portal,
+template <class Base>
+std::vector<std::pair<std::string, session_record>> lmdb_reads<Base>::sessions_of(std::string_view portal,
                                                                               std::string_view id,
                                                                               std::int64_t now) const {
     return storage::sessions_of(txn_, portal, id, now);
 }
 
-std::optional<std::string> login_reader::get_secret(std::string_view name) const {
+template <class Base>
+std::optional<std::string> lmdb_reads<Base>::get_secret(std::string_view name) const {
     return storage::get_secret(txn_, name);
 }
+
+template class lmdb_reads<record_view>;
+template class lmdb_reads<record_store>;
 
 bool login_writer::insert_account(const account& a) { return storage::insert_account(txn_, a); }
 

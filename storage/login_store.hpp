@@ -11,9 +11,11 @@
 
 namespace nidan::storage {
 
-class login_reader : public record_view {
+// The reads, shared by the read-only and the write transaction's classes.
+template <class Base>
+class lmdb_reads : public Base {
 public:
-    explicit login_reader(const txn& t) : txn_(t) {}
+    explicit lmdb_reads(const txn& t) : txn_(t) {}
 
     std::optional<account> find_account(std::string_view portal, std::string_view id) const override;
     std::optional<session_record> find_session(std::string_view hash, std::int64_t now) const override;
@@ -37,46 +39,14 @@ private:
     const txn& txn_;
 };
 
-class login_writer final : public record_store {
+class login_reader final : public lmdb_reads<record_view> {
 public:
-    explicit login_writer(write_txn& t) : txn_(t), reader_(t) {}
+    using lmdb_reads::lmdb_reads;
+};
 
-    std::optional<account> find_account(std::string_view portal, std::string_view id) const override {
-        return reader_.find_account(portal, id);
-    }
-    std::optional<session_record> find_session(std::string_view hash, std::int64_t now) const override {
-        return reader_.find_session(hash, now);
-    }
-    std::optional<code_record> find_code(std::string_view portal, std::string_view id) const override {
-        return reader_.find_code(portal, id);
-    }
-    std::uint32_t count(std::string_view kind, std::string_view subject, std::int64_t window_start,
-                        std::int64_t now) const override {
-        return reader_.count(kind, subject, window_start, now);
-    }
-    bool code_mail_failed_to(std::string_view address) const override { return reader_.code_mail_failed_to(address); }
-    std::vector<outbox_mail> due_mails(std::int64_t now_ms, std::size_t limit,
-                                       const std::function<bool(std::uint64_t)>& skip) const override {
-        return reader_.due_mails(now_ms, limit, skip);
-    }
-    std::optional<std::int64_t> next_due_after(std::int64_t now_ms) const override {
-        return reader_.next_due_after(now_ms);
-    }
-    outbox_stats outbox_statistics() const override { return reader_.outbox_statistics(); }
-    void for_each_queued(const std::function<bool(const outbox_mail&)>& visit) const override {
-        reader_.for_each_queued(visit);
-    }
-    void for_each_failed(const std::function<bool(const outbox_mail&)>& visit) const override {
-        reader_.for_each_failed(visit);
-    }
-    void for_each_account(std::string_view portal, const std::function<bool(const account&)>& visit) const override {
-        reader_.for_each_account(portal, visit);
-    }
-    std::vector<std::pair<std::string, session_record>> sessions_of(std::string_view portal, std::string_view id,
-                                                                    std::int64_t now) const override {
-        return reader_.sessions_of(portal, id, now);
-    }
-    std::optional<std::string> get_secret(std::string_view name) const override { return reader_.get_secret(name); }
+class login_writer final : public lmdb_reads<record_store> {
+public:
+    explicit login_writer(write_txn& t) : lmdb_reads(t), txn_(t) {}
 
     void save_account(const account& a) override;
     void save_session(std::string_view hash, const session_record& s) override;
@@ -102,7 +72,6 @@ public:
 
 private:
     write_txn& txn_;
-    login_reader reader_;
 };
 
 }  // namespace nidan::storage

@@ -114,10 +114,11 @@ result connection::check(PGresult* r, std::string_view what) {
     throw error(code, "PostgreSQL " + std::string(what) + " (SQLSTATE " + state + "): " + message);
 }
 
-result connection::run(std::string_view name, std::string_view sql, const params& p) {
+result connection::run(std::string_view name, std::initializer_list<std::string_view> sql, const params& p) {
     const std::string statement(name);
     if (!prepared_.contains(statement)) {
-        const std::string text(sql);
+        std::string text;
+        for (const auto part : sql) text += part;
         check(PQprepare(conn_.get(), statement.c_str(), text.c_str(), p.count(), p.types()), statement);
         prepared_.insert(statement);
     }

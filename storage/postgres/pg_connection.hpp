@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -83,7 +84,9 @@ public:
 
     // A statement with parameters, run and its result returned; `name` prepares it once on
     // this connection and reuses it afterwards.
-    result run(std::string_view name, std::string_view sql, const params& p = {});
+    result run(std::string_view name, std::string_view sql, const params& p = {}) { return run(name, {sql}, p); }
+    // The same, with the text in parts (shared column lists): joined only when it is prepared.
+    result run(std::string_view name, std::initializer_list<std::string_view> sql, const params& p = {});
     // Statements without parameters or results (BEGIN, COMMIT, DDL), sent as given.
     void exec(std::string_view sql);
     // After a failure inside a transaction: ROLLBACK when the connection still works; a

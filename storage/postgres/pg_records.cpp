@@ -20,14 +20,6 @@ constexpr std::string_view code_columns =
 constexpr std::string_view mail_columns =
     "id, priority, kind, created_at, due_at, expires_at, attempts, mail_from, rcpt_to, message, last_error, failed_at";
 
-std::string sql(std::string_view a, std::string_view b = {}, std::string_view c = {}, std::string_view d = {}) {
-    std::string out(a);
-    out += b;
-    out += c;
-    out += d;
-    return out;
-}
-
 account account_at(const result& r, int row) {
     account a;
     a.portal = r.text(row, 0);
@@ -123,7 +115,7 @@ std::int64_t lock_key(std::string_view portal, std::string_view id) {
 template <class Base>
 std::optional<account> reads<Base>::find_account(std::string_view portal, std::string_view id) const {
     touching(portal, id);
-    const auto r = c_.run("find_account", sql("SELECT ", account_columns, " FROM accounts WHERE portal = $1 AND selfcare_id = $2"),
+    const auto r = c_.run("find_account", {"SELECT ", account_columns, " FROM accounts WHERE portal = $1 AND selfcare_id = $2"},
                           params().text(portal).text(id));
     if (r.rows() == 0) return std::nullopt;
     return account_at(r, 0);
@@ -131,7 +123,7 @@ std::optional<account> reads<Base>::find_account(std::string_view portal, std::s
 
 template <class Base>
 std::optional<session_record> reads<Base>::find_session(std::string_view hash, std::int64_t now) const {
-    const auto r = c_.run("find_session", sql("SELECT ", session_columns, " FROM sessions WHERE id_hash = $1 AND expires_at > $2"),
+    const auto r = c_.run("find_session", {"SELECT ", session_columns, " FROM sessions WHERE id_hash = $1 AND expires_at > $2"},
                           params().bytes(hash).i64(now));
     if (r.rows() == 0) return std::nullopt;
     return session_at(r, 0, 0);
@@ -140,7 +132,7 @@ std::optional<session_record> reads<Base>::find_session(std::string_view hash, s
 template <class Base>
 std::optional<code_record> reads<Base>::find_code(std::string_view portal, std::string_view id) const {
     touching(portal, id);
-    const auto r = c_.run("find_code", sql("SELECT ", code_columns, " FROM codes WHERE portal = $1 AND selfcare_id = $2"),
+    const auto r = c_.run("find_code", {"SELECT ", code_columns, " FROM codes WHERE portal = $1 AND selfcare_id = $2"},
                           params().text(portal).text(id));
     if (r.rows() == 0) return std::nullopt;
     code_record c;
@@ -185,9 +177,9 @@ std::vector<outbox_mail> reads<Base>::due_mails(std::int64_t now_ms, std::size_t
     // the ones behind them.
     const auto wanted = static_cast<std::int64_t>(limit) + 64;
     const auto r = c_.run("due_mails",
-                          sql("SELECT ", mail_columns,
+                          {"SELECT ", mail_columns,
                               " FROM outbox WHERE failed_at = 0 AND due_at <= $1 AND lease_until <= $1 "
-                              "ORDER BY priority, due_at, id LIMIT $2"),
+                              "ORDER BY priority, due_at, id LIMIT $2"},
                           params().i64(now_ms).i64(wanted));
     for (int row = 0; row < r.rows() && out.size() < limit; ++row) {
         auto mail = mail_at(r, row);
@@ -215,14 +207,14 @@ outbox_stats reads<Base>::outbox_statistics() const {
 
 template <class Base>
 void reads<Base>::for_each_queued(const std::function<bool(const outbox_mail&)>& visit) const {
-    const auto r = c_.run("queued_mails", sql("SELECT ", mail_columns, " FROM outbox WHERE failed_at = 0 ORDER BY priority, due_at, id"));
+    const auto r = c_.run("queued_mails", {"SELECT ", mail_columns, " FROM outbox WHERE failed_at = 0 ORDER BY priority, due_at, id"});
     for (int row = 0; row < r.rows(); ++row)
         if (!visit(mail_at(r, row))) return;
 }
 
 template <class Base>
 void reads<Base>::for_each_failed(const std::function<bool(const outbox_mail&)>& visit) const {
-    const auto r = c_.run("failed_mails", sql("SELECT ", mail_columns, " FROM outbox WHERE failed_at <> 0 ORDER BY failed_at, id"));
+    const auto r = c_.run("failed_mails", {"SELECT ", mail_columns, " FROM outbox WHERE failed_at <> 0 ORDER BY failed_at, id"});
     for (int row = 0; row < r.rows(); ++row)
         if (!visit(mail_at(r, row))) return;
 }
@@ -230,7 +222,7 @@ void reads<Base>::for_each_failed(const std::function<bool(const outbox_mail&)>&
 template <class Base>
 void reads<Base>::for_each_account(std::string_view portal, const std::function<bool(const account&)>& visit) const {
     const auto r = c_.run("accounts_of_portal",
-                          sql("SELECT ", account_columns, " FROM accounts WHERE $1 = '' OR portal = $1 ORDER BY portal, selfcare_id"),
+                          {"SELECT ", account_columns, " FROM accounts WHERE $1 = '' OR portal = $1 ORDER BY portal, selfcare_id"},
                           params().text(portal));
     for (int row = 0; row < r.rows(); ++row)
         if (!visit(account_at(r, row))) return;
@@ -240,8 +232,8 @@ template <class Base>
 std::vector<std::pair<std::string, session_record>> reads<Base>::sessions_of(std::string_view portal, std::string_view id,
                                                                              std::int64_t now) const {
     const auto r = c_.run("sessions_of",
-                          sql("SELECT id_hash, ", session_columns,
-                              " FROM sessions WHERE portal = $1 AND selfcare_id = $2 AND expires_at > $3 ORDER BY id_hash"),
+                          {"SELECT id_hash, ", session_columns,
+                              " FROM sessions WHERE portal = $1 AND selfcare_id = $2 AND expires_at > $3 ORDER BY id_hash"},
                           params().text(portal).text(id).i64(now));
     std::vector<std::pair<std::string, session_record>> out;
     for (int row = 0; row < r.rows(); ++row) out.emplace_back(r.text(row, 0), session_at(r, row, 1));
@@ -276,14 +268,14 @@ void store::save_account(const account& a) {
     touching(a.portal, a.selfcare_id);
     params p;
     c_.run("save_account",
-           sql("INSERT INTO accounts (", account_columns,
+           {"INSERT INTO accounts (", account_columns,
                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
                "ON CONFLICT (portal, selfcare_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
                "email = EXCLUDED.email, phone = EXCLUDED.phone, created_at = EXCLUDED.created_at, "
                "updated_at = EXCLUDED.updated_at, password_locked = EXCLUDED.password_locked, "
                "operator_locked = EXCLUDED.operator_locked, address_form_locked = EXCLUDED.address_form_locked, "
                "phone_strikes = EXCLUDED.phone_strikes, credential_epoch = EXCLUDED.credential_epoch, "
-               "pending_email = EXCLUDED.pending_email, pending_email_at = EXCLUDED.pending_email_at"),
+               "pending_email = EXCLUDED.pending_email, pending_email_at = EXCLUDED.pending_email_at"},
            account_params(p, a));
 }
 
@@ -291,9 +283,9 @@ bool store::insert_account(const account& a) {
     touching(a.portal, a.selfcare_id);
     params p;
     const auto r = c_.run("insert_account",
-                          sql("INSERT INTO accounts (", account_columns,
+                          {"INSERT INTO accounts (", account_columns,
                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-                              "ON CONFLICT (portal, selfcare_id) DO NOTHING"),
+                              "ON CONFLICT (portal, selfcare_id) DO NOTHING"},
                           account_params(p, a));
     return r.affected() == 1;
 }
@@ -307,13 +299,13 @@ bool store::erase_account(std::string_view portal, std::string_view id) {
 void store::save_session(std::string_view hash, const session_record& s) {
     if (hash.size() != 32) throw error(errc::invalid_input, "sessions: an id hash of the wrong size");
     c_.run("save_session",
-           sql("INSERT INTO sessions (id_hash, ", session_columns,
+           {"INSERT INTO sessions (id_hash, ", session_columns,
                ", expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id_hash) DO UPDATE SET "
                "portal = EXCLUDED.portal, selfcare_id = EXCLUDED.selfcare_id, state = EXCLUDED.state, "
                "created_at = EXCLUDED.created_at, last_seen = EXCLUDED.last_seen, "
                "idle_expires_at = EXCLUDED.idle_expires_at, absolute_expires_at = EXCLUDED.absolute_expires_at, "
                "csrf_secret = EXCLUDED.csrf_secret, credential_epoch = EXCLUDED.credential_epoch, "
-               "expires_at = EXCLUDED.expires_at"),
+               "expires_at = EXCLUDED.expires_at"},
            params().bytes(hash).text(s.portal).text(s.selfcare_id).i32(static_cast<std::int32_t>(s.state))
                .i64(s.created_at).i64(s.last_seen).i64(s.idle_expires_at).i64(s.absolute_expires_at).bytes(s.csrf_secret)
                .i64(static_cast<std::int64_t>(s.credential_epoch)).i64(std::min(s.idle_expires_at, s.absolute_expires_at)));
@@ -326,12 +318,12 @@ void store::drop_session(std::string_view hash) {
 void store::save_code(std::string_view portal, std::string_view id, const code_record& c) {
     touching(portal, id);
     c_.run("save_code",
-           sql("INSERT INTO codes (portal, selfcare_id, ", code_columns,
+           {"INSERT INTO codes (portal, selfcare_id, ", code_columns,
                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (portal, selfcare_id) DO UPDATE SET "
                "mac = EXCLUDED.mac, issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, "
                "attempts_left = EXCLUDED.attempts_left, target_email = EXCLUDED.target_email, "
                "purpose = EXCLUDED.purpose, session_hash = EXCLUDED.session_hash, "
-               "credential_epoch = EXCLUDED.credential_epoch"),
+               "credential_epoch = EXCLUDED.credential_epoch"},
            params().text(portal).text(id).bytes(c.mac).i64(c.issued_at).i64(c.expires_at)
                .i32(static_cast<std::int32_t>(c.attempts_left)).text(c.target_email).i32(static_cast<std::int32_t>(c.purpose))
                .bytes(c.session_hash).i64(static_cast<std::int64_t>(c.credential_epoch)));

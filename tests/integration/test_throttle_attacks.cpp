@@ -40,7 +40,6 @@ const portal_account taro{"ip-phone", "/selfcare/SelfcareLogin.in", "taro", "tar
 const portal_account hanako{"ip-phone", "/selfcare/SelfcareLogin.in", "hanako", "hanako@example.jp",
                             "09011112222", "*******2222", false};
 
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 header_list from(const std::string& address) { return {{"X-Forwarded-For", address}}; }
 
