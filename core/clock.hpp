@@ -1,6 +1,7 @@
 #pragma once
 // The wall clock in Unix seconds, the unit of every expiry we store. The login steps take it as
 // an argument (tests choose the time); their callers and the operator commands read it here.
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <string>
@@ -8,6 +9,10 @@
 namespace nidan {
 
 inline std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+// In milliseconds: mails' due times and leases, the shared attempt gate's entries.
+inline std::int64_t unix_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 // "2026年12月07日 14時26分": a time as customers read it, in Japan time (UTC+9, no DST), for pages
 // and mails.

@@ -29,11 +29,13 @@ awaitable<bool> pause(std::chrono::milliseconds delay, const std::atomic<bool>& 
 }
 
 // A queued attempt waits its turn in the address's line (core/attempt_gate.hpp), polled in short
-// slices as pause() waits; false when the server stops first.
-awaitable<bool> wait_served(const login::attempt_gate::pass& pass, const std::atomic<bool>& stopping) {
-    constexpr std::chrono::milliseconds slice{50};
+// slices as pause() waits (longer ones where each look is a database write); false when the
+// server stops first.
+awaitable<bool> wait_served(shared_attempt_gate& gate, shared_attempt_gate::pass& pass, bool shared,
+                            const std::atomic<bool>& stopping) {
+    const std::chrono::milliseconds slice{shared ? 200 : 50};
     net::steady_timer wait(co_await net::this_coro::executor);
-    while (!pass.served()) {
+    while (!co_await gate.served(pass)) {
         if (stopping) co_return false;
         wait.expires_after(slice);
         co_await wait.async_wait(net::as_tuple(net::use_awaitable));
@@ -44,7 +46,7 @@ awaitable<bool> wait_served(const login::attempt_gate::pass& pass, const std::at
 }  // namespace
 
 template <class Step>
-awaitable<login_steps::turn> login_steps::take_turn(Step& step, std::optional<login::attempt_gate::pass>& pass) {
+awaitable<login_steps::turn> login_steps::take_turn(Step& step, std::optional<shared_attempt_gate::pass>& pass) {
     const auto refuse = [this, &step](throttle_refusal why) {
         step.refuse_busy(why);
         s_.outcomes.count(why);
@@ -52,17 +54,29 @@ awaitable<login_steps::turn> login_steps::take_turn(Step& step, std::optional<lo
     };
     if (step.over_budget()) co_return refuse(throttle_refusal::account_budget);
     if (step.delay().count() == 0) co_return turn::go;
-    auto admission = s_.gate.admit(step.plan());
+    auto plan = step.plan();
+    auto admission = co_await s_.gate.admit(std::move(plan));
     if (!admission.admitted) co_return refuse(admission.refused);
     pass.emplace(std::move(*admission.admitted));
-    if (!co_await wait_served(*pass, s_.stopping)) co_return turn::stopping;
+    if (!co_await wait_served(s_.gate, *pass, s_.store.shared(), s_.stopping)) co_return turn::stopping;
     if (!co_await pause(step.delay(), s_.stopping)) co_return turn::stopping;
     co_return turn::go;
 }
 
 template <class Step>
 awaitable<std::error_code> login_steps::commit(Step& step) {
-    co_return co_await write(s_.store, [&step](storage::record_store& records) { step.write(records); });
+    std::vector<std::uint64_t> none;
+    co_return co_await commit(step, none);
+}
+
+template <class Step>
+awaitable<std::error_code> login_steps::commit(Step& step, std::vector<std::uint64_t>& settled) {
+    const auto ec = co_await write(s_.store, [&step, &settled](storage::record_store& records) {
+        step.write(records);
+        if (!settled.empty()) records.gate_release(settled);
+    });
+    if (ec) s_.gate.release(std::move(settled));
+    co_return ec;
 }
 
 template <class Work>
@@ -123,29 +137,33 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
                               unix_now());
     // Registered while they run, so parallel checks count as failures to come (before the read,
     // so that none committed meanwhile is missed).
-    auto [address_running, address_others] = s_.gate.track(step.address_key());
-    auto [account_running, account_others] = s_.gate.track(step.account_key());
-    login::checks_in_flight others{address_others, account_others, 0};
+    std::vector<std::string> subjects{step.address_key(), step.account_key()};
+    auto tracked = co_await s_.gate.track(std::move(subjects));
+    login::checks_in_flight others{tracked[0].second, tracked[1].second, 0};
     auto first_read = [&](const login::record_reader& r) { step.read(r, others); };
     co_await load(first_read);
-    std::optional<login::attempt_gate::hold> holder_running;
-    if (const auto holder = step.holder_key(); !holder.empty()) {
+    if (auto holder = step.holder_key(); !holder.empty()) {
         // The owner's device: counted with the account's device holders, not with strangers.
-        { auto gone = std::move(account_running); }
-        auto [running, holders] = s_.gate.track(holder);
-        holder_running.emplace(std::move(running));
+        { auto gone = std::move(tracked[1].first); }
+        std::vector<std::string> holder_subject{std::move(holder)};
+        auto running = co_await s_.gate.track(std::move(holder_subject));
         others.account = 0;
-        others.holder = holders;
+        others.holder = running[0].second;
+        tracked.push_back(std::move(running[0]));
         auto recount = [&](const login::record_reader& r) { step.recount(r, others); };
         co_await load(recount);
     }
     // Held until the failure (or the success) is written, so the next attempt reads its count.
-    std::optional<login::attempt_gate::pass> pass;
+    std::optional<shared_attempt_gate::pass> pass;
     std::error_code ec;
     switch (co_await take_turn(step, pass)) {
-    case turn::go:
-        ec = co_await check_and_store(step);
+    case turn::go: {
+        auto settled = s_.gate.take_entries(
+            {&tracked[0].first, &tracked[1].first, tracked.size() > 2 ? &tracked[2].first : nullptr},
+            pass ? &*pass : nullptr);
+        ec = co_await check_and_store(step, settled);
         break;
+    }
     case turn::stopping:
         step.give_up();
         break;
@@ -158,7 +176,8 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
     co_return outcome;
 }
 
-awaitable<std::error_code> login_steps::check_and_store(login::password_step& step) {
+awaitable<std::error_code> login_steps::check_and_store(login::password_step& step,
+                                                        std::vector<std::uint64_t>& settled) {
     // The lambdas given to hash_pool::run capture by reference only: g++ 12 may destroy a
     // temporary of a co_await expression twice, which must find nothing to free.
     const auto& hasher = s_.hasher;
@@ -172,12 +191,15 @@ awaitable<std::error_code> login_steps::check_and_store(login::password_step& st
         }
         return hasher.verify(stored_hash, typed);
     });
-    if (!step.verified(verdict)) co_return std::error_code{};
+    if (!step.verified(verdict)) {
+        s_.gate.release(std::move(settled));
+        co_return std::error_code{};
+    }
     if (step.rehash_wanted()) {
         auto fresh = co_await s_.hashes.run([&hasher, &typed] { return hasher.hash(typed); });
         step.set_rehash(std::move(fresh));
     }
-    co_return co_await commit(step);
+    co_return co_await commit(step, settled);
 }
 
 awaitable<code_outcome> login_steps::code_step(const current_session& session, std::string_view raw_code,
@@ -206,11 +228,11 @@ awaitable<login_steps::check_end> login_steps::verify_current_password(login::cu
                                                                         check_holds& holds) {
     // As the login's password step: registered in flight before the read, the gate's turn, the
     // delay, then Argon2id. The holds stay with the caller until the outcome is written.
-    auto [address_running, address_others] = s_.gate.track(check.address_key());
-    auto [account_running, account_others] = s_.gate.track(check.account_key());
-    holds.address.emplace(std::move(address_running));
-    holds.account.emplace(std::move(account_running));
-    const login::checks_in_flight others{address_others, account_others, 0};
+    std::vector<std::string> subjects{check.address_key(), check.account_key()};
+    auto tracked = co_await s_.gate.track(std::move(subjects));
+    const login::checks_in_flight others{tracked[0].second, tracked[1].second, 0};
+    holds.address.emplace(std::move(tracked[0].first));
+    holds.account.emplace(std::move(tracked[1].first));
     auto first_read = [&](const login::record_reader& r) { check.read(r, others); };
     co_await load(first_read);
     if (!check.needs_check()) co_return check_end::not_checked;
@@ -235,10 +257,13 @@ awaitable<email_change_result> login_steps::email_change_step(const current_sess
     check_holds holds;
     if (step.well_formed()) {
         switch (co_await verify_current_password(step.check(), holds)) {
-        case check_end::checked:
+        case check_end::checked: {
             // The code and the notice, or the failure's count.
-            ec = co_await commit(step);
+            auto settled = s_.gate.take_entries({&*holds.address, &*holds.account},
+                                                holds.admitted ? &*holds.admitted : nullptr);
+            ec = co_await commit(step, settled);
             break;
+        }
         case check_end::stopping: co_return email_change_result::unavailable;
         case check_end::refused:
         case check_end::not_checked: break;
@@ -259,7 +284,7 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
     check_holds holds;
     if (step.acceptable()) {
         switch (co_await verify_current_password(step.check(), holds)) {
-        case check_end::checked:
+        case check_end::checked: {
             if (step.check().ok()) {
                 const auto& hasher = s_.hasher;
                 const auto& fresh_password = step.replacement();
@@ -267,8 +292,11 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
                 step.set_new_hash(std::move(fresh));
             }
             // The new hash, or the failure's count.
-            ec = co_await commit(step);
+            auto settled = s_.gate.take_entries({&*holds.address, &*holds.account},
+                                                holds.admitted ? &*holds.admitted : nullptr);
+            ec = co_await commit(step, settled);
             break;
+        }
         case check_end::stopping: co_return password_change_outcome{password_change_result::unavailable, {}};
         case check_end::refused:
         case check_end::not_checked: break;

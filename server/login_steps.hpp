@@ -9,9 +9,11 @@
 // The coroutines take their text as std::string_view: the caller's strings must outlive the
 // co_await (they do: the caller awaits at once). Pass named objects, not temporaries that own
 // memory (g++ 12 may destroy a temporary of a co_await expression twice).
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/account_steps.hpp"
 #include "core/address_change.hpp"
@@ -78,7 +80,10 @@ public:
     awaitable<std::optional<account>> account_of(const current_session& session);
 
 private:
-    // Runs step.write() in one transaction of the storage writer; its error, empty when committed.
+    // Runs step.write() in one transaction of the storage writer, deleting the shared gate's
+    // `settled` entries in it (shared_attempt_gate::take_entries); its error, empty when committed.
+    template <class Step>
+    awaitable<std::error_code> commit(Step& step, std::vector<std::uint64_t>& settled);
     template <class Step>
     awaitable<std::error_code> commit(Step& step);
     // Runs `work` against a read of the records; a storage failure is thrown as
@@ -91,14 +96,14 @@ private:
     // stopping meanwhile.
     enum class turn { go, refused, stopping };
     template <class Step>
-    awaitable<turn> take_turn(Step& step, std::optional<login::attempt_gate::pass>& pass);
+    awaitable<turn> take_turn(Step& step, std::optional<shared_attempt_gate::pass>& pass);
     // Argon2id on the hash pool, then (when there is something to write) the step's write.
-    awaitable<std::error_code> check_and_store(login::password_step& step);
-    // What a throttled check holds until its outcome is written (core/attempt_gate.hpp).
+    awaitable<std::error_code> check_and_store(login::password_step& step, std::vector<std::uint64_t>& settled);
+    // What a throttled check holds until its outcome is written (server/shared_attempt_gate.hpp).
     struct check_holds {
-        std::optional<login::attempt_gate::hold> address;
-        std::optional<login::attempt_gate::hold> account;
-        std::optional<login::attempt_gate::pass> admitted;
+        std::optional<shared_attempt_gate::hold> address;
+        std::optional<shared_attempt_gate::hold> account;
+        std::optional<shared_attempt_gate::pass> admitted;
     };
     // The account page's current password, read and throttled as a login's, then Argon2id: the
     // verdict goes into `check` (checked); not_checked when there is nothing to check (no account,

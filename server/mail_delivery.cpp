@@ -8,6 +8,7 @@
 
 #include <chrono>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "server/smtp_connection.hpp"
 #include "server/storage_bridge.hpp"
@@ -20,10 +21,6 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // notify(); the scheduler looks at least this often.
 constexpr std::chrono::milliseconds poll_interval{1000};
 constexpr std::chrono::hours forever{24};
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string recipients(const outbox_mail& mail) {
     std::string out;
@@ -85,7 +82,7 @@ void mail_delivery::wake_workers() {
 awaitable<void> mail_delivery::schedule() {
     const std::size_t pool = worker_wake_.size();
     while (!stopping_) {
-        const auto now = now_ms();
+        const auto now = unix_now_ms();
         std::vector<outbox_mail> fetched;
         std::optional<std::int64_t> next_due;
         // Copied: the read may run on a storage thread while the workers change the originals.
@@ -136,7 +133,7 @@ awaitable<void> mail_delivery::lease(std::vector<outbox_mail>& mails, std::int64
 }
 
 awaitable<void> mail_delivery::drop_expired(std::vector<outbox_mail> mails) {
-    const auto now = now_ms() / 1000;
+    const auto now = unix_now_ms() / 1000;
     auto ec = co_await write(store_, [&mails, now](storage::record_store& s) {
         for (const auto& mail : mails) s.fail_mail(mail, "expired: the code expired before it could be delivered", now);
     });
@@ -204,7 +201,7 @@ awaitable<void> mail_delivery::work(std::size_t index) {
 awaitable<void> mail_delivery::record(const outbox_mail& mail, const smtp::message_outcome& outcome) {
     using kind = smtp::message_outcome::kind;
     const auto& smtp = cfg_.smtp;
-    const auto now = now_ms();
+    const auto now = unix_now_ms();
     const auto attempts = mail.attempts + 1;
     // The relay's reply (its code included) or the connection error, for the log and the operator.
     const std::string reply = outcome.stage + ": " + outcome.reply;

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "server/cli_options.hpp"
 #include "server/commands.hpp"
@@ -58,10 +59,6 @@ std::uint64_t parse_id(const std::string& text) {
     return id;
 }
 
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 int outbox_command(std::vector<std::string> args) {
@@ -96,7 +93,7 @@ int outbox_command(std::vector<std::string> args) {
             if (args.size() != 1) throw std::invalid_argument("retry takes one mail id");
             const auto id = parse_id(args.front());
             bool found = false;
-            storage::write_now(*store, [&](storage::record_store& s) { found = s.retry_mail(id, now_ms()); });
+            storage::write_now(*store, [&](storage::record_store& s) { found = s.retry_mail(id, unix_now_ms()); });
             if (!found) {
                 std::cerr << "nidan outbox: no mail " << id << "\n";
                 return 1;

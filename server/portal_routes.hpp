@@ -22,10 +22,10 @@
 #include "core/password_hasher.hpp"
 #include "core/template_store.hpp"
 #include "server/app_state.hpp"
-#include "core/attempt_gate.hpp"
 #include "core/code_mailer.hpp"
 #include "core/login_metrics.hpp"
 #include "server/hash_pool.hpp"
+#include "server/shared_attempt_gate.hpp"
 #include "storage/backend.hpp"
 
 namespace nidan::server {
@@ -37,7 +37,7 @@ struct portal_services {
     const password_hasher& hasher;
     const template_store& templates;
     const code_mailer& mailer;
-    login::attempt_gate& gate;          // one delayed password check per address and account
+    shared_attempt_gate& gate;          // one delayed password check per address and account
     login::login_metrics& outcomes;     // counted per step outcome, for /metrics
     const std::atomic<bool>& stopping;  // set at shutdown: throttling waits end early
     std::function<void()> mail_queued;  // wakes the delivery loop after a commit

@@ -68,6 +68,12 @@ std::vector<std::unique_ptr<net::io_context>> make_io_contexts(unsigned count) {
     return contexts;
 }
 
+// How long a shared attempt gate's entry counts unless its node renews or releases it: a
+// check's longest delay, with a minute for its read, its place in the hash queue and its hash.
+std::chrono::milliseconds gate_entry_life(const throttle_config& t) {
+    return std::max(t.address_max_delay, t.account_max_delay) + std::chrono::minutes(1);
+}
+
 }  // namespace
 
 struct server_app::parts {
@@ -84,6 +90,7 @@ struct server_app::parts {
     password_hasher hasher;
     code_mailer mailer;
     login::attempt_gate gate;
+    shared_attempt_gate nodes_gate;
     login::login_metrics outcomes;
     std::unique_ptr<portal_site> portals;
     // One io_context per io thread, each run by exactly one thread: a connection lives on one of
@@ -108,6 +115,7 @@ struct server_app::parts {
           state(cfg, errors),
           hasher(hash_params{cfg.hash.memory_kib, cfg.hash.iterations}, cfg.hash.max_cost_factor),
           mailer(cfg, templates),
+          nodes_gate(gate, *store, gate_entry_life(cfg.throttle)),
           io_contexts(make_io_contexts(cfg.server.io_threads)),
           ioc(*io_contexts.front()),
           delivery(ioc, cfg, *store),
@@ -120,7 +128,7 @@ struct server_app::parts {
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
         portals = std::make_unique<portal_site>(
-            state, portal_services{cfg, *store, hashes, hasher, templates, mailer, gate, outcomes, state.stopping,
+            state, portal_services{cfg, *store, hashes, hasher, templates, mailer, nodes_gate, outcomes, state.stopping,
                                    [this] { delivery.notify(); }, load_server_secret()});
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
                                 [this](request_context& ctx) -> awaitable<response> {

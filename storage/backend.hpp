@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/account.hpp"
+#include "core/attempt_gate.hpp"
 #include "core/login_records.hpp"
 #include "core/outbox_mail.hpp"
 
@@ -29,6 +30,19 @@ struct outbox_stats {
     std::size_t queued = 0;
     std::size_t failed = 0;
     std::int64_t oldest_created_at = 0;  // of the queued mails; 0 when none
+};
+
+// An entry of the attempt gate shared by several nodes (record_store::gate_track).
+struct gate_entry {
+    std::uint64_t id = 0;
+    std::uint32_t others = 0;  // live entries of the same subject besides this one
+};
+
+// What record_store::gate_admit gives: the plan's entries, or why it cannot have them now.
+struct gate_admission {
+    std::vector<std::uint64_t> entries;            // empty when refused
+    std::uint64_t line_entry = 0;                  // its place in the line (0: no line)
+    std::optional<throttle_refusal> refused;
 };
 
 // What the delivery loop and the operator commands read beyond the login steps' records.
@@ -100,6 +114,22 @@ public:
     // starting at once end up with one.
     virtual std::string get_or_create_secret(std::string_view name, std::size_t bytes) = 0;
     virtual bool erase_secret(std::string_view name) = 0;
+
+    // The attempt gate of core/attempt_gate.hpp where several nodes share it
+    // (server/shared_attempt_gate.hpp), with the same subjects and rules. Only a shared()
+    // backend keeps one: on the others a process's own gate is the whole truth and these throw
+    // std::logic_error. An entry counts until released or until its expires_ms has passed (a
+    // dead node's entries stop counting then), so a gate never stays shut.
+    // One entry per subject, in the order given, each with the live entries it joined.
+    virtual std::vector<gate_entry> gate_track(const std::vector<std::string>& subjects, std::int64_t now_ms,
+                                               std::int64_t expires_ms) = 0;
+    // The plan's pair, account slot and place in line, all or none.
+    virtual gate_admission gate_admit(const login::gate_plan& plan, std::int64_t now_ms, std::int64_t expires_ms) = 0;
+    // Whether line_entry is the first live entry of the plan's line (true without a line); the
+    // entries' lives are extended to expires_ms meanwhile.
+    virtual bool gate_served(const login::gate_plan& plan, const gate_admission& admitted, std::int64_t now_ms,
+                             std::int64_t expires_ms) = 0;
+    virtual void gate_release(const std::vector<std::uint64_t>& entries) = 0;
 
 protected:
     ~record_store() = default;

@@ -3,6 +3,7 @@
 // them) over LMDB transactions: the login steps decide in core/, these classes turn their reads
 // and writes into the typed tables' calls. Both borrow the transaction, which must outlive them.
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -67,10 +68,22 @@ public:
     std::size_t purge_failed(std::optional<std::uint64_t> id) override;
     std::vector<outbox_mail> lease_mails(std::vector<outbox_mail> due, std::int64_t, std::int64_t) override { return due; }
     std::size_t sweep_expired(std::int64_t now, std::size_t max_entries) override;
+    // One process per LMDB file: its gate lives in memory (core/attempt_gate.hpp).
+    std::vector<gate_entry> gate_track(const std::vector<std::string>&, std::int64_t, std::int64_t) override {
+        throw no_shared_gate();
+    }
+    gate_admission gate_admit(const login::gate_plan&, std::int64_t, std::int64_t) override { throw no_shared_gate(); }
+    bool gate_served(const login::gate_plan&, const gate_admission&, std::int64_t, std::int64_t) override {
+        throw no_shared_gate();
+    }
+    void gate_release(const std::vector<std::uint64_t>&) override { throw no_shared_gate(); }
     std::string get_or_create_secret(std::string_view name, std::size_t bytes) override;
     bool erase_secret(std::string_view name) override;
 
 private:
+    static std::logic_error no_shared_gate() {
+        return std::logic_error("the LMDB backend has no shared attempt gate: its process's own is the gate");
+    }
     write_txn& txn_;
 };
 

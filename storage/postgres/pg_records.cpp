@@ -435,6 +435,8 @@ std::size_t store::sweep_expired(std::int64_t now, std::size_t max_entries) {
     batch("sweep_counters",
           "DELETE FROM counters WHERE (kind, subject, window_start) IN "
           "(SELECT kind, subject, window_start FROM counters WHERE expires_at <= $1 LIMIT $2)");
+    batch("sweep_gate",
+          "DELETE FROM gate_entries WHERE id IN (SELECT id FROM gate_entries WHERE expires_at <= $1 * 1000 LIMIT $2)");
     return removed;
 }
 

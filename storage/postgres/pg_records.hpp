@@ -77,12 +77,21 @@ public:
     std::size_t sweep_expired(std::int64_t now, std::size_t max_entries) override;
     std::string get_or_create_secret(std::string_view name, std::size_t bytes) override;
     bool erase_secret(std::string_view name) override;
+    // storage/postgres/pg_gate.cpp
+    std::vector<gate_entry> gate_track(const std::vector<std::string>& subjects, std::int64_t now_ms,
+                                       std::int64_t expires_ms) override;
+    gate_admission gate_admit(const login::gate_plan& plan, std::int64_t now_ms, std::int64_t expires_ms) override;
+    bool gate_served(const login::gate_plan& plan, const gate_admission& admitted, std::int64_t now_ms,
+                     std::int64_t expires_ms) override;
+    void gate_release(const std::vector<std::uint64_t>& entries) override;
 
     // Whether this transaction queued a mail (the backend then tells the delivery loops).
     bool queued_mail() const { return queued_mail_; }
 
 private:
     void touching(std::string_view portal, std::string_view id) const override;
+    // Takes the gate's locks of these rows' subjects, in one order (no deadlock between nodes).
+    void lock_gate_subjects(std::vector<std::string> subjects);
     void notify_delivery();
     mutable std::unordered_set<std::string> locked_;
     bool queued_mail_ = false;

@@ -114,6 +114,19 @@ CREATE TABLE secrets (
     value bytea NOT NULL
 );
 )sql",
+    R"sql(
+-- The attempt gate the nodes share (storage/postgres/pg_gate.cpp): one row per password check
+-- running and per delayed check's pair, account slot and place in its address's line. subject
+-- is a kind byte and the gate's subject key; a row counts until its node deletes it or until
+-- expires_at (unix ms) passes. UNLOGGED: rows live seconds, a commit touching only them waits
+-- for no WAL flush, and after a crash the table starts empty, as a restarted gate does.
+CREATE UNLOGGED TABLE gate_entries (
+    id         bigserial PRIMARY KEY,
+    subject    bytea  NOT NULL,
+    expires_at bigint NOT NULL
+);
+CREATE INDEX gate_entries_by_subject ON gate_entries (subject, id);
+)sql",
 };
 
 }  // namespace
