@@ -355,6 +355,69 @@ BOOST_AUTO_TEST_CASE(the_sweep_removes_what_expired_in_batches) {
     });
 }
 
+// The attempt gate of several nodes: two backends on one database stand for two nodes, each
+// rule of core/attempt_gate.hpp seen from the other; LMDB keeps none.
+BOOST_AUTO_TEST_CASE(the_shared_attempt_gate_holds_across_nodes) {
+    auto node_a = open_store(true);
+    storage_config second = node_a->cfg;
+    auto node_b = storage::open_backend(second);
+    auto& a = *node_a->b;
+    auto& b = *node_b;
+    constexpr std::int64_t now = 1'700'000'000'000, later = now + 60'000;
+    const std::string address("pw_addr\0" "192.0.2.7", 17);
+    const std::string account_subject("pw_acct\0" "x", 9);
+
+    std::vector<storage::gate_entry> first, second_node, third;
+    write_now(a, [&](storage::record_store& s) { first = s.gate_track({address, account_subject}, now, later); });
+    write_now(b, [&](storage::record_store& s) { second_node = s.gate_track({address}, now, later); });
+    BOOST_TEST_REQUIRE(first.size() == 2u);
+    BOOST_TEST(first[0].others == 0u);
+    BOOST_TEST(first[1].others == 0u);
+    BOOST_TEST_REQUIRE(second_node.size() == 1u);
+    BOOST_TEST(second_node[0].others == 1u);  // node A's check in flight
+    // Released, and past its life: neither counts.
+    write_now(a, [&](storage::record_store& s) { s.gate_release({first[0].id}); });
+    write_now(b, [&](storage::record_store& s) { third = s.gate_track({address}, later + 1, later + 60'000); });
+    BOOST_TEST(third[0].others == 0u);
+
+    login::gate_plan plan{"pair-1", "acct-1", 1, "line-1", 1};
+    storage::gate_admission on_a, again_on_b, other_pair, behind, full;
+    write_now(a, [&](storage::record_store& s) { on_a = s.gate_admit(plan, now, later); });
+    BOOST_TEST(!on_a.refused.has_value());
+    BOOST_TEST(on_a.entries.size() == 3u);
+    write_now(b, [&](storage::record_store& s) { again_on_b = s.gate_admit(plan, now, later); });
+    BOOST_TEST((again_on_b.refused == throttle_refusal::busy_same_account));
+    BOOST_TEST(again_on_b.entries.empty());
+    write_now(b, [&](storage::record_store& s) { other_pair = s.gate_admit({"pair-2", "acct-1", 1, "", 0}, now, later); });
+    BOOST_TEST((other_pair.refused == throttle_refusal::account_concurrency));
+    // The line: one served, line_max (1) behind it, then full; served in order of arrival.
+    write_now(b, [&](storage::record_store& s) { behind = s.gate_admit({"", "", 1, "line-1", 1}, now, later); });
+    BOOST_TEST(!behind.refused.has_value());
+    write_now(b, [&](storage::record_store& s) { full = s.gate_admit({"", "", 1, "line-1", 1}, now, later); });
+    BOOST_TEST((full.refused == throttle_refusal::busy_queue_full));
+    bool a_first = false, b_first = true;
+    write_now(a, [&](storage::record_store& s) { a_first = s.gate_served(plan, on_a, now, later); });
+    write_now(b, [&](storage::record_store& s) { b_first = s.gate_served({"", "", 1, "line-1", 1}, behind, now, later); });
+    BOOST_TEST(a_first);
+    BOOST_TEST(!b_first);
+    write_now(a, [&](storage::record_store& s) { s.gate_release(on_a.entries); });
+    write_now(b, [&](storage::record_store& s) { b_first = s.gate_served({"", "", 1, "line-1", 1}, behind, now, later); });
+    BOOST_TEST(b_first);
+
+    // The sweep removes entries past their life (in seconds: the sweep's clock).
+    std::size_t swept = 0;
+    write_now(a, [&](storage::record_store& s) { swept = s.sweep_expired(later / 1000 + 120, 100); });
+    BOOST_TEST(swept == 4u);  // the account's and two address tracks, and the line's second place
+
+    // LMDB: one process, whose gate is in memory.
+    auto lmdb = open_store(false);
+    BOOST_CHECK_THROW(write_now(*lmdb->b, [&](storage::record_store& s) { s.gate_track({address}, now, later); }),
+                      std::logic_error);
+    lmdb->b->stop();
+    b.stop();
+    a.stop();
+}
+
 BOOST_AUTO_TEST_CASE(secrets_are_created_once) {
     on_both([](storage::backend& b) {
         std::string first, second;
