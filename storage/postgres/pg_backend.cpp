@@ -29,6 +29,7 @@ connect_options options_of(const storage_config& cfg) {
     if (!cfg.postgres_password_file.empty()) o.password = first_line_of(cfg.postgres_password_file);
     o.connect_timeout = cfg.postgres_connect_timeout;
     o.statement_timeout = cfg.postgres_statement_timeout;
+    o.commit_without_flush = cfg.durability == durability_mode::no_sync;
     return o;
 }
 

@@ -86,7 +86,8 @@ connection::connection(const connect_options& o) {
     // statement_timeout and lock_timeout bound every statement: a request never hangs on the
     // database longer than that, it fails and answers 503.
     const auto settings = "-c statement_timeout=" + std::to_string(o.statement_timeout.count()) +
-                          " -c lock_timeout=" + std::to_string(o.statement_timeout.count());
+                          " -c lock_timeout=" + std::to_string(o.statement_timeout.count()) +
+                          (o.commit_without_flush ? " -c synchronous_commit=off" : "");
     std::vector<const char*> keys{"dbname", "connect_timeout", "application_name", "options"};
     std::vector<const char*> values{o.url.c_str(), timeout_s.c_str(), o.application_name.c_str(), settings.c_str()};
     if (!o.password.empty()) {

@@ -73,6 +73,9 @@ struct connect_options {
     std::string password;  // "" : libpq's own means (URI, PGPASSWORD, .pgpass)
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds statement_timeout{5000};
+    // storage.durability = "no_sync": commits do not wait for the WAL flush (synchronous_commit
+    // off): a crash of the database server can lose the last moments of commits, never corrupt.
+    bool commit_without_flush = false;
     std::string application_name = "nidan";
 };
 

@@ -22,6 +22,8 @@
 #include "storage/backend.hpp"
 #include "storage/error.hpp"
 #include "storage/open_backend.hpp"
+#include "storage/postgres/pg_backend.hpp"
+#include "storage/postgres/pg_connection.hpp"
 #include "storage/schema_admin.hpp"
 
 using namespace nidan;
@@ -416,6 +418,24 @@ BOOST_AUTO_TEST_CASE(the_shared_attempt_gate_holds_across_nodes) {
     lmdb->b->stop();
     b.stop();
     a.stop();
+}
+
+// storage.durability reaches PostgreSQL's synchronous_commit only when it is "no_sync".
+BOOST_AUTO_TEST_CASE(durability_no_sync_turns_off_synchronous_commit) {
+    storage_config cfg;
+    cfg.backend = storage_backend::postgres;
+    cfg.postgres_url = shared_postgres().create_database();
+    {
+        // The test cluster runs with it off; this database's default is the production one.
+        storage::pg::connection admin(storage::pg::options_of(cfg));
+        admin.exec("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$");
+    }
+    for (const auto mode : {durability_mode::full_sync, durability_mode::no_meta_sync, durability_mode::no_sync}) {
+        cfg.durability = mode;
+        storage::pg::connection c(storage::pg::options_of(cfg));
+        const auto setting = c.run("show", "SHOW synchronous_commit").text(0, 0);
+        BOOST_TEST(setting == (mode == durability_mode::no_sync ? "off" : "on"));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(secrets_are_created_once) {
