@@ -83,10 +83,13 @@ std::vector<gate_entry> store::gate_track(const std::vector<std::string>& subjec
     lock_gate_subjects(rows);
     std::vector<gate_entry> entries;
     for (const auto& subject : rows) {
-        gate_entry e;
-        e.others = live_rows(c_, subject, now_ms);
-        e.id = add_row(c_, subject, expires_ms);
-        entries.push_back(e);
+        // One round trip: the count's snapshot does not see the row its own statement adds.
+        const auto r = c_.run("gate_track",
+                              "WITH added AS (INSERT INTO gate_entries (subject, expires_at) VALUES ($1, $3) RETURNING id) "
+                              "SELECT (SELECT id FROM added), "
+                              "(SELECT count(*) FROM gate_entries WHERE subject = $1 AND expires_at > $2)",
+                              params().bytes(subject).i64(now_ms).i64(expires_ms));
+        entries.push_back({static_cast<std::uint64_t>(r.i64(0, 0)), static_cast<std::uint32_t>(r.i64(0, 1))});
     }
     return entries;
 }
