@@ -50,11 +50,12 @@ void labelled(std::string& out, const char* name, const char* help, const Result
     }
 }
 
-// Prometheus' text form of a float: the shortest that reads back the same, "+Inf" for infinity.
+// Prometheus' text form of a float: the shortest decimal (no exponent, so bounds read "0.0005")
+// that reads back the same; "+Inf" for infinity.
 std::string number(double v) {
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    char buf[32];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    char buf[400];  // the longest fixed form of a double
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
     return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
 }
 
