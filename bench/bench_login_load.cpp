@@ -5,6 +5,18 @@
 //   bench_login_load [--hash fast|shipped] [--accounts N] [--clients C] [--seconds S] [--rounds R]
 //                    [--max-logins M] [--wrong-share F] [--few-addresses K] [--victims V]
 //                    [--attackers A] [--nidan PATH] [--set key=value]... [--summary FILE]
+//                    [--nodes N] [--pin-cores C0,C1,...] [--postgres-data DIR]
+//
+// With --set storage.backend=postgres (and storage.postgres_url, a migrated empty database),
+// --nodes N starts N servers on that one database and the clients spread over them (client i on
+// node i % N, and so its accounts' logins); --pin-cores pins node i to core Ci
+// (sched_setaffinity, as taskset does). --postgres-data names the cluster's data folder: its
+// postmaster.pid gives the processes whose CPU counts as the database's. Each phase then also
+// reports, per completed login: the servers' CPU, the database's CPU, the database's
+// transactions (pg_stat_database xact_commit + xact_rollback; PostgreSQL publishes a backend's
+// counts up to a second late, so the phase edges blur a little) and nidan's own storage jobs
+// (from the nodes' /metrics: nidan_storage_transactions_total + errors_total, and the mean of
+// nidan_storage_db_seconds, BEGIN to COMMIT on a connection).
 //
 // One run: a temporary data folder, N accounts over the three portals imported with
 // `nidan user import` (one Argon2id hash made here with the server's own parameters, so the
@@ -41,6 +53,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -48,9 +61,12 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <libpq-fe.h>
 #include <sodium.h>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -65,6 +81,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -129,6 +146,9 @@ struct options {
     std::string nidan;       // "" -> ../nidan next to this program (build/bench/ -> build/)
     std::vector<std::string> overrides;
     std::string summary;  // "" -> none; else one tab-separated line per phase, for login_load.sh
+    unsigned nodes = 1;             // servers on one database (PostgreSQL only beyond 1)
+    std::vector<int> pin_cores;     // node i on core pin_cores[i]; empty: not pinned
+    std::string postgres_data;      // the cluster's data folder, for its CPU; "" -> not measured
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -139,7 +159,8 @@ struct options {
                  "         [--wrong-share F (0-0.9)]"
                  " [--few-addresses K (1-254)] [--victims V (1-1000)] [--attackers A (1-64)]\n"
                  "         [--nidan PATH]"
-                 " [--set section.key=value]... [--summary FILE]\n",
+                 " [--set section.key=value]... [--summary FILE]\n"
+                 "         [--nodes N (1-3)] [--pin-cores C0,C1,...] [--postgres-data DIR]\n",
                  why.c_str());
     std::exit(2);
 }
@@ -177,8 +198,15 @@ options parse(int argc, char** argv) {
         else if (flag == "--nidan") o.nidan = value;
         else if (flag == "--set") o.overrides.push_back(value);
         else if (flag == "--summary") o.summary = value;
+        else if (flag == "--nodes") o.nodes = whole_in(value, 1, 3, flag);
+        else if (flag == "--pin-cores") {
+            std::istringstream cores(value);
+            for (std::string core; std::getline(cores, core, ',');)
+                o.pin_cores.push_back(static_cast<int>(whole_in(core, 0, 1023, flag)));
+        } else if (flag == "--postgres-data") o.postgres_data = value;
         else usage("unknown option " + flag);
     }
+    if (!o.pin_cores.empty() && o.pin_cores.size() < o.nodes) usage("--pin-cores needs a core for every node");
     if (o.accounts < o.clients + o.victims)
         usage("--accounts must be at least --clients + --victims (each client owns its accounts)");
     return o;
@@ -234,6 +262,34 @@ cpu_use process_cpu(pid_t pid) {
     }
     const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
     return {static_cast<double>(utime) / ticks, static_cast<double>(stime) / ticks, static_cast<double>(minflt)};
+}
+
+// The PostgreSQL cluster's CPU: its postmaster (first line of DATA/postmaster.pid) and every
+// process it started (backends, checkpointer, WAL writer, autovacuum...), from /proc. A backend
+// that ended during the phase takes its CPU with it; nidan's pool connections live for the run.
+double cluster_cpu_seconds(const std::string& data_dir) {
+    if (data_dir.empty()) return 0;
+    std::ifstream pid_file(data_dir + "/postmaster.pid");
+    long postmaster = 0;
+    if (!(pid_file >> postmaster) || postmaster <= 0) return 0;
+    double total = process_cpu(static_cast<pid_t>(postmaster)).total();
+    DIR* proc = ::opendir("/proc");
+    if (!proc) return total;
+    while (const dirent* e = ::readdir(proc)) {
+        char* end = nullptr;
+        const long pid = std::strtol(e->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0) continue;
+        std::ifstream in("/proc/" + std::string(e->d_name) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto name_end = text.rfind(')');
+        if (name_end == std::string::npos) continue;
+        std::istringstream fields(text.substr(name_end + 2));
+        std::string state;
+        long ppid = 0;
+        if (fields >> state >> ppid && ppid == postmaster) total += process_cpu(static_cast<pid_t>(pid)).total();
+    }
+    ::closedir(proc);
+    return total;
 }
 
 double own_cpu_seconds() {
@@ -293,7 +349,9 @@ void write_import_csv(const fs::path& file, const std::vector<bench_account>& ac
 // child processes
 
 // Starts binary with args, stdout and stderr to the files, stdin from /dev/null.
-pid_t spawn(const std::string& binary, const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+// cpu >= 0: pinned to that core.
+pid_t spawn(const std::string& binary, const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
+            int cpu = -1) {
     std::vector<std::string> words{binary};
     words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -306,6 +364,12 @@ pid_t spawn(const std::string& binary, const std::vector<std::string>& args, con
     std::fflush(nullptr);  // the child must not print our buffered output again
     const pid_t pid = ::fork();
     if (pid == 0) {
+        if (cpu >= 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(cpu, &set);
+            if (::sched_setaffinity(0, sizeof set, &set) != 0) ::_exit(126);
+        }
         ::dup2(in_fd, 0);
         ::dup2(out_fd, 1);
         ::dup2(err_fd, 2);
@@ -348,9 +412,10 @@ void run_nidan(const std::string& binary, const std::vector<std::string>& args, 
 // `nidan serve` as a child: waits for "listening on http://HOST:PORT" on its stdout.
 class server_child {
 public:
-    server_child(const std::string& binary, const std::vector<std::string>& args, const fs::path& dir)
-        : out_(dir / "serve.out"), log_(dir / "serve.log") {
-        pid_ = spawn(binary, args, out_, log_);
+    server_child(const std::string& binary, const std::vector<std::string>& args, const fs::path& dir,
+                 const std::string& name = "serve", int cpu = -1)
+        : out_(dir / (name + ".out")), log_(dir / (name + ".log")) {
+        pid_ = spawn(binary, args, out_, log_, cpu);
         try {
             port_ = wait_for_port();
         } catch (...) {
@@ -693,8 +758,14 @@ struct phase_stats {
     double seconds = 0;         // until the last legit client ended (closed loop)
     double wall_s = 0;          // until every client ended, the attackers' tail included
     double server_cpu_s = 0, server_system_s = 0, server_faults = 0, bench_cpu_s = 0;
+    double db_cpu_s = 0;     // the PostgreSQL cluster's processes
+    double pg_xacts = 0;     // pg_stat_database: commits + rollbacks
+    double nidan_jobs = 0;   // the nodes' storage transactions, committed or failed
+    double db_job_s = 0;     // their time on a connection (nidan_storage_db_seconds_sum)
+    double db_jobs = 0;      // nidan_storage_db_seconds_count
 
     void merge(const phase_stats& o);
+    double per_login(double v) const { return logins ? v / logins : 0; }
     double logins_per_s() const { return seconds > 0 ? logins / seconds : 0; }
     double server_cores() const { return wall_s > 0 ? server_cpu_s / wall_s : 0; }
     double server_system_share() const { return server_cpu_s > 0 ? server_system_s / server_cpu_s : 0; }
@@ -732,6 +803,11 @@ void phase_stats::merge(const phase_stats& o) {
     server_system_s += o.server_system_s;
     server_faults += o.server_faults;
     bench_cpu_s += o.bench_cpu_s;
+    db_cpu_s += o.db_cpu_s;
+    pg_xacts += o.pg_xacts;
+    nidan_jobs += o.nidan_jobs;
+    db_job_s += o.db_job_s;
+    db_jobs += o.db_jobs;
 }
 
 struct legit_client {
@@ -762,9 +838,73 @@ struct load_world {
     mailbox box;
     std::deque<legit_client> clients;
     std::deque<attacker> attackers;
-    pid_t server_pid = -1;
+    std::vector<pid_t> server_pids;
+    std::vector<unsigned short> ports;
     unsigned max_attempts = 0;
+    std::string postgres_data;  // "" -> no database CPU
+    PGconn* stats_db = nullptr;  // to read pg_stat_database; null on LMDB
 };
+
+// The servers' CPU, all nodes together.
+cpu_use servers_cpu(const load_world& world) {
+    cpu_use sum;
+    for (const auto pid : world.server_pids) {
+        const auto c = process_cpu(pid);
+        sum.user_s += c.user_s;
+        sum.system_s += c.system_s;
+        sum.minor_faults += c.minor_faults;
+    }
+    return sum;
+}
+
+// The database's transactions so far (commits + rollbacks); 0 without a database.
+double database_transactions(PGconn* db) {
+    if (!db) return 0;
+    PGresult* r = PQexec(db, "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()");
+    const double v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? std::strtod(PQgetvalue(r, 0, 0), nullptr) : 0;
+    PQclear(r);
+    return v;
+}
+
+// The figures of the nodes' /metrics that count storage jobs, summed over the nodes.
+struct storage_figures {
+    double jobs = 0, db_s = 0, db_count = 0;
+};
+
+// The value after the series name `name` (labels included) on each line that starts with it.
+double sum_of_series(const std::string& body, const std::string& prefix) {
+    double total = 0;
+    std::istringstream in(body);
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with(prefix)) total += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+    return total;
+}
+
+// A blocking GET /metrics on each node (its own short-lived io_context: called between the
+// phases, when no client runs). Nodes without the figures (LMDB) add zeros.
+storage_figures storage_figures_of(const std::vector<unsigned short>& ports) {
+    storage_figures f;
+    for (const auto port : ports) {
+        net::io_context ioc;
+        beast::tcp_stream stream(ioc);
+        beast::error_code ec;
+        stream.expires_after(std::chrono::seconds(5));
+        stream.connect({net::ip::make_address("127.0.0.1"), port}, ec);
+        if (ec) continue;
+        http::request<http::empty_body> req{http::verb::get, "/metrics", 11};
+        req.set(http::field::host, "127.0.0.1");
+        http::write(stream, req, ec);
+        beast::flat_buffer buffer;
+        http::response<http::string_body> res;
+        if (!ec) http::read(stream, buffer, res, ec);
+        if (ec || res.result_int() != 200) continue;
+        const auto& body = res.body();
+        f.jobs += sum_of_series(body, "nidan_storage_transactions_total ") + sum_of_series(body, "nidan_storage_errors_total ");
+        f.db_s += sum_of_series(body, "nidan_storage_db_seconds_sum{");
+        f.db_count += sum_of_series(body, "nidan_storage_db_seconds_count{");
+    }
+    return f;
+}
 
 class phase_context {
 public:
@@ -889,17 +1029,21 @@ awaitable<void> attacker_loop(phase_context& ctx, attacker& a) {
 // run stops rather than leave coroutines pointing at a finished phase.
 constexpr auto phase_overrun = std::chrono::seconds(60);
 
-[[noreturn]] void stalled_phase(pid_t server) {
+[[noreturn]] void stalled_phase(const std::vector<pid_t>& servers) {
     std::fprintf(stderr, "bench_login_load: a virtual client did not end %lld s after its phase; stopping\n",
                  static_cast<long long>(phase_overrun.count()));
-    if (server > 0) kill_and_reap(server);
+    for (const auto server : servers)
+        if (server > 0) kill_and_reap(server);
     std::_Exit(1);
 }
 
 awaitable<phase_stats> run_phase(const phase_plan& plan, load_world& world) {
     phase_context ctx(plan, world);
     const auto start = clock_type::now();
-    const auto server_cpu = process_cpu(world.server_pid);
+    const auto storage_before = storage_figures_of(world.ports);
+    const auto xacts_before = database_transactions(world.stats_db);
+    const auto db_cpu = cluster_cpu_seconds(world.postgres_data);
+    const auto server_cpu = servers_cpu(world);
     const auto bench_cpu = own_cpu_seconds();
     const auto ex = co_await net::this_coro::executor;
     net::steady_timer all_done(ex, ctx.deadline() + phase_overrun);
@@ -924,17 +1068,23 @@ awaitable<phase_stats> run_phase(const phase_plan& plan, load_world& world) {
         }
     }
     if (running > 0) co_await all_done.async_wait(as_result);
-    if (running > 0) stalled_phase(world.server_pid);
+    if (running > 0) stalled_phase(world.server_pids);
     if (failure) std::rethrow_exception(failure);
     auto& stats = ctx.stats();
     const auto end = clock_type::now();
     stats.seconds = seconds_between(start, legit_end);
     stats.wall_s = seconds_between(start, end);
-    const auto server_after = process_cpu(world.server_pid);
+    const auto server_after = servers_cpu(world);
     stats.server_cpu_s = server_after.total() - server_cpu.total();
     stats.server_system_s = server_after.system_s - server_cpu.system_s;
     stats.server_faults = server_after.minor_faults - server_cpu.minor_faults;
     stats.bench_cpu_s = own_cpu_seconds() - bench_cpu;
+    stats.db_cpu_s = cluster_cpu_seconds(world.postgres_data) - db_cpu;
+    stats.pg_xacts = database_transactions(world.stats_db) - xacts_before;
+    const auto storage_after = storage_figures_of(world.ports);
+    stats.nidan_jobs = storage_after.jobs - storage_before.jobs;
+    stats.db_job_s = storage_after.db_s - storage_before.db_s;
+    stats.db_jobs = storage_after.db_count - storage_before.db_count;
     co_return std::move(stats);
 }
 
@@ -988,11 +1138,16 @@ std::vector<report_row> rows_of(const std::vector<phase_result>& results) {
     return rows;
 }
 
-void add_virtual_clients(load_world& world, const options& o, net::any_io_executor ex, tcp::endpoint server) {
+// Client i (and attacker i) talks to node i % nodes: the load spreads evenly, and a client's
+// two steps go to one node (any node would do: no sticky sessions are needed).
+void add_virtual_clients(load_world& world, const options& o, net::any_io_executor ex) {
+    const auto node = [&](unsigned i) {
+        return tcp::endpoint{net::ip::make_address("127.0.0.1"), world.ports[i % world.ports.size()]};
+    };
     for (unsigned i = 0; i < o.clients; ++i) {
-        world.clients.push_back({api_connection(ex, server), address_in_range("198.51.100.", i), i, o.clients, 0});
+        world.clients.push_back({api_connection(ex, node(i)), address_in_range("198.51.100.", i), i, o.clients, 0});
     }
-    for (unsigned i = 0; i < o.attackers; ++i) world.attackers.push_back({api_connection(ex, server)});
+    for (unsigned i = 0; i < o.attackers; ++i) world.attackers.push_back({api_connection(ex, node(i))});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1010,6 +1165,11 @@ void print_header(const options& o, const nidan::config& cfg, const setup_figure
                                                                                                : "no_sync";
     std::printf("two-step login over the JSON API under load: hash %s, %u accounts, %u clients\n",
                 setup.hash_label.c_str(), o.accounts, o.clients);
+    std::string pins;
+    for (std::size_t i = 0; i < o.pin_cores.size() && i < o.nodes; ++i) pins += (i ? "," : "") + std::to_string(o.pin_cores[i]);
+    std::printf("storage: %s, %u node%s%s%s\n",
+                cfg.storage.backend == nidan::storage_backend::postgres ? "postgres" : "lmdb", o.nodes,
+                o.nodes == 1 ? "" : "s", pins.empty() ? "" : ", pinned to cores ", pins.c_str());
     std::printf("server: io_threads=%u hash.threads=%u durability=%s smtp.pool_size=%u; %u cores, load average %s\n",
                 cfg.server.io_threads, cfg.hash.threads, durability, cfg.smtp.pool_size,
                 std::thread::hardware_concurrency(), setup.load_average.c_str());
@@ -1028,6 +1188,15 @@ void print_throughput(const std::vector<report_row>& rows) {
                     s.faults_per_attempt(), s.bench_cores(), s.wrong_started, 100 * s.wrong_share());
     }
     std::printf("(cores: CPU time / wall time; srv faults/pw: the server's minor page faults per password attempt)\n");
+    std::printf("\n%-26s %12s %11s %11s %11s %12s\n", "per completed login", "srv CPU ms", "db CPU ms",
+                "db xacts", "nidan txns", "db ms/txn");
+    for (const auto& [name, s] : rows) {
+        std::printf("%-26s %12.2f %11.2f %11.2f %11.2f %12.3f\n", name.c_str(), 1000 * s.per_login(s.server_cpu_s),
+                    1000 * s.per_login(s.db_cpu_s), s.per_login(s.pg_xacts), s.per_login(s.nidan_jobs),
+                    s.db_jobs > 0 ? 1000 * s.db_job_s / s.db_jobs : 0.0);
+    }
+    std::printf("(srv: all nodes; db: the cluster's processes; db xacts: pg_stat_database commits + rollbacks;\n"
+                " nidan txns: the nodes' storage transactions, from /metrics; db ms/txn: their mean BEGIN..COMMIT)\n");
 }
 
 void print_latency_row(const char* what, const samples& s) {
@@ -1109,17 +1278,22 @@ void print_ratios(const std::vector<report_row>& rows, const std::vector<phase_r
 }
 
 // One tab-separated line per row: label, phase, logins/s, its ratio to the first row's, password
-// p50 p99, code p50, mail p50 p99, wrong %, slowed, server cores.
+// p50 p99, code p50, mail p50 p99, wrong %, slowed, server cores; then per completed login: the
+// servers' CPU ms, the database's CPU ms, database transactions, nidan's storage transactions;
+// and the mean BEGIN..COMMIT ms of those.
 void write_summary(const std::string& file, const std::string& label, const std::vector<report_row>& rows) {
     std::ofstream out(file, std::ios::app);
     for (const auto& [name, s] : rows) {
-        char line[256];
-        std::snprintf(line, sizeof line, "%s\t%s\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%u\t%.2f\n",
+        char line[384];
+        std::snprintf(line, sizeof line,
+                      "%s\t%s\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%u\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f\n",
                       label.c_str(), name.c_str(), s.logins_per_s(),
                       ratio(s.logins_per_s(), rows.front().stats.logins_per_s()), s.password_ms.at(0.5),
                       s.password_ms.at(0.99),
                       s.code_ms.at(0.5), s.mail_ms.at(0.5), s.mail_ms.at(0.99), 100 * s.wrong_share(),
-                      s.wrong_slowed, s.server_cores());
+                      s.wrong_slowed, s.server_cores(), 1000 * s.per_login(s.server_cpu_s),
+                      1000 * s.per_login(s.db_cpu_s), s.per_login(s.pg_xacts), s.per_login(s.nidan_jobs),
+                      s.db_jobs > 0 ? 1000 * s.db_job_s / s.db_jobs : 0.0);
         out << line;
     }
 }
@@ -1223,13 +1397,29 @@ int run(const options& o, const fs::path& work) {
     run_nidan(nidan, import_args, work);
     setup.import_s = seconds_between(import_start, clock_type::now());
 
+    const bool postgres = cfg.storage.backend == nidan::storage_backend::postgres;
+    if (o.nodes > 1 && !postgres) throw std::runtime_error("--nodes above 1 needs --set storage.backend=postgres");
+    std::unique_ptr<PGconn, decltype(&PQfinish)> stats_db(nullptr, &PQfinish);
+    if (postgres) {
+        stats_db.reset(PQconnectdb(cfg.storage.postgres_url.c_str()));
+        if (PQstatus(stats_db.get()) != CONNECTION_OK)
+            throw std::runtime_error("cannot connect to storage.postgres_url: " + std::string(PQerrorMessage(stats_db.get())));
+        world.stats_db = stats_db.get();
+        world.postgres_data = o.postgres_data;
+    }
     const auto serve_start = clock_type::now();
-    server_child server(nidan, with_config({"serve"}, settings), work);
+    std::vector<std::unique_ptr<server_child>> servers;
+    for (unsigned i = 0; i < o.nodes; ++i) {
+        const int cpu = o.pin_cores.empty() ? -1 : o.pin_cores[i];
+        servers.push_back(std::make_unique<server_child>(nidan, with_config({"serve"}, settings), work,
+                                                         "serve" + std::to_string(i), cpu));
+        world.server_pids.push_back(servers.back()->pid());
+        world.ports.push_back(servers.back()->port());
+    }
     setup.server_start_s = seconds_between(serve_start, clock_type::now());
-    world.server_pid = server.pid();
     world.max_attempts = o.max_logins;
     world.legit_accounts = o.accounts - o.victims;
-    add_virtual_clients(world, o, ioc.get_executor(), {net::ip::make_address("127.0.0.1"), server.port()});
+    add_virtual_clients(world, o, ioc.get_executor());
     print_header(o, cfg, setup);
     std::fflush(stdout);
 
@@ -1245,8 +1435,10 @@ int run(const options& o, const fs::path& work) {
             std::fprintf(stderr, "  %-26s %4.1f s %7.1f logins/s\n", plan.name.c_str(), results.back().stats.seconds,
                          results.back().stats.logins_per_s());
         }
-        const int exit_code = server.stop();  // while the sink still answers its QUIT
-        if (exit_code != 0) std::printf("server exit code after SIGTERM: %d (expected 0)\n", exit_code);
+        for (auto& server : servers) {
+            const int exit_code = server->stop();  // while the sink still answers its QUIT
+            if (exit_code != 0) std::printf("server exit code after SIGTERM: %d (expected 0)\n", exit_code);
+        }
     }
 
     const auto rows = rows_of(results);
@@ -1257,7 +1449,7 @@ int run(const options& o, const fs::path& work) {
     std::printf("\nsink: %llu mails (%llu without a code) over %llu SMTP connections\n",
                 static_cast<unsigned long long>(sink.mails()), static_cast<unsigned long long>(sink.without_code()),
                 static_cast<unsigned long long>(sink.connections()));
-    print_server_log_findings(server.log());
+    for (const auto& server : servers) print_server_log_findings(server->log());
     if (!o.summary.empty()) write_summary(o.summary, setup.hash_label, rows);
     return 0;
 }

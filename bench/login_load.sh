@@ -12,12 +12,25 @@
 # and take a little CPU from the server. Bounded: 3 x PHASE_SECONDS of load plus a 1 s warm-up
 # per hash setting (about 45 s in all with the defaults).
 #
+# BACKEND=postgres runs it on PostgreSQL 15: a private cluster of its own (initdb in a temp
+# folder, pg_ctl on a free 127.0.0.1 port, as the postgres user through runuser when run as
+# root; fsync and synchronous_commit as shipped, as LMDB's full_sync), a fresh database per hash
+# setting migrated with `nidan db migrate`, and NODES servers on it that the clients spread over.
+# The cluster is stopped and removed at the end. The report then adds, per completed login, the
+# servers' CPU, the database's CPU, its transactions and nidan's storage transactions.
+#
 # Environment (defaults in brackets):
 #   PHASE_SECONDS [5]  seconds per kind of load     CLIENTS [32]       concurrent virtual clients
 #   ACCOUNTS [2000]    accounts imported            WRONG_SHARE [0.10] wrong passwords among all attempts
+#                                                                      (0: the baseline phase only)
+#   HASH [both]        fast, shipped or both        BACKEND [lmdb]     lmdb or postgres
+#   NODES [1]          servers, 1-3 (postgres)      PIN []             1: node i pinned to core i (taskset's
+#                                                                      sched_setaffinity); or cores "0,1"
 #   BUILD_DIR [build]  where to build               SKIP_BUILD [0]     1: use the existing BUILD_DIR binaries
 #   JOBS [nproc]       parallel compile jobs        NIDAN_SET []       extra server overrides, space separated:
 #                                                   NIDAN_SET="hash.threads=2 storage.durability=no_sync"
+#   SUMMARY []         a file to append the summary lines to, prefixed with backend, nodes and cores
+#                      (bench/backends.sh reads them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,12 +39,27 @@ clients=${CLIENTS:-32}
 accounts=${ACCOUNTS:-2000}
 wrong_share=${WRONG_SHARE:-0.10}
 build_dir=${BUILD_DIR:-build}
+backend=${BACKEND:-lmdb}
+nodes=${NODES:-1}
+pin=${PIN:-}
+hashes=${HASH:-both}
 read -r -a extra_set <<<"${NIDAN_SET:-}"
 
 for v in "$phase_seconds" "$clients" "$accounts"; do
   if ! [[ $v =~ ^[1-9][0-9]*$ ]]; then echo "login_load: PHASE_SECONDS, CLIENTS and ACCOUNTS are positive integers" >&2; exit 2; fi
 done
 if ((phase_seconds > 120)); then echo "login_load: PHASE_SECONDS is at most 120" >&2; exit 2; fi
+case $backend in lmdb | postgres) ;; *) echo "login_load: BACKEND is lmdb or postgres" >&2; exit 2 ;; esac
+if ! [[ $nodes =~ ^[1-3]$ ]]; then echo "login_load: NODES is 1, 2 or 3" >&2; exit 2; fi
+if [[ $backend == lmdb ]] && ((nodes > 1)); then echo "login_load: several NODES need BACKEND=postgres" >&2; exit 2; fi
+case $hashes in both) hashes="fast shipped" ;; fast | shipped) ;; *) echo "login_load: HASH is fast, shipped or both" >&2; exit 2 ;; esac
+cores=""
+if [[ $pin == 1 ]]; then
+  for ((i = 0; i < nodes; i++)); do cores+="${cores:+,}$((i % $(nproc)))"; done
+elif [[ -n $pin && $pin != 0 ]]; then
+  if ! [[ $pin =~ ^[0-9]+(,[0-9]+)*$ ]]; then echo "login_load: PIN is 1 or a list of cores such as 0,1" >&2; exit 2; fi
+  cores=$pin
+fi
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   if [[ -f $build_dir/CMakeCache.txt ]]; then
@@ -48,27 +76,77 @@ for f in "$bench" "$nidan"; do
 done
 
 summary=$(mktemp)
-trap 'rm -f "$summary"' EXIT
+pg_dir=""
+as_postgres=()
+pg_bin=/usr/lib/postgresql/15/bin
+stop_cluster() {
+  if [[ -n $pg_dir ]]; then
+    timeout 30 "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -w -t 20 -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+  fi
+}
+trap 'stop_cluster; rm -f "$summary"' EXIT
+
 args=(--seconds "$phase_seconds" --clients "$clients" --accounts "$accounts" --wrong-share "$wrong_share"
-      --nidan "$nidan" --summary "$summary")
+      --nidan "$nidan" --summary "$summary" --nodes "$nodes")
+[[ -n $cores ]] && args+=(--pin-cores "$cores")
 for s in "${extra_set[@]}"; do args+=(--set "$s"); done
 
+if [[ $backend == postgres ]]; then
+  [[ -x $pg_bin/initdb ]] || { echo "login_load: PostgreSQL 15 not found in $pg_bin" >&2; exit 1; }
+  pg_dir=$(mktemp -d /tmp/nidan-bench-pg-XXXXXX)
+  if ((EUID == 0)); then
+    chown postgres: "$pg_dir"
+    as_postgres=(runuser -u postgres --)
+  fi
+  timeout 60 "${as_postgres[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U nidan --no-sync >"$pg_dir/setup.log" 2>&1 ||
+    { echo "login_load: initdb failed: $(tail -3 "$pg_dir/setup.log")" >&2; exit 1; }
+  # A port that was free a moment ago; another process may take it first, so a few tries.
+  pg_port=""
+  for attempt in 1 2 3 4 5; do
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    if timeout 60 "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
+      -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=64MB" \
+      start >>"$pg_dir/setup.log" 2>&1; then
+      pg_port=$port
+      break
+    fi
+  done
+  [[ -n $pg_port ]] || { echo "login_load: pg_ctl start failed: $(tail -3 "$pg_dir/server.log")" >&2; exit 1; }
+  echo "PostgreSQL cluster on 127.0.0.1:$pg_port in $pg_dir"
+fi
+
 status=0
-for hash in fast shipped; do
-  echo "== hash $hash"
+for hash in $hashes; do
+  echo "== hash $hash, $backend, $nodes node(s)${cores:+, cores $cores}"
+  run_args=(--hash "$hash" "${args[@]}")
+  if [[ $backend == postgres ]]; then
+    # A fresh database per run: each run imports the same accounts.
+    url="postgresql://nidan@127.0.0.1:$pg_port/bench_$hash"
+    psql -q -h 127.0.0.1 -p "$pg_port" -U nidan -d postgres -c "CREATE DATABASE bench_$hash" >/dev/null
+    db_set=(--set storage.backend=postgres --set "storage.postgres_url=$url")
+    timeout 60 "$nidan" db migrate --config conf/nidan.toml "${db_set[@]}" >/dev/null
+    run_args+=("${db_set[@]}" --postgres-data "$pg_dir/data")
+  fi
   # 3 kinds of load and the warm-up, plus room for setup and a slow shutdown.
-  timeout $((3 * phase_seconds + 90)) "$bench" --hash "$hash" "${args[@]}" || { echo "login_load: the $hash run failed" >&2; status=1; }
+  timeout $((3 * phase_seconds + 90)) "$bench" "${run_args[@]}" || { echo "login_load: the $hash run failed" >&2; status=1; }
   echo
 done
+if [[ -n ${SUMMARY:-} ]]; then
+  while IFS= read -r line; do printf '%s\t%s\t%s\t%s\n' "$backend" "$nodes" "${cores:--}" "$line"; done <"$summary" >>"$SUMMARY"
+fi
 
 echo "== summary (times in ms; vs_base: logins/s against the same run's baseline; wrong%: wrong passwords"
 echo "   among all password attempts; slowed: wrong passwords answered after a throttle delay;"
 echo "   cores: the server's CPU time / wall time)"
-printf '%-26s %-25s %9s %7s %7s %7s %8s %8s %8s %6s %6s %5s\n' hash phase logins/s vs_base pw_p50 pw_p99 code_p50 \
-  mail_p50 mail_p99 wrong% slowed cores
-while IFS=$'\t' read -r label phase rate vs_base pw50 pw99 code50 mail50 mail99 wrong slowed cores; do
-  printf '%-26s %-25s %9s %7s %7s %7s %8s %8s %8s %6s %6s %5s\n' "$label" "$phase" "$rate" "$vs_base" "$pw50" "$pw99" \
-    "$code50" "$mail50" "$mail99" "$wrong" "$slowed" "$cores"
+echo "   per login: srv_ms the servers' CPU ms, db_ms the database's CPU ms, xacts its transactions,"
+echo "   txns nidan's storage transactions)"
+printf '%-26s %-25s %9s %7s %7s %7s %8s %8s %8s %6s %6s %5s %7s %6s %6s %5s\n' hash phase logins/s vs_base pw_p50 pw_p99 \
+  code_p50 mail_p50 mail_p99 wrong% slowed cores srv_ms db_ms xacts txns
+while IFS=$'\t' read -r label phase rate vs_base pw50 pw99 code50 mail50 mail99 wrong slowed srv_cores srv_ms db_ms xacts \
+  txns _; do
+  printf '%-26s %-25s %9s %7s %7s %7s %8s %8s %8s %6s %6s %5s %7s %6s %6s %5s\n' "$label" "$phase" "$rate" "$vs_base" \
+    "$pw50" "$pw99" "$code50" "$mail50" "$mail99" "$wrong" "$slowed" "$srv_cores" "$srv_ms" "$db_ms" "$xacts" "$txns"
 done <"$summary"
 # Logins/s of the first baseline, fast against shipped: what the Argon2id cost does to throughput.
 awk -F'\t' '$2 == "no wrong passwords" { rate[$1 ~ /^fast/ ? "fast" : "shipped"] = $3 }

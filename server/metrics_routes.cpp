@@ -2,6 +2,11 @@
 
 #include "server/storage_bridge.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <vector>
+
 #include "core/clock.hpp"
 #include "core/login_context.hpp"
 #include "server/error_pages.hpp"
@@ -45,6 +50,45 @@ void labelled(std::string& out, const char* name, const char* help, const Result
     }
 }
 
+// Prometheus' text form of a float: the shortest decimal (no exponent, so bounds read "0.0005")
+// that reads back the same; "+Inf" for infinity.
+std::string number(double v) {
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    char buf[400];  // the longest fixed form of a double
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
+}
+
+// A histogram series: its _bucket lines (cumulative, le="+Inf" last), _sum and _count.
+void histogram_series(std::string& out, const storage::metric_sample& s) {
+    const auto with = [&s](const std::string& extra) {
+        if (s.labels.empty() && extra.empty()) return std::string();
+        return "{" + s.labels + (s.labels.empty() || extra.empty() ? "" : ",") + extra + "}";
+    };
+    for (const auto& [bound, count] : s.buckets)
+        out += s.name + "_bucket" + with("le=\"" + number(bound) + "\"") + " " + std::to_string(count) + "\n";
+    out += s.name + "_sum" + with("") + " " + number(s.value) + "\n";
+    out += s.name + "_count" + with("") + " " + std::to_string(s.buckets.empty() ? 0 : s.buckets.back().second) + "\n";
+}
+
+// The backend's figures; the HELP and TYPE lines once per family, the series of a histogram
+// family coming one after the other.
+void storage_samples(std::string& out, const std::vector<storage::metric_sample>& samples) {
+    const std::string* previous = nullptr;
+    for (const auto& sample : samples) {
+        if (!previous || *previous != sample.name) family(out, sample.name.c_str(), sample.type.c_str(), sample.help.c_str());
+        previous = &sample.name;
+        if (sample.type == "histogram") {
+            histogram_series(out, sample);
+            continue;
+        }
+        out += sample.name;
+        out += ' ';
+        out += std::to_string(static_cast<std::uint64_t>(sample.value));
+        out += '\n';
+    }
+}
+
 }  // namespace
 
 void add_metrics_route(app_state& app, metrics_sources sources) {
@@ -70,13 +114,7 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
                app.connections.refused_server_full());
         metric(body, "nidan_http_connections_refused_per_client_total", "counter",
                "Connections refused at server.max_connections_per_client.", app.connections.refused_client_full());
-        for (const auto& sample : sources.store.metrics()) {
-            family(body, sample.name.c_str(), sample.type.c_str(), sample.help.c_str());
-            body += sample.name;
-            body += ' ';
-            body += std::to_string(static_cast<std::uint64_t>(sample.value));
-            body += '\n';
-        }
+        storage_samples(body, sources.store.metrics());
         metric(body, "nidan_hash_queue", "gauge", "Password hashes waiting or running.", sources.hash_queue());
         const auto& logins = sources.logins;
         labelled(body, "nidan_login_password_total", "Password steps by outcome.", login::all_password_results,

@@ -142,12 +142,18 @@ using completion = std::function<void(std::error_code)>;
 using read_work = std::function<void(const record_view&)>;
 using write_work = std::function<void(record_store&)>;
 
-// One figure for /metrics, backend-specific (writer queue, map use, pool connections...).
+// One figure for /metrics, backend-specific (writer queue, map use, pool connections...). A
+// histogram is one series of its family (storage/duration_histogram.hpp): the series of one
+// name come one after the other, told apart by their labels.
 struct metric_sample {
     std::string name;  // nidan_storage_...
-    std::string type;  // gauge | counter
+    std::string type;  // gauge | counter | histogram
     std::string help;
-    double value = 0;
+    double value = 0;  // histogram: the sum of the observations
+    std::string labels = {};  // histogram: `kind="read"`, or empty
+    // histogram: (upper bound, observations <= bound), ascending and cumulative; the last bound
+    // is +Inf and its count is the series' _count.
+    std::vector<std::pair<double, std::uint64_t>> buckets = {};
 };
 
 class backend {

@@ -51,7 +51,7 @@ void pg_backend::read(read_work work, completion done) {
         done(make_error_code(stopping_ ? errc::shutting_down : errc::overloaded));
         return;
     }
-    queue_.push_back({std::move(work), {}, std::move(done)});
+    queue_.push_back({std::move(work), {}, std::move(done), std::chrono::steady_clock::now()});
     lock.unlock();
     wake_.notify_one();
 }
@@ -60,7 +60,7 @@ bool pg_backend::write(write_work work, completion done) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || queue_.size() >= max_queue_) return false;
-        queue_.push_back({{}, std::move(work), std::move(done)});
+        queue_.push_back({{}, std::move(work), std::move(done), std::chrono::steady_clock::now()});
     }
     wake_.notify_one();
     return true;
@@ -77,6 +77,7 @@ void pg_backend::run(std::size_t) {
             j = std::move(queue_.front());
             queue_.pop_front();
         }
+        queue_wait_[j.write ? write_kind : read_kind].record(std::chrono::steady_clock::now() - j.queued_at);
         busy_.fetch_add(1, std::memory_order_relaxed);
         const auto ec = execute(conn, j);
         busy_.fetch_sub(1, std::memory_order_relaxed);
@@ -103,6 +104,8 @@ std::error_code pg_backend::execute(std::unique_ptr<connection>& conn, job& j) {
         return error_code_of(std::current_exception());
     }
     bool queued_mail = false;
+    auto& timed = db_time_[j.write ? write_kind : read_kind];
+    const auto started = std::chrono::steady_clock::now();
     try {
         if (j.write) {
             conn->exec("BEGIN");
@@ -117,10 +120,12 @@ std::error_code pg_backend::execute(std::unique_ptr<connection>& conn, job& j) {
             j.read(v);
             conn->exec("COMMIT");
         }
+        timed.record(std::chrono::steady_clock::now() - started);
         transactions_.fetch_add(1, std::memory_order_relaxed);
     } catch (...) {
         const auto ec = error_code_of(std::current_exception());
         conn->rollback();
+        timed.record(std::chrono::steady_clock::now() - started);
         if (!conn->usable()) {
             connected_ = false;
             conn.reset();
@@ -142,7 +147,7 @@ std::vector<metric_sample> pg_backend::metrics() const {
         std::lock_guard lock(mutex_);
         waiting = queue_.size();
     }
-    return {
+    std::vector<metric_sample> samples{
         {"nidan_storage_pool_connections", "gauge", "Database connections (storage.postgres_pool_size).",
          static_cast<double>(threads_.size())},
         {"nidan_storage_pool_in_use", "gauge", "Database connections running a transaction now.",
@@ -155,6 +160,19 @@ std::vector<metric_sample> pg_backend::metrics() const {
         {"nidan_storage_connects_total", "counter", "Database connections opened.",
          static_cast<double>(connects_.load(std::memory_order_relaxed))},
     };
+    for (const auto k : {read_kind, write_kind}) {
+        const std::string label = k == read_kind ? "kind=\"read\"" : "kind=\"write\"";
+        samples.push_back(db_time_[k].sample("nidan_storage_db_seconds",
+                                             "Database transactions, from BEGIN on the job's connection to COMMIT "
+                                             "or ROLLBACK, by kind.",
+                                             label));
+    }
+    for (const auto k : {read_kind, write_kind}) {
+        const std::string label = k == read_kind ? "kind=\"read\"" : "kind=\"write\"";
+        samples.push_back(queue_wait_[k].sample("nidan_storage_queue_wait_seconds",
+                                                "Time storage jobs waited for a database connection, by kind.", label));
+    }
+    return samples;
 }
 
 void pg_backend::on_mail_queued(std::function<void()> f) {

@@ -12,7 +12,9 @@
 // the database is down every job fails within postgres_connect_timeout_ms, and service comes
 // back by itself with the database. Nothing acknowledged is lost: a completion reports success
 // only after COMMIT returned.
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -22,6 +24,7 @@
 
 #include "core/config.hpp"
 #include "storage/backend.hpp"
+#include "storage/duration_histogram.hpp"
 #include "storage/postgres/pg_connection.hpp"
 
 namespace nidan::storage::pg {
@@ -51,7 +54,9 @@ private:
         read_work read;    // one of the two
         write_work write;
         completion done;
+        std::chrono::steady_clock::time_point queued_at;
     };
+    enum kind : std::size_t { read_kind, write_kind };
     void run(std::size_t index);
     // LISTEN nidan_outbox on a connection of its own: a mail queued through any node wakes this
     // node's delivery loop within milliseconds, not at its next poll.
@@ -73,6 +78,10 @@ private:
     std::atomic<std::uint64_t> failures_{0};
     std::atomic<std::uint64_t> connects_{0};
     std::atomic<bool> connected_{false};
+    // By kind: how long jobs waited for a connection, and how long their transaction took on it
+    // (BEGIN to COMMIT or ROLLBACK, the closure's statements included, connecting not).
+    std::array<duration_histogram, 2> queue_wait_;
+    std::array<duration_histogram, 2> db_time_;
 
     std::vector<std::thread> threads_;  // last: they start once everything above exists
     std::thread listener_;

@@ -1,6 +1,8 @@
 // Runs the real `nidan user ...` operator commands against LMDB folders in temporary
-// directories and checks exit codes, what they print, and what they leave in the database:
-// as `nidan user show` reports it, and as storage:: reads it once the process has ended.
+// directories, or with NIDAN_TEST_BACKEND=postgres against a database of their own on the
+// test cluster, and checks exit codes, what they print, and what they leave in the store: as
+// `nidan user show` reports it, and as stored_state.hpp's data_folder reads it (on either
+// backend) once the process has ended.
 #define BOOST_TEST_MODULE user_cli
 #include <boost/test/unit_test.hpp>
 
@@ -16,11 +18,12 @@
 #include <vector>
 
 #include "core/password_hasher.hpp"
+#include "nidan_test/mail_outbox.hpp"
+#include "nidan_test/postgres_server.hpp"
 #include "nidan_test/process.hpp"
 #include "nidan_test/raw_http.hpp"
 #include "nidan_test/temp_dir.hpp"
-#include "storage/account_table.hpp"
-#include "storage/environment.hpp"
+#include "stored_state.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -80,33 +83,50 @@ std::vector<std::string> messages_of(const std::string& err) {
     return messages;
 }
 
-nidan::storage::environment open_env(const std::string& data_dir) {
-    nidan::storage_config cfg;
-    cfg.data_dir = data_dir;
-    return nidan::storage::environment(nidan::storage::make_options(cfg));
-}
-
-// Only while no nidan process has the folder open for writing, so the test never races it.
+// The store of a folder, read and written from the test process: its LMDB files, or its
+// database on PostgreSQL. Only while no nidan command runs on it, so the test never races one.
 std::optional<nidan::account> stored(const std::string& data_dir, const std::string& portal, const std::string& id) {
-    auto env = open_env(data_dir);
-    return nidan::storage::get_account(env.begin_read(), portal, id);
+    return data_folder(data_dir).account(portal, id);
 }
 
 std::size_t stored_count(const std::string& data_dir) {
-    auto env = open_env(data_dir);
-    return env.begin_read().entries(env.dbs().accounts);
+    auto state = data_folder(data_dir).snapshot();
+    return state.tables["accounts"].size();
 }
 
+// Overwrites the stored account of a's key, which must exist.
 void store(const std::string& data_dir, const nidan::account& a) {
-    auto env = open_env(data_dir);
-    auto txn = env.begin_write();
-    nidan::storage::put_account(txn, a);
-    txn.commit();
+    const bool found =
+        data_folder(data_dir).edit_account(a.portal, a.selfcare_id, [&](nidan::account& stored_one) { stored_one = a; });
+    BOOST_REQUIRE(found);
+}
+
+// Cases about what only LMDB has (a data folder, its map size) run on LMDB only.
+boost::test_tools::assertion_result on_lmdb(boost::unit_test::test_unit_id) { return !postgres_backend_selected(); }
+
+// Whether a migrated store is there: `nidan db status` exits 0 only on the schema it needs. On
+// LMDB it would create the folder, so there the folder's existence is the answer.
+bool store_exists(const std::string& data_dir) {
+    if (!postgres_backend_selected()) return std::filesystem::exists(data_dir);
+    return run_nidan({"db", "status", "--config", source_dir() + "/conf/nidan.toml", "--set", "storage.data_dir=" + data_dir})
+               .exit_code == 0;
 }
 
 struct workspace {
+    // On PostgreSQL the folder's database: migrated, as `nidan db migrate` leaves it, or created
+    // and left empty, as a mistyped storage.postgres_url may name one.
+    enum class database { migrated, without_schema };
+
     temp_dir dir;
     std::string data = (dir / "data").string();
+
+    explicit workspace(database db = database::migrated) {
+        if (db == database::migrated) {
+            use_postgres_if_selected(data);
+        } else if (postgres_backend_selected()) {
+            register_postgres_url(data, shared_postgres().create_database());
+        }
+    }
 
     command_result user(std::vector<std::string> args, const std::string& input = "") const {
         return nidan_user(data, std::move(args), input);
@@ -116,6 +136,12 @@ struct workspace {
         std::vector<std::string> args{"add", "--portal", portal, "--id", id, "--phone", phone, "--password-stdin"};
         if (!email.empty()) args.insert(args.end(), {"--email", email});
         return user(args, password + "\n");
+    }
+    // `nidan outbox ARGS`, on the same store.
+    command_result outbox(std::vector<std::string> args) const {
+        args.insert(args.begin(), "outbox");
+        args.insert(args.end(), {"--config", source_dir() + "/conf/nidan.toml", "--set", "storage.data_dir=" + data});
+        return run_nidan(args);
     }
     command_result show(const std::string& portal, const std::string& id) const {
         return user({"show", "--portal", portal, "--id", id});
@@ -406,6 +432,45 @@ BOOST_AUTO_TEST_CASE(delete_removes_one_account) {
     BOOST_TEST(stored_count(w.data) == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(sessions_logout_and_the_outbox_commands) {
+    workspace w;
+    BOOST_REQUIRE(w.add("ip-phone", "taro", "09012345678", "taro@example.jp", "Valid password 1").exit_code == 0);
+    const auto sessions = w.user({"sessions", "--portal", "ip-phone", "--id", "taro"});
+    BOOST_TEST(sessions.exit_code == 0);
+    BOOST_TEST(sessions.out == "0 live sessions of ip-phone/taro\n");
+    const auto logout = w.user({"logout", "--portal", "ip-phone", "--id", "taro"});
+    BOOST_TEST(logout.exit_code == 0);
+    BOOST_TEST(logout.out == "logged out ip-phone/taro: 0 sessions and every device token ended\n");
+    const auto nobody = w.user({"logout", "--portal", "ip-phone", "--id", "nobody"});
+    BOOST_TEST(nobody.exit_code == 1);
+    BOOST_TEST(nobody.err == "nidan user: no account ip-phone/nobody\n");
+
+    // A queued code mail, as a password step leaves it; no server runs to send it.
+    const auto id = std::to_string(enqueue_code_mail(w.data));
+    const auto listed = w.outbox({"list"});
+    BOOST_TEST(listed.exit_code == 0);
+    const auto lines = lines_of(listed.out);
+    BOOST_REQUIRE(lines.size() == 2u);
+    BOOST_TEST(lines[0] == "queued: 1, failed: 0");
+    BOOST_TEST(lines[1].starts_with(id + "\t"), lines[1]);
+    BOOST_TEST(lines[1].find("taro@example.jp") != std::string::npos, lines[1]);
+    BOOST_TEST(w.outbox({"list", "--failed"}).out == "queued: 1, failed: 0\n");
+    const auto retried = w.outbox({"retry", id});
+    BOOST_TEST(retried.exit_code == 0);
+    BOOST_TEST(retried.out == "mail " + id + " queued for delivery\n");
+    const auto unknown = w.outbox({"retry", "999999"});
+    BOOST_TEST(unknown.exit_code == 1);
+    BOOST_TEST(unknown.err == "nidan outbox: no mail 999999\n");
+    // Only failed mails are purged: the queued one stays.
+    const auto not_failed = w.outbox({"purge", id});
+    BOOST_TEST(not_failed.exit_code == 1);
+    BOOST_TEST(not_failed.err == "nidan outbox: no failed mail " + id + "\n");
+    const auto purged = w.outbox({"purge", "--all"});
+    BOOST_TEST(purged.exit_code == 0);
+    BOOST_TEST(purged.out == "purged 0 failed mails\n");
+    BOOST_TEST(first_line(w.outbox({"list"}).out) == "queued: 1, failed: 0");
+}
+
 BOOST_AUTO_TEST_CASE(import_of_a_good_file) {
     workspace w;
     const std::string phc_password = "Ready made hash 1";
@@ -556,7 +621,7 @@ BOOST_AUTO_TEST_CASE(commands_work_while_the_server_runs) {
     BOOST_TEST(stored_count(w.data) == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(a_full_map_fails_the_whole_import) {
+BOOST_AUTO_TEST_CASE(a_full_map_fails_the_whole_import, *boost::unit_test::precondition(on_lmdb)) {
     workspace w;
     const std::vector<std::string> tiny_map = {"hash.memory_kib=8192", "hash.iterations=1", "storage.map_size_mib=1"};
     // Ready-made hashes, so the import does no hashing: 20000 accounts of ~150 bytes are about
@@ -619,16 +684,24 @@ BOOST_AUTO_TEST_CASE(a_bad_setting_is_a_config_error) {
     BOOST_TEST(!std::filesystem::exists(w.data));
 }
 
-BOOST_AUTO_TEST_CASE(a_mistyped_data_dir_is_not_created) {
-    workspace w;
-    for (std::vector<std::string> args : {std::vector<std::string>{"show", "--portal", "mc050", "--id", "taro"},
-                                          {"list"},
-                                          {"unlock", "--portal", "mc050", "--id", "taro"},
-                                          {"delete", "--portal", "mc050", "--id", "taro"}}) {
-        auto r = w.user(args);
+// A mistyped storage.data_dir (LMDB) or a database nobody migrated (PostgreSQL): the commands
+// say what to check, and leave no store behind that a later command would take for the real one.
+BOOST_AUTO_TEST_CASE(a_mistyped_store_is_not_created) {
+    workspace w(workspace::database::without_schema);
+    const std::string hint = postgres_backend_selected() ? "nidan db migrate" : "check storage.data_dir";
+    std::vector<std::vector<std::string>> commands{{"show", "--portal", "mc050", "--id", "taro"},
+                                                   {"list"},
+                                                   {"unlock", "--portal", "mc050", "--id", "taro"},
+                                                   {"delete", "--portal", "mc050", "--id", "taro"}};
+    // LMDB creates a new folder on add, by design; a database is only ever created by migrate.
+    if (postgres_backend_selected())
+        commands.push_back({"add", "--portal", "mc050", "--id", "taro", "--phone", "09012345678", "--password-stdin"});
+    for (const auto& args : commands) {
+        auto r = w.user(args, "Valid password 1\n");
         BOOST_TEST(r.exit_code == 1, args.front());
+        BOOST_TEST(r.out.empty(), args.front());
         BOOST_TEST(lines_of(r.err).size() == 1u, r.err);
-        BOOST_TEST(mentions(r, "check storage.data_dir"), r.err);
-        BOOST_TEST(!std::filesystem::exists(w.data), args.front());
+        BOOST_TEST(mentions(r, hint), r.err);
+        BOOST_TEST(!store_exists(w.data), args.front());
     }
 }
