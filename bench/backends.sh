@@ -7,10 +7,12 @@
 #   4. shipped, PostgreSQL, 2 nodes on cores 0 and 1  }   when each has a core of its own
 #   5. cheap Argon2id, PostgreSQL, 1 node: where the hash no longer hides it, the servers' CPU,
 #      the database's CPU, its transactions and nidan's storage transactions per login.
+#   6. and 7. the least Argon2id the config allows (8 KiB, 1 pass), LMDB and PostgreSQL: the
+#      server's own CPU per login, next to nothing of it hashing.
 # Each PostgreSQL run has a private cluster of its own (see login_load.sh), removed at the end.
 # The clients, the SMTP sink and the database share the machine with the servers: on a small
 # machine, pinning gives each node a core but not the core to itself. Prints figures; judges
-# nothing. Bounded: 5 x (PHASE_SECONDS + a 1 s warm-up) of load, plus setup (about 1.5 min with
+# nothing. Bounded: 7 x (PHASE_SECONDS + a 1 s warm-up) of load, plus setup (about 1.5 min with
 # the defaults).
 #
 # Environment: PHASE_SECONDS [5], CLIENTS [32], ACCOUNTS [2000], BUILD_DIR [build],
@@ -52,6 +54,8 @@ run "postgres, 1 node" BACKEND=postgres HASH=shipped NODES=1
 run "postgres, 1 node, core 0" BACKEND=postgres HASH=shipped NODES=1 PIN=1
 run "postgres, 2 nodes, cores 0+1" BACKEND=postgres HASH=shipped NODES=2 PIN=1
 run "postgres, 1 node, cheap hash" BACKEND=postgres HASH=fast NODES=1
+run "lmdb, 1 node, minimal hash" BACKEND=lmdb HASH=minimal NODES=1
+run "postgres, 1 node, minimal hash" BACKEND=postgres HASH=minimal NODES=1
 
 echo
 echo "== backends (baseline logins, $(nproc) cores; per completed login: srv_ms the servers' CPU ms,"

@@ -23,7 +23,7 @@
 #   PHASE_SECONDS [5]  seconds per kind of load     CLIENTS [32]       concurrent virtual clients
 #   ACCOUNTS [2000]    accounts imported            WRONG_SHARE [0.10] wrong passwords among all attempts
 #                                                                      (0: the baseline phase only)
-#   HASH [both]        fast, shipped or both        BACKEND [lmdb]     lmdb or postgres
+#   HASH [both]        fast, minimal, shipped, both       BACKEND [lmdb]     lmdb or postgres
 #   NODES [1]          servers, 1-3 (postgres)      PIN []             1: node i pinned to core i (taskset's
 #                                                                      sched_setaffinity); or cores "0,1"
 #   BUILD_DIR [build]  where to build               SKIP_BUILD [0]     1: use the existing BUILD_DIR binaries
@@ -52,7 +52,7 @@ if ((phase_seconds > 120)); then echo "login_load: PHASE_SECONDS is at most 120"
 case $backend in lmdb | postgres) ;; *) echo "login_load: BACKEND is lmdb or postgres" >&2; exit 2 ;; esac
 if ! [[ $nodes =~ ^[1-3]$ ]]; then echo "login_load: NODES is 1, 2 or 3" >&2; exit 2; fi
 if [[ $backend == lmdb ]] && ((nodes > 1)); then echo "login_load: several NODES need BACKEND=postgres" >&2; exit 2; fi
-case $hashes in both) hashes="fast shipped" ;; fast | shipped) ;; *) echo "login_load: HASH is fast, shipped or both" >&2; exit 2 ;; esac
+case $hashes in both) hashes="fast shipped" ;; fast | minimal | shipped) ;; *) echo "login_load: HASH is fast, minimal, shipped or both" >&2; exit 2 ;; esac
 cores=""
 if [[ $pin == 1 ]]; then
   for ((i = 0; i < nodes; i++)); do cores+="${cores:+,}$((i % $(nproc)))"; done
