@@ -329,7 +329,7 @@ BOOST_AUTO_TEST_CASE(a_login_whose_requests_reach_three_nodes_holds_on_all_and_o
 BOOST_AUTO_TEST_CASE(guesses_spread_over_three_nodes_meet_the_delays_and_refusals_of_one_node, *utf::timeout(90)) {
     constexpr int account_free = 5, budget = 15;  // the shipped account_free_failures, account_budget
     constexpr int address_free = 3;
-    login_world w({taro.for_world()},
+    login_world w({taro.for_world(), hanako.for_world()},
                   {"server.trusted_proxies=127.0.0.1", "throttle.account_base_delay_ms=100",
                    "throttle.account_max_delay_ms=400", "throttle.address_free_failures=3",
                    "throttle.address_base_delay_ms=100", "throttle.address_max_delay_ms=200"});
@@ -414,6 +414,42 @@ BOOST_AUTO_TEST_CASE(guesses_spread_over_three_nodes_meet_the_delays_and_refusal
     BOOST_TEST_MESSAGE("36 IDs from one address over three nodes: " << undelayed << " checked undelayed, "
                                                                     << checked - undelayed << " after a delay, " << refused
                                                                     << " refused 429");
+
+    // 30 addresses guessing hanako: 10 at once spread over the nodes, then 20 one after the
+    // other. As on one node: exactly the budget is checked, the wave meets the account's one
+    // delayed check at a time (account_parallel_checks), the rest is refused for the budget.
+    std::vector<int> wave(30);
+    const auto guesser = [](int i) { return "203.0.114." + std::to_string(i + 1); };
+    {
+        std::latch go(10);
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 10; ++i)
+            threads.emplace_back([&, i] {
+                go.arrive_and_wait();
+                wave[i] = status_of(api_login(w.node(i % 3).port(), hanako.id, "wave " + std::to_string(i), guesser(i), 30s));
+            });
+        for (auto& t : threads) t.join();
+    }
+    for (int i = 10; i < 30; ++i)
+        wave[i] = status_of(api_login(w.node(i % 3).port(), hanako.id, "guess " + std::to_string(i), guesser(i), 30s));
+    int wave_checked = 0, wave_refused = 0;
+    for (const int s : wave) {
+        wave_checked += s == 401;
+        wave_refused += s == 429;
+    }
+    BOOST_TEST(wave_checked + wave_refused == 30);
+    const auto final_logs = all_logs(w);
+    const std::string of_hanako = "id=" + hanako.id + " ";
+    const auto concurrency = lines_of(final_logs, "login.refused_busy", {of_hanako, "reason=account_concurrency "});
+    const auto spent = lines_of(final_logs, "login.refused_busy", {of_hanako, "reason=account_budget "});
+    BOOST_TEST(lines_of(final_logs, "login.failed", {of_hanako}).size() == static_cast<std::size_t>(budget));
+    BOOST_TEST(wave_checked == budget);
+    BOOST_TEST(concurrency.size() + spent.size() == static_cast<std::size_t>(wave_refused));
+    BOOST_TEST(concurrency.size() >= 1u, "account_concurrency refusals of a wave of 10 over three nodes: " << concurrency.size());
+    BOOST_TEST(spent.size() >= 1u);
+    BOOST_TEST_MESSAGE("30 addresses at one account over three nodes: " << wave_checked << " checked, "
+                                                                         << concurrency.size() << " refused account_concurrency, "
+                                                                         << spent.size() << " refused account_budget");
 }
 
 // 3. Parallel requests for one account spread over the nodes cannot pass its limits: wrong
