@@ -661,8 +661,8 @@ BOOST_AUTO_TEST_CASE(a_node_killed_under_load_loses_no_acknowledged_login_and_no
                       "smtp.data_timeout_ms=200"});
     mail_sink sink(w.mail_dir());
 
-    // Before the load: a whole login whose code step node 2 answered, and one through each other node.
-    // The three password steps first, so that waiting for mails node 2 held a while overlaps.
+    // Before the load: a whole login whose code step node 2 answered, and one through each other
+    // node; the three password steps first, so that the waits for mails node 2 held overlap.
     std::vector<std::string> before, pending_before;
     for (std::size_t i = 0; i < 3; ++i) {
         const auto login = api_login(w.node((i + 1) % 3).port(), accounts[i].id, password);
@@ -695,7 +695,7 @@ BOOST_AUTO_TEST_CASE(a_node_killed_under_load_loses_no_acknowledged_login_and_no
             for (int j = 0; j < per_thread; ++j) {
                 auto& a = attempts[static_cast<std::size_t>(t * per_thread + j)];
                 a.reply = api_login(w.node(a.node).port(), accounts[a.account].id, password,
-                                    "10.5." + std::to_string(t) + "." + std::to_string(j + 1), 5s);
+                                    "10.5." + std::to_string(t) + "." + std::to_string(j + 1), 10s);
                 if (a.reply) ++answered;
                 std::this_thread::sleep_for(200ms);
             }
