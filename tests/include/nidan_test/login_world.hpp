@@ -107,7 +107,24 @@ public:
         server_ = std::make_unique<server_process>((data.empty() ? data_ : data).string(), settings);
     }
     relay_process& relay() { return relay_; }
+
+    // Several nodes (PostgreSQL only): another `nidan serve` on this world's database, with a
+    // data folder and a port of its own and the world's settings plus `more` (later --set values
+    // win), as a second machine behind the same load balancer would be. Node 0 is server().
+    server_process& add_node(const std::vector<std::string>& more = {}) {
+        BOOST_TEST_REQUIRE(!postgres_url_.empty(), "login_world::add_node needs storage.backend = postgres");
+        const auto folder = dir_ / ("node" + std::to_string(nodes_.size() + 1));
+        register_postgres_url(folder.string(), postgres_url_);
+        auto settings = settings_;
+        settings.insert(settings.end(), more.begin(), more.end());
+        nodes_.push_back(std::make_unique<server_process>(folder.string(), settings));
+        return *nodes_.back();
+    }
+    std::size_t node_count() const { return 1 + nodes_.size(); }
+    server_process& node(std::size_t i) { return i == 0 ? *server_ : *nodes_.at(i - 1); }
     std::size_t mails_received() const { return mail_files(mails_).size(); }
+    // Where the relay keeps the mails it accepted (*.eml).
+    const std::filesystem::path& mail_dir() const { return mails_; }
 
     // Waits (bounded) for a mail not seen before, addressed to `to`, and reads its code.
     code_mail next_code(const std::string& to, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
@@ -209,6 +226,7 @@ private:
     std::vector<std::string> backend_;
     std::vector<std::string> settings_;
     std::unique_ptr<server_process> server_;
+    std::vector<std::unique_ptr<server_process>> nodes_;  // add_node()'s
     std::set<std::filesystem::path> seen_;
 };
 

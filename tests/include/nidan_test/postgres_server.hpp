@@ -27,6 +27,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "nidan_test/postgres_registry.hpp"
 #include "nidan_test/process.hpp"
@@ -52,30 +53,34 @@ public:
                 throw std::runtime_error("postgres_server: cannot chown the cluster folder");
             as_ = "runuser -u postgres -- ";
         }
-        const auto log = (dir_ / "setup.log").string();
-        shell(as_ + bin_dir + "/initdb -D " + data() + " -A trust -U nidan --no-sync >" + log + " 2>&1", "initdb", log);
+        shell(as_ + bin_dir + "/initdb -D " + data() + " -A trust -U nidan --no-sync >" + log_file() + " 2>&1", "initdb",
+              log_file());
         // A port that was free a moment ago; another process may take it first, so a few tries.
         for (int attempt = 0; attempt < 5 && port_ == 0; ++attempt) {
             const auto port = free_port();
-            const auto opts = "-p " + std::to_string(port) + " -k " + dir_.path().string() +
-                              " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-                              " -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB";
-            const auto command = as_ + bin_dir + "/pg_ctl -D " + data() + " -l " + (dir_ / "server.log").string() +
-                                 " -w -t 30 -o '" + opts + "' start >>" + log + " 2>&1";
-            if (std::system(command.c_str()) == 0) port_ = port;
+            if (start_on(port)) port_ = port;
         }
-        if (port_ == 0) throw std::runtime_error("postgres_server: pg_ctl start failed: see " + log);
+        if (port_ == 0) throw std::runtime_error("postgres_server: pg_ctl start failed: see " + log_file());
     }
-    ~postgres_server() {
-        const auto command = as_ + bin_dir + "/pg_ctl -D " + data() + " -w -t 20 -m fast stop >/dev/null 2>&1";
-        (void)!std::system(command.c_str());
-    }
+    ~postgres_server() { stop(); }
     postgres_server(const postgres_server&) = delete;
     postgres_server& operator=(const postgres_server&) = delete;
 
     unsigned short port() const { return port_; }
     std::string url(const std::string& database = "postgres") const {
         return "postgresql://nidan@127.0.0.1:" + std::to_string(port_) + "/" + database;
+    }
+
+    // For the fault tests: stop() shuts the cluster down ("fast": open connections are ended,
+    // as a database restart does to its clients) and returns once it is down; start() brings it
+    // back on the same port and throws when it does not come up. Databases made before survive.
+    void stop() {
+        const auto command = as_ + bin_dir + "/pg_ctl -D " + data() + " -w -t 20 -m fast stop >/dev/null 2>&1";
+        (void)!std::system(command.c_str());
+    }
+    void start() {
+        if (!start_on(port_))
+            throw std::runtime_error("postgres_server: restart on port " + std::to_string(port_) + " failed: see " + log_file());
     }
 
     // A new empty database (no schema: the caller runs `nidan db migrate`); its URL.
@@ -97,8 +102,32 @@ public:
             throw std::runtime_error("postgres_server: " + sql + ": " + PQerrorMessage(c.get()));
     }
 
+    // Runs one query on `url`: every row, every column as text (NULL as ""); throws on failure.
+    static std::vector<std::vector<std::string>> query(const std::string& url, const std::string& sql) {
+        std::unique_ptr<PGconn, decltype(&PQfinish)> c(PQconnectdb(url.c_str()), &PQfinish);
+        if (!c || PQstatus(c.get()) != CONNECTION_OK)
+            throw std::runtime_error("postgres_server: cannot connect to " + url + ": " + PQerrorMessage(c.get()));
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.get(), sql.c_str()), &PQclear);
+        if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+            throw std::runtime_error("postgres_server: " + sql + ": " + PQerrorMessage(c.get()));
+        std::vector<std::vector<std::string>> rows(static_cast<std::size_t>(PQntuples(r.get())));
+        for (int i = 0; i < PQntuples(r.get()); ++i)
+            for (int j = 0; j < PQnfields(r.get()); ++j) rows[static_cast<std::size_t>(i)].emplace_back(PQgetvalue(r.get(), i, j));
+        return rows;
+    }
+
 private:
     std::string data() const { return (dir_ / "data").string(); }
+    std::string log_file() const { return (dir_ / "setup.log").string(); }
+
+    bool start_on(unsigned short port) const {
+        const auto opts = "-p " + std::to_string(port) + " -k " + dir_.path().string() +
+                          " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+                          " -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB";
+        const auto command = as_ + bin_dir + "/pg_ctl -D " + data() + " -l " + (dir_ / "server.log").string() +
+                             " -w -t 30 -o '" + opts + "' start >>" + log_file() + " 2>&1";
+        return std::system(command.c_str()) == 0;
+    }
 
     static void shell(const std::string& command, const char* what, const std::string& log) {
         if (std::system(command.c_str()) != 0)
