@@ -22,9 +22,9 @@
 #include <thread>
 #include <vector>
 
-#include "storage/environment.hpp"
+#include "storage/lmdb/environment.hpp"
 #include "storage/error.hpp"
-#include "storage/writer.hpp"
+#include "storage/lmdb/writer.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 #pragma once
 // What the two-step login keeps between requests, and the small storage interface through which
-// the steps (core/*_step.hpp) read and write it. storage/login_store.hpp implements the interface
+// the steps (core/*_step.hpp) read and write it. storage/lmdb/login_store.hpp implements the interface
 // over an LMDB transaction; the unit tests over plain maps. Either way one step's writes happen
 // in one transaction: all of them or none.
 #include <cstdint>

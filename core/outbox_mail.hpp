@@ -1,6 +1,6 @@
 #pragma once
 // A mail waiting for the SMTP relay, as the login flow makes it and the outbox stores it
-// (storage/outbox.hpp keeps and orders these; server/mail_delivery.hpp sends them).
+// (storage/lmdb/outbox.hpp keeps and orders these; server/mail_delivery.hpp sends them).
 #include <cstdint>
 #include <string>
 #include <vector>

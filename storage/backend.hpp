@@ -1,6 +1,6 @@
 #pragma once
 // The storage the server and the CLI see: one backend, chosen at startup by storage.backend.
-// LMDB (storage/lmdb_backend.hpp) is the embedded one-node default; PostgreSQL is for several
+// LMDB (storage/lmdb/lmdb_backend.hpp) is the embedded one-node default; PostgreSQL is for several
 // nodes sharing one database. Nothing outside storage/ names either: the login steps read and
 // write through core's record interface (core/login_records.hpp), the delivery loop, the sweeps
 // and the operator commands through the wider one below.

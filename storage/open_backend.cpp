@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "storage/lmdb_backend.hpp"
+#include "storage/lmdb/lmdb_backend.hpp"
 #include "storage/postgres/pg_backend.hpp"
 
 namespace nidan::storage {

@@ -1,6 +1,6 @@
 #include "storage/schema_admin.hpp"
 
-#include "storage/environment.hpp"
+#include "storage/lmdb/environment.hpp"
 #include "storage/postgres/pg_backend.hpp"
 #include "storage/postgres/pg_schema.hpp"
 

@@ -1,17 +1,17 @@
 #include "storage/postgres/pg_copy.hpp"
 
-#include "storage/account_table.hpp"
+#include "storage/lmdb/account_table.hpp"
 #include "storage/backend.hpp"
-#include "storage/code_table.hpp"
-#include "storage/counter_table.hpp"
-#include "storage/environment.hpp"
+#include "storage/lmdb/code_table.hpp"
+#include "storage/lmdb/counter_table.hpp"
+#include "storage/lmdb/environment.hpp"
 #include "storage/error.hpp"
-#include "storage/outbox.hpp"
+#include "storage/lmdb/outbox.hpp"
 #include "storage/postgres/pg_backend.hpp"
 #include "storage/postgres/pg_records.hpp"
 #include "storage/postgres/pg_schema.hpp"
-#include "storage/secret.hpp"
-#include "storage/session_table.hpp"
+#include "storage/lmdb/secret.hpp"
+#include "storage/lmdb/session_table.hpp"
 
 namespace nidan::storage::pg {
 namespace {

@@ -28,15 +28,15 @@
 
 #include "core/account.hpp"
 #include "core/config.hpp"
-#include "storage/account_table.hpp"
-#include "storage/code_table.hpp"
-#include "storage/codec.hpp"
-#include "storage/environment.hpp"
-#include "storage/expiry.hpp"
+#include "storage/lmdb/account_table.hpp"
+#include "storage/lmdb/code_table.hpp"
+#include "storage/lmdb/codec.hpp"
+#include "storage/lmdb/environment.hpp"
+#include "storage/lmdb/expiry.hpp"
 #include "storage/postgres/pg_connection.hpp"
 #include "storage/postgres/pg_records.hpp"
-#include "storage/schema.hpp"
-#include "storage/session_table.hpp"
+#include "storage/lmdb/schema.hpp"
+#include "storage/lmdb/session_table.hpp"
 #include "nidan_test/postgres_server.hpp"
 
 namespace nidan_test {
@@ -80,7 +80,7 @@ inline std::string tail_of(std::string_view text, std::size_t keep = 10) {
     return text.size() <= keep ? std::string(text) : "..." + std::string(text.substr(text.size() - keep));
 }
 
-constexpr std::size_t expiry_header_size = 8;  // storage/expiry.hpp: be64 expires_at before the value
+constexpr std::size_t expiry_header_size = 8;  // storage/lmdb/expiry.hpp: be64 expires_at before the value
 
 inline std::string describe_account(std::string_view key, std::string_view value) {
     const auto a = storage::decode_account(key, value);

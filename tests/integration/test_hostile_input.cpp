@@ -69,8 +69,8 @@
 #include "nidan_test/browser.hpp"
 #include "nidan_test/login_world.hpp"
 #include "nidan_test/raw_http.hpp"
-#include "storage/codec.hpp"
-#include "storage/expiry.hpp"
+#include "storage/lmdb/codec.hpp"
+#include "storage/lmdb/expiry.hpp"
 #include "stored_state.hpp"
 
 using namespace nidan_test;

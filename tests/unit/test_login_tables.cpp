@@ -7,15 +7,15 @@
 #include <string>
 
 #include "nidan_test/temp_dir.hpp"
-#include "storage/code_table.hpp"
-#include "storage/codec.hpp"
-#include "storage/counter_table.hpp"
-#include "storage/environment.hpp"
+#include "storage/lmdb/code_table.hpp"
+#include "storage/lmdb/codec.hpp"
+#include "storage/lmdb/counter_table.hpp"
+#include "storage/lmdb/environment.hpp"
 #include "storage/error.hpp"
-#include "storage/expiry.hpp"
-#include "storage/schema.hpp"
-#include "storage/secret.hpp"
-#include "storage/session_table.hpp"
+#include "storage/lmdb/expiry.hpp"
+#include "storage/lmdb/schema.hpp"
+#include "storage/lmdb/secret.hpp"
+#include "storage/lmdb/session_table.hpp"
 
 using namespace nidan;
 using namespace nidan::storage;

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "nidan_test/temp_dir.hpp"
-#include "storage/codec.hpp"
-#include "storage/environment.hpp"
+#include "storage/lmdb/codec.hpp"
+#include "storage/lmdb/environment.hpp"
 #include "storage/error.hpp"
-#include "storage/outbox.hpp"
-#include "storage/schema.hpp"
-#include "storage/writer.hpp"
+#include "storage/lmdb/outbox.hpp"
+#include "storage/lmdb/schema.hpp"
+#include "storage/lmdb/writer.hpp"
 
 using namespace nidan;
 using namespace nidan::storage;

@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "nidan_test/temp_dir.hpp"
-#include "storage/account_table.hpp"
-#include "storage/codec.hpp"
-#include "storage/environment.hpp"
+#include "storage/lmdb/account_table.hpp"
+#include "storage/lmdb/codec.hpp"
+#include "storage/lmdb/environment.hpp"
 #include "storage/error.hpp"
-#include "storage/expiry.hpp"
-#include "storage/schema.hpp"
-#include "storage/writer.hpp"
+#include "storage/lmdb/expiry.hpp"
+#include "storage/lmdb/schema.hpp"
+#include "storage/lmdb/writer.hpp"
 
 namespace fs = std::filesystem;
 using namespace nidan;

@@ -16,8 +16,8 @@
 #include "core/template_store.hpp"
 #include "nidan_test/process.hpp"
 #include "core/code_mailer.hpp"
-#include "storage/environment.hpp"
-#include "storage/outbox.hpp"
+#include "storage/lmdb/environment.hpp"
+#include "storage/lmdb/outbox.hpp"
 #include "storage/open_backend.hpp"
 #include "nidan_test/postgres_registry.hpp"
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "storage/backend.hpp"
-#include "storage/txn.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

@@ -1,4 +1,4 @@
-#include "storage/writer.hpp"
+#include "storage/lmdb/writer.hpp"
 
 #include <algorithm>
 #include <utility>

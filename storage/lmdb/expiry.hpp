@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "storage/schema.hpp"
-#include "storage/txn.hpp"
+#include "storage/lmdb/schema.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

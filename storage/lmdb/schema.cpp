@@ -1,6 +1,6 @@
-#include "storage/schema.hpp"
+#include "storage/lmdb/schema.hpp"
 
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
 
 namespace nidan::storage {

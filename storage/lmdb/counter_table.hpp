@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "storage/txn.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

@@ -13,7 +13,7 @@
 
 #include "core/outbox_mail.hpp"
 #include "storage/backend.hpp"
-#include "storage/txn.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

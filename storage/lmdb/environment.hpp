@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "core/config.hpp"
-#include "storage/schema.hpp"
-#include "storage/txn.hpp"
+#include "storage/lmdb/schema.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

@@ -1,8 +1,8 @@
-#include "storage/account_table.hpp"
+#include "storage/lmdb/account_table.hpp"
 
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
-#include "storage/schema.hpp"
+#include "storage/lmdb/schema.hpp"
 
 namespace nidan::storage {
 namespace {

@@ -1,4 +1,4 @@
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 
 #include <string>
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/login_records.hpp"
-#include "storage/txn.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

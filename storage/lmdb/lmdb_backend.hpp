@@ -1,15 +1,15 @@
 #pragma once
 // The embedded backend: one LMDB environment in storage.data_dir, reads on the caller's thread
 // in short read-only transactions (a read is a memory lookup), writes through the single writer
-// thread with group commit (storage/writer.hpp).
+// thread with group commit (storage/lmdb/writer.hpp).
 #include <functional>
 #include <memory>
 #include <mutex>
 
 #include "core/config.hpp"
 #include "storage/backend.hpp"
-#include "storage/environment.hpp"
-#include "storage/writer.hpp"
+#include "storage/lmdb/environment.hpp"
+#include "storage/lmdb/writer.hpp"
 
 namespace nidan::storage {
 

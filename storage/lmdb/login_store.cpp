@@ -1,14 +1,14 @@
-#include "storage/login_store.hpp"
+#include "storage/lmdb/login_store.hpp"
 
 #include <algorithm>
 
-#include "storage/account_table.hpp"
-#include "storage/code_table.hpp"
-#include "storage/counter_table.hpp"
-#include "storage/expiry.hpp"
-#include "storage/outbox.hpp"
-#include "storage/secret.hpp"
-#include "storage/session_table.hpp"
+#include "storage/lmdb/account_table.hpp"
+#include "storage/lmdb/code_table.hpp"
+#include "storage/lmdb/counter_table.hpp"
+#include "storage/lmdb/expiry.hpp"
+#include "storage/lmdb/outbox.hpp"
+#include "storage/lmdb/secret.hpp"
+#include "storage/lmdb/session_table.hpp"
 
 namespace nidan::storage {
 

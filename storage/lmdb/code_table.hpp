@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "core/login_records.hpp"
-#include "storage/txn.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

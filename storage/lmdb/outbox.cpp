@@ -1,12 +1,12 @@
-#include "storage/outbox.hpp"
+#include "storage/lmdb/outbox.hpp"
 
 #include <limits>
 #include <string_view>
 #include <utility>
 
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
-#include "storage/schema.hpp"
+#include "storage/lmdb/schema.hpp"
 
 namespace nidan::storage {
 namespace {

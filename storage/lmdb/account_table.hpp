@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "core/account.hpp"
-#include "storage/txn.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

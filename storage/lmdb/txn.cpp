@@ -1,4 +1,4 @@
-#include "storage/txn.hpp"
+#include "storage/lmdb/txn.hpp"
 
 #include <memory>
 #include <string>

@@ -14,7 +14,7 @@
 #include <optional>
 #include <string_view>
 
-#include "storage/schema.hpp"
+#include "storage/lmdb/schema.hpp"
 
 namespace nidan::storage {
 

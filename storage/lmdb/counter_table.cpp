@@ -1,13 +1,13 @@
-#include "storage/counter_table.hpp"
+#include "storage/lmdb/counter_table.hpp"
 
 #include <limits>
 #include <optional>
 #include <string>
 
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
-#include "storage/expiry.hpp"
-#include "storage/schema.hpp"
+#include "storage/lmdb/expiry.hpp"
+#include "storage/lmdb/schema.hpp"
 
 namespace nidan::storage {
 namespace {

@@ -1,7 +1,7 @@
-#include "storage/lmdb_backend.hpp"
+#include "storage/lmdb/lmdb_backend.hpp"
 
 #include "storage/error.hpp"
-#include "storage/login_store.hpp"
+#include "storage/lmdb/login_store.hpp"
 
 namespace nidan::storage {
 namespace {

@@ -1,10 +1,10 @@
-#include "storage/code_table.hpp"
+#include "storage/lmdb/code_table.hpp"
 
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
-#include "storage/expiry.hpp"
-#include "storage/schema.hpp"
-#include "storage/session_table.hpp"
+#include "storage/lmdb/expiry.hpp"
+#include "storage/lmdb/schema.hpp"
+#include "storage/lmdb/session_table.hpp"
 
 namespace nidan::storage {
 namespace {

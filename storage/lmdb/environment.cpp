@@ -1,9 +1,9 @@
-#include "storage/environment.hpp"
+#include "storage/lmdb/environment.hpp"
 
 #include <string>
 #include <system_error>
 
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
 
 namespace nidan::storage {

@@ -1,10 +1,10 @@
-#include "storage/session_table.hpp"
+#include "storage/lmdb/session_table.hpp"
 
 #include <algorithm>
 
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
-#include "storage/expiry.hpp"
+#include "storage/lmdb/expiry.hpp"
 
 namespace nidan::storage {
 namespace {

@@ -1,11 +1,11 @@
-#include "storage/secret.hpp"
+#include "storage/lmdb/secret.hpp"
 
 #include <sodium.h>
 
 #include <utility>
 
 #include "storage/error.hpp"
-#include "storage/schema.hpp"
+#include "storage/lmdb/schema.hpp"
 
 namespace nidan::storage {
 namespace {

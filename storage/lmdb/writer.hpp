@@ -19,8 +19,8 @@
 #include <system_error>
 #include <thread>
 
-#include "storage/environment.hpp"
-#include "storage/txn.hpp"
+#include "storage/lmdb/environment.hpp"
+#include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 

@@ -1,8 +1,8 @@
-#include "storage/expiry.hpp"
+#include "storage/lmdb/expiry.hpp"
 
 #include <vector>
 
-#include "storage/codec.hpp"
+#include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
 
 namespace nidan::storage {
