@@ -55,7 +55,7 @@ awaitable<login_steps::turn> login_steps::take_turn(Step& step, std::optional<sh
     if (step.over_budget()) co_return refuse(throttle_refusal::account_budget);
     if (step.delay().count() == 0) co_return turn::go;
     auto plan = step.plan();
-    auto admission = co_await s_.gate.admit(std::move(plan));
+    auto admission = co_await s_.gate.admit(plan);
     if (!admission.admitted) co_return refuse(admission.refused);
     pass.emplace(std::move(*admission.admitted));
     if (!co_await wait_served(s_.gate, *pass, s_.store.shared(), s_.stopping)) co_return turn::stopping;
@@ -138,20 +138,27 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
     // Registered while they run, so parallel checks count as failures to come (before the read,
     // so that none committed meanwhile is missed).
     std::vector<std::string> subjects{step.address_key(), step.account_key()};
-    auto tracked = co_await s_.gate.track(std::move(subjects));
-    login::checks_in_flight others{tracked[0].second, tracked[1].second, 0};
-    auto first_read = [&](const login::record_reader& r) { step.read(r, others); };
-    co_await load(first_read);
+    login::checks_in_flight others;
+    // Named std::functions: a temporary one in the co_await expression could be destroyed twice
+    // by g++ 12 (see server/storage_bridge.hpp).
+    const shared_attempt_gate::tracked_read first_read = [&](const login::record_reader& r,
+                                                             const std::vector<std::uint32_t>& running) {
+        others = {running[0], running[1], 0};
+        step.read(r, others);
+    };
+    auto tracked = co_await s_.gate.track(subjects, first_read);
     if (auto holder = step.holder_key(); !holder.empty()) {
         // The owner's device: counted with the account's device holders, not with strangers.
-        { auto gone = std::move(tracked[1].first); }
+        { auto gone = std::move(tracked[1]); }
         std::vector<std::string> holder_subject{std::move(holder)};
-        auto running = co_await s_.gate.track(std::move(holder_subject));
-        others.account = 0;
-        others.holder = running[0].second;
+        const shared_attempt_gate::tracked_read recount = [&](const login::record_reader& r,
+                                                              const std::vector<std::uint32_t>& running) {
+            others.account = 0;
+            others.holder = running[0];
+            step.recount(r, others);
+        };
+        auto running = co_await s_.gate.track(holder_subject, recount);
         tracked.push_back(std::move(running[0]));
-        auto recount = [&](const login::record_reader& r) { step.recount(r, others); };
-        co_await load(recount);
     }
     // Held until the failure (or the success) is written, so the next attempt reads its count.
     std::optional<shared_attempt_gate::pass> pass;
@@ -159,7 +166,7 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
     switch (co_await take_turn(step, pass)) {
     case turn::go: {
         auto settled = s_.gate.take_entries(
-            {&tracked[0].first, &tracked[1].first, tracked.size() > 2 ? &tracked[2].first : nullptr},
+            {&tracked[0], &tracked[1], tracked.size() > 2 ? &tracked[2] : nullptr},
             pass ? &*pass : nullptr);
         ec = co_await check_and_store(step, settled);
         break;
@@ -229,12 +236,13 @@ awaitable<login_steps::check_end> login_steps::verify_current_password(login::cu
     // As the login's password step: registered in flight before the read, the gate's turn, the
     // delay, then Argon2id. The holds stay with the caller until the outcome is written.
     std::vector<std::string> subjects{check.address_key(), check.account_key()};
-    auto tracked = co_await s_.gate.track(std::move(subjects));
-    const login::checks_in_flight others{tracked[0].second, tracked[1].second, 0};
-    holds.address.emplace(std::move(tracked[0].first));
-    holds.account.emplace(std::move(tracked[1].first));
-    auto first_read = [&](const login::record_reader& r) { check.read(r, others); };
-    co_await load(first_read);
+    const shared_attempt_gate::tracked_read first_read = [&check](const login::record_reader& r,
+                                                                   const std::vector<std::uint32_t>& running) {
+        check.read(r, login::checks_in_flight{running[0], running[1], 0});
+    };
+    auto tracked = co_await s_.gate.track(subjects, first_read);
+    holds.address.emplace(std::move(tracked[0]));
+    holds.account.emplace(std::move(tracked[1]));
     if (!check.needs_check()) co_return check_end::not_checked;
     switch (co_await take_turn(check, holds.admitted)) {
     case turn::go: break;

@@ -88,19 +88,33 @@ awaitable<void> mail_delivery::schedule() {
         // Copied: the read may run on a storage thread while the workers change the originals.
         const std::size_t wanted = ready_.size() < pool ? pool - ready_.size() : 0;
         const auto in_flight = in_flight_;
-        const auto read_ec = co_await read(store_, [&](const storage::record_view& v) {
-            if (wanted > 0) fetched = v.due_mails(now, wanted, [&in_flight](std::uint64_t id) { return in_flight.contains(id); });
-            next_due = v.next_due_after(now);
-        });
-        if (read_ec) log::error("mail.outbox_read_failed").add("error", read_ec.message());
-
         std::vector<outbox_mail> expired;
         std::vector<outbox_mail> sendable;
-        for (auto& mail : fetched) {
-            if (mail.expires_at != 0 && mail.expires_at * 1000 <= now) expired.push_back(std::move(mail));
-            else sendable.push_back(std::move(mail));
+        const auto look = [&](const storage::extra_reads& v) {
+            if (wanted > 0) fetched = v.due_mails(now, wanted, [&in_flight](std::uint64_t id) { return in_flight.contains(id); });
+            next_due = v.next_due_after(now);
+            for (auto& mail : fetched) {
+                if (mail.expires_at != 0 && mail.expires_at * 1000 <= now) expired.push_back(std::move(mail));
+                else sendable.push_back(std::move(mail));
+            }
+        };
+        if (store_.shared()) {
+            // Where nodes deliver side by side, what is due and the lease of what this node will
+            // send are one transaction.
+            const auto until = lease_until(now);
+            const auto ec = co_await write(store_, [&](storage::record_store& s) {
+                look(s);
+                if (!sendable.empty()) sendable = s.lease_mails(std::move(sendable), now, until);
+            });
+            if (ec) {
+                log::error("mail.lease_failed").add("error", ec.message());
+                expired.clear();
+                sendable.clear();  // none leased: they are tried again at the next look
+            }
+        } else {
+            const auto ec = co_await read(store_, [&](const storage::record_view& v) { look(v); });
+            if (ec) log::error("mail.outbox_read_failed").add("error", ec.message());
         }
-        if (store_.shared() && !sendable.empty()) co_await lease(sendable, now);
         for (auto& mail : sendable) {
             in_flight_.insert(mail.id);
             ready_.push_back(std::move(mail));
@@ -120,16 +134,12 @@ awaitable<void> mail_delivery::schedule() {
     }
 }
 
-awaitable<void> mail_delivery::lease(std::vector<outbox_mail>& mails, std::int64_t now) {
+std::int64_t mail_delivery::lease_until(std::int64_t now) const {
     // Long enough for one whole SMTP transaction at the configured timeouts, so a lease does not
     // run out under a slow but working relay; a node that dies holds its mails this long.
     const auto& s = cfg_.smtp;
     const auto longest = s.connect_timeout + s.tls_timeout + s.greeting_timeout + 6 * s.command_timeout + s.data_timeout;
-    const auto until = now + std::chrono::duration_cast<std::chrono::milliseconds>(longest).count() + 10'000;
-    std::vector<outbox_mail> leased;
-    const auto ec = co_await write(store_, [&](storage::record_store& records) { leased = records.lease_mails(mails, now, until); });
-    if (ec) log::error("mail.lease_failed").add("error", ec.message());
-    mails = std::move(leased);  // none on failure: they are tried again at the next look
+    return now + std::chrono::duration_cast<std::chrono::milliseconds>(longest).count() + 10'000;
 }
 
 awaitable<void> mail_delivery::drop_expired(std::vector<outbox_mail> mails) {

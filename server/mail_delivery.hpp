@@ -50,9 +50,9 @@ private:
     awaitable<void> work(std::size_t index);
     awaitable<void> record(const outbox_mail& mail, const smtp::message_outcome& outcome);
     awaitable<void> drop_expired(std::vector<outbox_mail> mails);
-    // With several nodes: the mails this node got the lease of (storage::record_store::lease_mails).
-    // Keeps in `mails` those this node got the lease of.
-    awaitable<void> lease(std::vector<outbox_mail>& mails, std::int64_t now);
+    // With several nodes: until when a mail taken now is leased to this node
+    // (storage::record_store::lease_mails).
+    std::int64_t lease_until(std::int64_t now) const;
     void wake_workers();
 
     net::io_context& ioc_;

@@ -30,9 +30,10 @@ shared_attempt_gate::pass::~pass() {
     if (!shared_.entries.empty()) gate_->release(std::move(shared_.entries));
 }
 
-awaitable<std::vector<std::pair<shared_attempt_gate::hold, std::uint32_t>>> shared_attempt_gate::track(
-    std::vector<std::string> subjects) {
-    std::vector<std::pair<hold, std::uint32_t>> holds;
+awaitable<std::vector<shared_attempt_gate::hold>> shared_attempt_gate::track(std::vector<std::string>& subjects,
+                                                                              const tracked_read& then) {
+    std::vector<hold> holds;
+    std::vector<std::uint32_t> others;
     std::vector<std::string> named;
     std::vector<std::size_t> named_at;  // which holds they are
     for (auto& subject : subjects) {
@@ -41,28 +42,33 @@ awaitable<std::vector<std::pair<shared_attempt_gate::hold, std::uint32_t>>> shar
             named_at.push_back(holds.size());
         }
         auto [local, count] = local_.track(std::move(subject));
-        holds.emplace_back(hold(std::move(local), 0, *this), count);
+        holds.push_back(hold(std::move(local), 0, *this));
+        others.push_back(count);
     }
-    if (!shared_ || named.empty()) co_return holds;
+    if (!shared_) {
+        const auto ec = co_await read(store_, [&](const storage::record_view& v) { then(v, others); });
+        if (ec) throw std::system_error(ec, "storage read");
+        co_return holds;
+    }
 
     const auto now = unix_now_ms();
     const auto until = expires_from(now);
     std::vector<storage::gate_entry> entries;
-    const auto ec = co_await write(store_, [&](storage::record_store& s) { entries = s.gate_track(named, now, until); });
+    const auto ec = co_await write(store_, [&](storage::record_store& s) {
+        if (!named.empty()) entries = s.gate_track(named, now, until);
+        // The database's counts include this node's other checks: they replace the local ones.
+        for (std::size_t i = 0; i < named_at.size() && i < entries.size(); ++i) others[named_at[i]] = entries[i].others;
+        then(s, others);
+    });
     if (ec) throw std::system_error(ec, "attempt gate");
-    // The database's counts include this node's other checks: they replace the local ones.
-    for (std::size_t i = 0; i < named_at.size() && i < entries.size(); ++i) {
-        auto& [h, count] = holds[named_at[i]];
-        h.entry_ = entries[i].id;
-        count = entries[i].others;
-    }
+    for (std::size_t i = 0; i < named_at.size() && i < entries.size(); ++i) holds[named_at[i]].entry_ = entries[i].id;
     co_return holds;
 }
 
-awaitable<shared_attempt_gate::admission> shared_attempt_gate::admit(login::gate_plan plan) {
+awaitable<shared_attempt_gate::admission> shared_attempt_gate::admit(const login::gate_plan& plan) {
     auto local = local_.admit(plan);
     if (!local.admitted) co_return admission{std::nullopt, local.refused};
-    if (!shared_) co_return admission{pass(std::move(*local.admitted), std::move(plan), {}, *this), local.refused};
+    if (!shared_) co_return admission{pass(std::move(*local.admitted), plan, {}, *this), local.refused};
 
     const auto now = unix_now_ms();
     const auto until = expires_from(now);
@@ -70,7 +76,7 @@ awaitable<shared_attempt_gate::admission> shared_attempt_gate::admit(login::gate
     const auto ec = co_await write(store_, [&](storage::record_store& s) { shared = s.gate_admit(plan, now, until); });
     if (ec) throw std::system_error(ec, "attempt gate");
     if (shared.refused) co_return admission{std::nullopt, *shared.refused};
-    co_return admission{pass(std::move(*local.admitted), std::move(plan), std::move(shared), *this), local.refused};
+    co_return admission{pass(std::move(*local.admitted), plan, std::move(shared), *this), local.refused};
 }
 
 awaitable<bool> shared_attempt_gate::served(pass& p) {

@@ -13,10 +13,13 @@
 // entry a node could not release (a full queue, the node killed) stops counting when its life
 // runs out. A pass waiting its turn renews its entries each time it looks.
 //
-// A database failure in track() or admit() is thrown as std::system_error (the dispatcher
+// Arguments by reference: the caller's named objects, never temporaries of its co_await
+// expression (see server/storage_bridge.hpp on g++ 12). A database failure in track() or
+// admit() is thrown as std::system_error (the dispatcher
 // answers 503), as a failed read is.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <mutex>
 #include <optional>
@@ -84,10 +87,15 @@ public:
         throttle_refusal refused = throttle_refusal::busy_same_account;  // when not admitted
     };
 
-    // Each subject registered in flight, with the checks of it already running ("" registers
-    // nothing and counts 0), in the order given.
-    awaitable<std::vector<std::pair<hold, std::uint32_t>>> track(std::vector<std::string> subjects);
-    awaitable<admission> admit(login::gate_plan plan);
+    // What a check reads once it is registered: the records, and per subject the checks of it
+    // that were already running.
+    using tracked_read = std::function<void(const login::record_reader&, const std::vector<std::uint32_t>& others)>;
+    // Each subject registered in flight ("" registers nothing and counts 0), in the order
+    // given (taken from `subjects`), then `then` run: on a shared store in the same transaction (one round of the
+    // database for both), otherwise as a read right after. A failed read is thrown as
+    // std::system_error too.
+    awaitable<std::vector<hold>> track(std::vector<std::string>& subjects, const tracked_read& then);
+    awaitable<admission> admit(const login::gate_plan& plan);
     // First in its line, on this node and across the nodes.
     awaitable<bool> served(pass& p);
 
