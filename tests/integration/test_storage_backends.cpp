@@ -529,3 +529,46 @@ BOOST_AUTO_TEST_CASE(db_status_before_and_after_migrate_and_an_unmigrated_server
     BOOST_TEST(again.exit_code == 0, again.out << again.err);
     BOOST_TEST(again.out.find("nothing to do") != std::string::npos, again.out);
 }
+
+// A database left at schema version 1 (before the shared attempt gate): refused by the server
+// with the command to run, upgraded by `nidan db migrate`, its rows kept.
+BOOST_AUTO_TEST_CASE(a_version_one_database_is_upgraded_by_migrate) {
+    temp_dir dir;
+    storage_config cfg;
+    cfg.backend = storage_backend::postgres;
+    cfg.postgres_url = shared_postgres().create_database();
+    cfg.data_dir = dir / "data";
+    std::filesystem::create_directories(cfg.data_dir);
+    storage::migrate_schema(cfg);
+    {
+        auto b = storage::open_backend(cfg);
+        write_now(*b, [](storage::record_store& s) { s.insert_account(make_account("taro")); });
+        b->stop();
+        storage::pg::connection c(storage::pg::options_of(cfg));
+        c.exec("DROP TABLE gate_entries; UPDATE nidan_schema SET version = 1");
+    }
+    const std::vector<std::string> where{"--config", source_dir() + "/conf/nidan.toml", "--set",
+                                         "storage.data_dir=" + cfg.data_dir.string(), "--set",
+                                         "storage.backend=postgres", "--set", "storage.postgres_url=" + cfg.postgres_url};
+    auto with = [&](std::vector<std::string> args) {
+        args.insert(args.end(), where.begin(), where.end());
+        return args;
+    };
+    const auto old = run_nidan(with({"db", "status"}));
+    BOOST_TEST(old.exit_code == 1, old.out << old.err);
+    BOOST_TEST(old.out.find("schema version 1") != std::string::npos, old.out);
+    BOOST_TEST(old.out.find("nidan db migrate") != std::string::npos, old.out);
+
+    const auto migrated = run_nidan(with({"db", "migrate"}));
+    BOOST_TEST(migrated.exit_code == 0, migrated.out << migrated.err);
+    const auto after = run_nidan(with({"db", "status"}));
+    BOOST_TEST(after.exit_code == 0, after.out << after.err);
+    auto b = storage::open_backend(cfg);
+    std::optional<account> kept;
+    std::vector<storage::gate_entry> entries;
+    read_now(*b, [&](const storage::record_view& v) { kept = v.find_account("freevoice", "taro"); });
+    write_now(*b, [&](storage::record_store& s) { entries = s.gate_track({"x"}, 1000, 2000); });
+    BOOST_TEST(kept.has_value());
+    BOOST_TEST(entries.size() == 1u);
+    b->stop();
+}
