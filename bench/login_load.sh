@@ -24,6 +24,7 @@
 #   ACCOUNTS [2000]    accounts imported            WRONG_SHARE [0.10] wrong passwords among all attempts
 #                                                                      (0: the baseline phase only)
 #   HASH [both]        fast, minimal, shipped, both       BACKEND [lmdb]     lmdb or postgres
+#   STATEMENTS [0]     1: the statements per login (pg_stat_statements), after each PostgreSQL run
 #   NODES [1]          servers, 1-3 (postgres)      PIN []             1: node i pinned to core i (taskset's
 #                                                                      sched_setaffinity); or cores "0,1"
 #   BUILD_DIR [build]  where to build               SKIP_BUILD [0]     1: use the existing BUILD_DIR binaries
@@ -101,12 +102,14 @@ if [[ $backend == postgres ]]; then
   fi
   timeout 60 "${as_postgres[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U nidan --no-sync >"$pg_dir/setup.log" 2>&1 ||
     { echo "login_load: initdb failed: $(tail -3 "$pg_dir/setup.log")" >&2; exit 1; }
+  pg_extra=""
+  [[ ${STATEMENTS:-0} == 1 ]] && pg_extra=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
   # A port that was free a moment ago; another process may take it first, so a few tries.
   pg_port=""
   for attempt in 1 2 3 4 5; do
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     if timeout 60 "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
-      -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=64MB" \
+      -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=64MB$pg_extra" \
       start >>"$pg_dir/setup.log" 2>&1; then
       pg_port=$port
       break
@@ -127,9 +130,28 @@ for hash in $hashes; do
     db_set=(--set storage.backend=postgres --set "storage.postgres_url=$url")
     timeout 60 "$nidan" db migrate --config conf/nidan.toml "${db_set[@]}" >/dev/null
     run_args+=("${db_set[@]}" --postgres-data "$pg_dir/data")
+    if [[ ${STATEMENTS:-0} == 1 ]]; then
+      psql -q -h 127.0.0.1 -p "$pg_port" -U nidan -d "bench_$hash" \
+        -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+    fi
   fi
   # 3 kinds of load and the warm-up, plus room for setup and a slow shutdown.
   timeout $((3 * phase_seconds + 90)) "$bench" "${run_args[@]}" || { echo "login_load: the $hash run failed" >&2; status=1; }
+  if [[ $backend == postgres && ${STATEMENTS:-0} == 1 ]]; then
+    # Every login queues exactly one mail: statements per login are calls / that INSERT's calls.
+    echo "-- statements per login (pg_stat_statements; per login = calls / the outbox INSERT's calls)"
+    psql -h 127.0.0.1 -p "$pg_port" -U nidan -d "bench_$hash" -A -F $'\t' -P footer=off -c "
+      WITH s AS (SELECT calls, regexp_replace(query, '\s+', ' ', 'g') AS q FROM pg_stat_statements
+                 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())),
+           m AS (SELECT max(calls) AS mails FROM s WHERE q LIKE 'INSERT INTO outbox%')
+      SELECT round(s.calls::numeric / NULLIF(m.mails, 0), 2) AS per_login, s.calls, left(s.q, 100) AS statement
+      FROM s, m WHERE s.q NOT LIKE '%pg_stat_statements%' ORDER BY s.calls DESC LIMIT 40" |
+      column -t -s $'\t'
+    psql -h 127.0.0.1 -p "$pg_port" -U nidan -d "bench_$hash" -A -t -c "
+      SELECT 'all statements per login: ' || round(sum(calls)::numeric / NULLIF(max(calls) FILTER
+             (WHERE query LIKE 'INSERT INTO outbox%'), 0), 1)
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+  fi
   echo
 done
 if [[ -n ${SUMMARY:-} ]]; then
