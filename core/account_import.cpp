@@ -167,6 +167,7 @@ import_rules import_rules_of(const config& cfg) {
     rules.min_password_chars = cfg.password.min_length;
     rules.hash = {cfg.hash.memory_kib, cfg.hash.iterations};
     rules.cost = cost_bounds_of(cfg.hash);
+    rules.known_portals = cfg.portal_ids();
     return rules;
 }
 

@@ -61,10 +61,11 @@ struct import_rules {
     std::size_t min_password_chars = password_config{}.min_length;
     hash_params hash{hash_config{}.memory_kib, hash_config{}.iterations};
     hash_cost_bounds cost = cost_bounds_of(hash_config{});
-    std::span<const std::string_view> known_portals = default_portals;
+    std::vector<std::string_view> known_portals{default_portals.begin(), default_portals.end()};
 };
 
-// password.min_length, hash.memory_kib, hash.iterations and the bounds of [hash].
+// password.min_length, hash.memory_kib, hash.iterations, the bounds of [hash] and the
+// configured portals (views into cfg, which must outlive the rules).
 import_rules import_rules_of(const config& cfg);
 
 // Reads the whole stream. Never throws for bad content: every bad record becomes a rejection and

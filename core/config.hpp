@@ -259,6 +259,13 @@ struct config {
     auth_config auth;
     log_config log;
     std::vector<portal_config> portals = manual_portals();
+
+    // The configured portals' ids, the only ones an account may belong to (views of `portals`).
+    std::vector<std::string_view> portal_ids() const {
+        std::vector<std::string_view> ids;
+        for (const auto& p : portals) ids.push_back(p.id);
+        return ids;
+    }
 };
 
 class config_error : public std::runtime_error {

@@ -41,7 +41,7 @@ constexpr const char* user_usage = R"(usage:
   nidan user logout --portal P --id ID
   nidan user import FILE.csv [--skip-invalid]
 every form also takes --config FILE and --set section.key=value
-portals: ip-phone, mc050, freevoice
+portals: the ids of the config's [[portal]] tables (shipped: ip-phone, mc050, freevoice)
 )";
 
 // A failure the user should read: one line on stderr, exit status 1.
@@ -77,9 +77,9 @@ command_failure already_exists(const account_key& key) {
     return command_failure("account " + key.text() + " already exists");
 }
 
-account_key take_key(std::vector<std::string>& args) {
+account_key take_key(const config& cfg, std::vector<std::string>& args) {
     account_key key{required(args, "--portal"), required(args, "--id")};
-    check(portal_problem(key.portal));
+    check(portal_problem(key.portal, cfg.portal_ids()));
     check(selfcare_id_problem(key.id));
     return key;
 }
@@ -144,7 +144,7 @@ std::string utc_text(std::int64_t t) {
 }
 
 int add(const config& cfg, std::vector<std::string> args) {
-    const auto key = take_key(args);
+    const auto key = take_key(cfg, args);
     std::string email, phone_raw = required(args, "--phone");
     take_option(args, "--email", email);
     const bool from_stdin = take_flag(args, "--password-stdin");
@@ -200,7 +200,7 @@ void print_account(const account& a) {
 }
 
 int show(const config& cfg, std::vector<std::string> args) {
-    const auto key = take_key(args);
+    const auto key = take_key(cfg, args);
     no_more(args);
     in_read(cfg, [&](const storage::record_view& txn) {
         auto a = load_existing(txn, key);
@@ -213,7 +213,7 @@ int show(const config& cfg, std::vector<std::string> args) {
 
 int list(const config& cfg, std::vector<std::string> args) {
     std::string portal;
-    if (take_option(args, "--portal", portal)) check(portal_problem(portal));
+    if (take_option(args, "--portal", portal)) check(portal_problem(portal, cfg.portal_ids()));
     no_more(args);
     in_read(cfg, [&](const storage::record_view& txn) {
         txn.for_each_account(portal, [](const account& a) {
@@ -226,7 +226,7 @@ int list(const config& cfg, std::vector<std::string> args) {
 }
 
 int passwd(const config& cfg, std::vector<std::string> args) {
-    const auto key = take_key(args);
+    const auto key = take_key(cfg, args);
     const bool from_stdin = take_flag(args, "--password-stdin");
     no_more(args);
     in_read(cfg, [&](const storage::record_view& txn) { load_existing(txn, key); });  // fail before prompting
@@ -257,7 +257,7 @@ int passwd(const config& cfg, std::vector<std::string> args) {
 // the lock notice after a right password. A held address change is dropped too: it may be the
 // takeover support was called about, and nothing else but the owner's link would stop it.
 int lock(const config& cfg, std::vector<std::string> args) {
-    const auto key = take_key(args);
+    const auto key = take_key(cfg, args);
     no_more(args);
     require_data(cfg);
     std::size_t ended = 0;
@@ -283,7 +283,7 @@ int lock(const config& cfg, std::vector<std::string> args) {
 }
 
 int sessions(const config& cfg, std::vector<std::string> args) {
-    const auto key = take_key(args);
+    const auto key = take_key(cfg, args);
     no_more(args);
     in_read(cfg, [&](const storage::record_view& txn) {
         const auto a = load_existing(txn, key);
@@ -304,7 +304,7 @@ int sessions(const config& cfg, std::vector<std::string> args) {
 // Ends every session, the pending code and every device token of the account (a new credential
 // epoch), without locking it: the customer logs in again with password and code.
 int logout(const config& cfg, std::vector<std::string> args) {
-    const auto key = take_key(args);
+    const auto key = take_key(cfg, args);
     no_more(args);
     require_data(cfg);
     std::size_t ended = 0;
@@ -322,7 +322,7 @@ int logout(const config& cfg, std::vector<std::string> args) {
 }
 
 int unlock(const config& cfg, std::vector<std::string> args) {
-    const auto key = take_key(args);
+    const auto key = take_key(cfg, args);
     no_more(args);
     require_data(cfg);
     in_write(cfg, [&](storage::record_store& txn) {
@@ -343,7 +343,7 @@ int unlock(const config& cfg, std::vector<std::string> args) {
 }
 
 int remove(const config& cfg, std::vector<std::string> args) {
-    const auto key = take_key(args);
+    const auto key = take_key(cfg, args);
     no_more(args);
     require_data(cfg);
     std::size_t ended = 0;

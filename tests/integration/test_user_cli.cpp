@@ -207,6 +207,51 @@ BOOST_AUTO_TEST_CASE(add_show_and_list) {
     BOOST_TEST(!mentions(all, password));
 }
 
+// A deployment with portals of its own: add, list and import accept the configured ids and
+// refuse the shipped ones it does not have.
+BOOST_AUTO_TEST_CASE(the_configured_portals_are_the_ones_accounts_may_belong_to) {
+    workspace w;
+    std::ifstream shipped(source_dir() + "/conf/nidan.toml");
+    std::string text{std::istreambuf_iterator<char>(shipped), std::istreambuf_iterator<char>()};
+    text = text.substr(0, text.find("\n[[portal]]\n") + 1);
+    text += "[[portal]]\nid = \"hikari-denwa\"\nname = \"ひかり電話\"\nlogin_path = \"/hikari/login\"\n"
+            "title = \"ひかり電話 セルフケア\"\naddress_link_text = \"メールアドレス登録\"\ncode_screen_note = \"\"\n"
+            "home = \"account\"\n";
+    const auto config_file = w.write_file("own-portals.toml", text);
+    const auto own = [&](std::vector<std::string> args, const std::string& input = "") {
+        args.insert(args.begin(), "user");
+        args.insert(args.end(), {"--config", config_file, "--set", "storage.data_dir=" + w.data});
+        for (const auto& s : fast_hash()) args.insert(args.end(), {"--set", s});
+        return run_nidan(args, input);
+    };
+
+    const auto added = own({"add", "--portal", "hikari-denwa", "--id", "taro", "--phone", "0312345678", "--password-stdin"},
+                           "Plum blossom 2024\n");
+    BOOST_TEST(added.exit_code == 0, added.out << added.err);
+    BOOST_TEST(added.out == "created hikari-denwa/taro\n");
+    const auto shipped_one = own({"add", "--portal", "ip-phone", "--id", "jiro", "--phone", "0312345678",
+                                  "--password-stdin"},
+                                 "Plum blossom 2024\n");
+    BOOST_TEST(shipped_one.exit_code == 1);
+    BOOST_TEST(shipped_one.err.find("hikari-denwa") != std::string::npos, shipped_one.err);
+    const auto listed = own({"list", "--portal", "hikari-denwa"});
+    BOOST_TEST(listed.exit_code == 0, listed.err);
+    BOOST_TEST(listed.out == "hikari-denwa\ttaro\t-\n");
+
+    const auto csv = w.write_file("own.csv", "portal,id,email,phone,password\n"
+                                             "hikari-denwa,hanako,,0312345678,Plain password one\n"
+                                             "mc050,saburo,,0312345678,Plain password two\n");
+    const auto imported = own({"import", csv});
+    BOOST_TEST(imported.exit_code != 0, imported.out << imported.err);  // a bad row: nothing imported
+    BOOST_TEST(imported.err.find("portal") != std::string::npos, imported.err);
+    const auto skipping = own({"import", csv, "--skip-invalid"});
+    BOOST_TEST(skipping.exit_code == 0, skipping.out << skipping.err);
+    BOOST_TEST(skipping.out == "imported 1 accounts, rejected 1 rows\n");
+    BOOST_TEST(stored(w.data, "hikari-denwa", "hanako").has_value());
+    BOOST_TEST(!stored(w.data, "mc050", "saburo").has_value());
+    BOOST_TEST(stored_count(w.data) == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(show_reports_the_hash_parameters_in_use) {
     workspace w;
     BOOST_REQUIRE(w.add("mc050", "taro", "09012345678", "", "First password 1").exit_code == 0);

@@ -222,7 +222,7 @@ BOOST_AUTO_TEST_CASE(custom_portals) {
     const std::array<std::string_view, 1> portals{"test"};
     std::istringstream in("test,a,,0312345678,password1\nip-phone,b,,0312345678,password1\n");
     import_rules rules;
-    rules.known_portals = portals;
+    rules.known_portals.assign(portals.begin(), portals.end());
     const auto result = parse_account_csv(in, rules);
     BOOST_TEST(result.rows.size() == 1U);
     BOOST_TEST(contains(reason_at(result, 2), "portal: "));
