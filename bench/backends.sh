@@ -21,14 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=${BUILD_DIR:-build}
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-  if [[ -f $build_dir/CMakeCache.txt ]]; then
-    cmake -S . -B "$build_dir" >/dev/null
-  else
-    cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-  fi
-  cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" --target nidan bench_login_load
-fi
+[[ ${SKIP_BUILD:-0} == 1 ]] || bench/build_login_load.sh "$build_dir"
 
 summary=$(mktemp)
 log=$(mktemp)

@@ -62,14 +62,7 @@ elif [[ -n $pin && $pin != 0 ]]; then
   cores=$pin
 fi
 
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-  if [[ -f $build_dir/CMakeCache.txt ]]; then
-    cmake -S . -B "$build_dir" >/dev/null
-  else
-    cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-  fi
-  cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" --target nidan bench_login_load
-fi
+[[ ${SKIP_BUILD:-0} == 1 ]] || bench/build_login_load.sh "$build_dir"
 bench=$build_dir/bench/bench_login_load
 nidan=$build_dir/nidan
 for f in "$bench" "$nidan"; do
@@ -95,7 +88,7 @@ for s in "${extra_set[@]}"; do args+=(--set "$s"); done
 
 if [[ $backend == postgres ]]; then
   [[ -x $pg_bin/initdb ]] || { echo "login_load: PostgreSQL 15 not found in $pg_bin" >&2; exit 1; }
-  pg_dir=$(mktemp -d /tmp/nidan-bench-pg-XXXXXX)
+  pg_dir=$(mktemp -d -t nidan-bench-pg-XXXXXX)
   if ((EUID == 0)); then
     chown postgres: "$pg_dir"
     as_postgres=(runuser -u postgres --)

@@ -37,6 +37,7 @@
 #include "nidan_test/mail.hpp"
 #include "nidan_test/postgres_server.hpp"
 #include "nidan_test/raw_http.hpp"
+#include "log_lines.hpp"
 #include "portal_client.hpp"
 
 using namespace nidan_test;
@@ -94,33 +95,6 @@ std::string all_logs(login_world& w) {
     std::string out;
     for (std::size_t i = 0; i < w.node_count(); ++i) out += w.node(i).log_text();
     return out;
-}
-
-// The audit lines of `event` that also contain every one of `with`, in log order.
-std::vector<std::string> lines_of(const std::string& log, const std::string& event,
-                                  const std::vector<std::string>& with = {}) {
-    std::vector<std::string> out;
-    std::istringstream in(log);
-    for (std::string line; std::getline(in, line);) {
-        if (!contains(line + " ", "event=" + event + " ")) continue;
-        bool all = true;
-        for (const auto& w : with) all = all && contains(line + " ", w);
-        if (all) out.push_back(line);
-    }
-    return out;
-}
-
-// The value of `name=` in one log line; "" when absent.
-std::string field(const std::string& line, const std::string& name) {
-    const auto at = (" " + line).find(" " + name + "=");
-    if (at == std::string::npos) return {};
-    const auto begin = at + name.size() + 1;
-    return line.substr(begin, line.find(' ', begin) - begin);
-}
-
-long long delay_of(const std::string& line) {
-    const auto v = field(line, "delay_ms");
-    return v.empty() ? -1 : std::stoll(v);
 }
 
 // A code of the same length that is not `code`, differing in every digit by `shift` (1..9).

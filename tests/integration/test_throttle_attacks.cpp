@@ -24,6 +24,7 @@
 #include "nidan_test/login_world.hpp"
 #include "nidan_test/mail.hpp"
 #include "nidan_test/raw_http.hpp"
+#include "log_lines.hpp"
 #include "portal_client.hpp"
 
 using namespace nidan_test;
@@ -42,33 +43,6 @@ const portal_account hanako{"ip-phone", "/selfcare/SelfcareLogin.in", "hanako", 
 
 
 header_list from(const std::string& address) { return {{"X-Forwarded-For", address}}; }
-
-// The audit lines of `event` that also contain every one of `with`, in log order.
-std::vector<std::string> lines_of(const std::string& log, const std::string& event,
-                                  const std::vector<std::string>& with = {}) {
-    std::vector<std::string> out;
-    std::istringstream in(log);
-    for (std::string line; std::getline(in, line);) {
-        if (!contains(line + " ", "event=" + event + " ")) continue;
-        bool all = true;
-        for (const auto& w : with) all = all && contains(line + " ", w);
-        if (all) out.push_back(line);
-    }
-    return out;
-}
-
-// The value of `name=` in one log line; "" when absent.
-std::string field(const std::string& line, const std::string& name) {
-    const auto at = (" " + line).find(" " + name + "=");
-    if (at == std::string::npos) return {};
-    const auto begin = at + name.size() + 1;
-    return line.substr(begin, line.find(' ', begin) - begin);
-}
-
-long long delay_of(const std::string& line) {
-    const auto v = field(line, "delay_ms");
-    return v.empty() ? -1 : std::stoll(v);
-}
 
 long long metric(unsigned short port, const std::string& name) {
     const auto reply = get(port, "/metrics");
