@@ -82,7 +82,10 @@ void mail_delivery::wake_workers() {
 awaitable<void> mail_delivery::schedule() {
     const std::size_t pool = worker_wake_.size();
     while (!stopping_) {
-        const auto now = unix_now_ms();
+        // Taken again where the outbox is read: the read may first wait for a free storage
+        // thread or a connection, and a mail queued meanwhile must count as due. (A stale "now"
+        // found a code queued during that wait not yet due and sent an older notice first.)
+        auto now = unix_now_ms();
         std::vector<outbox_mail> fetched;
         std::optional<std::int64_t> next_due;
         // Copied: the read may run on a storage thread while the workers change the originals.
@@ -91,6 +94,7 @@ awaitable<void> mail_delivery::schedule() {
         std::vector<outbox_mail> expired;
         std::vector<outbox_mail> sendable;
         const auto look = [&](const storage::extra_reads& v) {
+            now = unix_now_ms();
             if (wanted > 0) fetched = v.due_mails(now, wanted, [&in_flight](std::uint64_t id) { return in_flight.contains(id); });
             next_due = v.next_due_after(now);
             for (auto& mail : fetched) {
@@ -101,10 +105,9 @@ awaitable<void> mail_delivery::schedule() {
         if (store_.shared()) {
             // Where nodes deliver side by side, what is due and the lease of what this node will
             // send are one transaction.
-            const auto until = lease_until(now);
             const auto ec = co_await write(store_, [&](storage::record_store& s) {
                 look(s);
-                if (!sendable.empty()) sendable = s.lease_mails(std::move(sendable), now, until);
+                if (!sendable.empty()) sendable = s.lease_mails(std::move(sendable), now, lease_until(now));
             });
             if (ec) {
                 log::error("mail.lease_failed").add("error", ec.message());
