@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/password_hasher.hpp"
+#include "core/text.hpp"
 
 namespace nidan {
 namespace {

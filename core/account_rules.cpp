@@ -1,88 +1,11 @@
 #include "core/account_rules.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 
 namespace nidan {
 namespace {
-
-// Reads one code point of well-formed UTF-8 at text[pos] and moves pos past it; nullopt for any
-// ill-formed sequence. Checking the decoded value against the smallest value of its length is
-// what rejects overlong forms (e.g. C0 AF for '/', which naive decoders let through).
-std::optional<char32_t> next_code_point(std::string_view text, std::size_t& pos) noexcept {
-    const auto lead = static_cast<unsigned char>(text[pos]);
-    std::size_t length = 0;
-    char32_t value = 0;
-    char32_t smallest = 0;
-    if (lead < 0x80) {
-        ++pos;
-        return lead;
-    } else if ((lead & 0xE0U) == 0xC0U) {
-        length = 2;
-        value = lead & 0x1FU;
-        smallest = 0x80;
-    } else if ((lead & 0xF0U) == 0xE0U) {
-        length = 3;
-        value = lead & 0x0FU;
-        smallest = 0x800;
-    } else if ((lead & 0xF8U) == 0xF0U) {
-        length = 4;
-        value = lead & 0x07U;
-        smallest = 0x10000;
-    } else {
-        return std::nullopt;  // a stray continuation byte, or F8..FF which UTF-8 never uses
-    }
-    if (text.size() - pos < length) return std::nullopt;
-    for (std::size_t i = 1; i < length; ++i) {
-        const auto next = static_cast<unsigned char>(text[pos + i]);
-        if ((next & 0xC0U) != 0x80U) return std::nullopt;
-        value = (value << 6) | (next & 0x3FU);
-    }
-    if (value < smallest || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF))
-        return std::nullopt;
-    pos += length;
-    return value;
-}
-
-// Code points in text, or nullopt when it is not valid UTF-8.
-std::optional<std::size_t> count_code_points(std::string_view text) noexcept {
-    std::size_t count = 0;
-    for (std::size_t pos = 0; pos < text.size(); ++count) {
-        if (!next_code_point(text, pos)) return std::nullopt;
-    }
-    return count;
-}
-
-bool is_ascii_letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
-
-// RFC 5322 atext: the characters a dot-atom may hold besides the dots.
-bool is_atext(char c) {
-    return is_ascii_letter(c) || is_ascii_digit(c) ||
-           std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-
-bool is_dot_atom(std::string_view text) {
-    if (text.empty() || text.front() == '.' || text.back() == '.') return false;
-    if (text.find("..") != std::string_view::npos) return false;
-    return std::all_of(text.begin(), text.end(), [](char c) { return c == '.' || is_atext(c); });
-}
-
-bool is_domain_label(std::string_view label) {
-    if (label.empty() || label.size() > 63) return false;
-    if (label.front() == '-' || label.back() == '-') return false;
-    return std::all_of(label.begin(), label.end(),
-                       [](char c) { return is_ascii_letter(c) || is_ascii_digit(c) || c == '-'; });
-}
-
-bool is_domain(std::string_view domain) {
-    if (domain.find('.') == std::string_view::npos) return false;
-    while (true) {
-        const auto dot = domain.find('.');
-        if (!is_domain_label(domain.substr(0, dot))) return false;
-        if (dot == std::string_view::npos) return true;
-        domain.remove_prefix(dot + 1);
-    }
-}
 
 // Separators people put in phone numbers, in ASCII and as typed by Japanese input methods.
 bool is_phone_separator(char32_t c) {
@@ -102,8 +25,6 @@ bool is_phone_separator(char32_t c) {
 }
 
 }  // namespace
-
-bool is_valid_utf8(std::string_view text) noexcept { return count_code_points(text).has_value(); }
 
 std::string portal_problem(std::string_view portal,
                            std::span<const std::string_view> known_portals) {
@@ -126,19 +47,6 @@ std::string selfcare_id_problem(std::string_view id) {
                c == '@';
     });
     if (!allowed) return "id: only ASCII letters, digits and . _ - @ are allowed";
-    return {};
-}
-
-std::string email_problem(std::string_view email) {
-    if (email.empty()) return {};
-    if (email.size() > 254) return "email: longer than 254 characters";
-    const auto at = email.find('@');
-    if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos)
-        return "email: not a valid address (needs exactly one @)";
-    const auto local = email.substr(0, at);
-    if (local.empty() || local.size() > 64 || !is_dot_atom(local))
-        return "email: not a valid address (the part before @)";
-    if (!is_domain(email.substr(at + 1))) return "email: not a valid address (the domain)";
     return {};
 }
 

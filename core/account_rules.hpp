@@ -2,7 +2,7 @@
 // The rules an account's fields must pass, shared by the CLI, the CSV import and the web forms so
 // that no entry point is looser than another. Each *_problem() returns an empty string when the
 // value is fine, otherwise a short English reason starting with the field name, e.g.
-// "email: not a valid address". Reasons never echo the value itself (it may be a password or
+// "id: longer than 64 characters". Reasons never echo the value itself (it may be a password or
 // arbitrary bytes), so they are safe to log and to print.
 #include <array>
 #include <cstddef>
@@ -11,14 +11,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/mail_address.hpp"  // email_problem: the config and the mails check addresses too
+
 namespace nidan {
 
 // Until the portal list moves into the configuration, this is the one built in.
 inline constexpr std::array<std::string_view, 3> default_portals{"ip-phone", "mc050", "freevoice"};
-
-// Well-formed UTF-8 only: no overlong forms, no UTF-16 surrogates (U+D800..U+DFFF), nothing
-// above U+10FFFF, no truncated sequences.
-bool is_valid_utf8(std::string_view text) noexcept;
 
 // The portal must be one of known_portals (exact, case-sensitive).
 std::string portal_problem(std::string_view portal,
@@ -26,14 +24,6 @@ std::string portal_problem(std::string_view portal,
 
 // 1..64 bytes of ASCII letters, digits and . _ - @.
 std::string selfcare_id_problem(std::string_view id);
-
-// Empty is fine: the account then has no registered address. Otherwise an ASCII dot-atom address:
-// at most 254 bytes, exactly one '@', a local part of 1..64 RFC 5322 atext characters with no
-// leading, trailing or doubled dot, and a domain of at least two dot-separated labels of 1..63
-// letters, digits and hyphens, no label starting or ending with a hyphen. Quoted local parts,
-// IP-literal domains and internationalised addresses (SMTPUTF8, IDN in U-label form) are refused
-// for now: our SMTP relay path and the mail templates assume ASCII.
-std::string email_problem(std::string_view email);
 
 // Japanese phone numbers as people type them: drops ASCII spaces and hyphens, the full-width
 // space U+3000 and hyphen-minus U+FF0D, and the dash look-alikes U+30FC (long vowel mark),

@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
-#include "core/account_rules.hpp"  // email_problem, is_valid_utf8
+#include "core/mail_address.hpp"
+#include "core/text.hpp"
 
 #include <arpa/inet.h>  // inet_pton only: the libc's strict address syntax, no sockets
 

@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/throttle.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/throttle_policy.hpp"
 
 namespace nidan {
 
@@ -213,13 +215,6 @@ struct auth_config {
     bool verify_any_portal = false;
 };
 
-struct log_config {
-    std::string level = "info";                // trace|debug|info|warn|error|off
-    std::filesystem::path file;                // empty: stderr
-    std::filesystem::path audit_file;          // empty: same sink as the main log
-    bool access_log = true;
-};
-
 struct menu_item {
     std::string label;
     std::string url;  // "/path" on this site or "https://..."; the services are other applications
@@ -268,15 +263,6 @@ struct config {
     }
 };
 
-class config_error : public std::runtime_error {
-public:
-    config_error(std::string key, const std::string& reason)
-        : std::runtime_error(key.empty() ? reason : key + ": " + reason), key_(std::move(key)) {}
-    const std::string& key() const noexcept { return key_; }
-
-private:
-    std::string key_;
-};
 
 // "section.key=value" as given to --set.
 struct config_override {

@@ -1,7 +1,9 @@
 #pragma once
 // Domain errors shared by core/ and storage/. Each maps to one HTTP status in the server
 // (see server/error_status.cpp), so a handler never picks a status by itself.
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <system_error>
 
 namespace nidan {
@@ -19,6 +21,17 @@ enum class errc {
 };
 
 const std::error_category& nidan_category() noexcept;
+
+// A bad configuration value, naming its key (e.g. "smtp.port: must be 1..65535"): stops startup.
+class config_error : public std::runtime_error {
+public:
+    config_error(std::string key, const std::string& reason)
+        : std::runtime_error(key.empty() ? reason : key + ": " + reason), key_(std::move(key)) {}
+    const std::string& key() const noexcept { return key_; }
+
+private:
+    std::string key_;
+};
 
 inline std::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), nidan_category()};

@@ -1,6 +1,6 @@
 #include "core/form_data.hpp"
 
-#include "core/account_rules.hpp"
+#include "core/text.hpp"
 
 namespace nidan {
 namespace {

@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include "core/error.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -4,12 +4,23 @@
 // trail (security events). The audit trail must never receive a password, a code or a full phone
 // number: callers pass masked values (see mask_phone / mask_email).
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
-#include "core/config.hpp"
-
 namespace spdlog { class logger; }
+
+namespace nidan {
+
+// [log] in the config file.
+struct log_config {
+    std::string level = "info";                // trace|debug|info|warn|error|off
+    std::filesystem::path file;                // empty: stderr
+    std::filesystem::path audit_file;          // empty: same sink as the main log
+    bool access_log = true;
+};
+
+}  // namespace nidan
 
 namespace nidan::log {
 

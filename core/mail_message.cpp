@@ -8,7 +8,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "core/account_rules.hpp"
+#include "core/text.hpp"
 
 namespace nidan::mail {
 namespace {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <new>
 
-#include "core/account_rules.hpp"
+#include "core/text.hpp"
 
 namespace nidan {
 namespace {

@@ -10,7 +10,7 @@
 namespace nidan {
 
 // The NFKC form of text, or nullopt when text is not well-formed UTF-8 (is_valid_utf8 in
-// core/account_rules.hpp: the same definition the account rules refuse): such text has no
+// core/text.hpp: the same definition the account rules refuse): such text has no
 // normal form, and libunistring would silently turn the bad bytes into U+FFFD, which would make
 // different byte strings equal. NUL and every other code point are kept. The result is at most
 // 18 times as many code points as the input (UAX #15's bound for NFKC), so a bounded input gives

@@ -1,11 +1,26 @@
 #pragma once
-// Small text helpers shared by the HTTP parsing code and the file loaders.
+// Small text helpers shared by the HTTP parsing code, the rules and the file loaders.
 #include <cstddef>
+#include <optional>
 #include <filesystem>
 #include <string>
 #include <string_view>
 
 namespace nidan {
+
+inline bool is_ascii_letter(char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+inline bool is_ascii_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// Reads one code point of well-formed UTF-8 at text[pos] (pos < text.size()) and moves pos past
+// it; nullopt for any ill-formed sequence.
+std::optional<char32_t> next_code_point(std::string_view text, std::size_t& pos) noexcept;
+
+// Code points in text, or nullopt when it is not valid UTF-8.
+std::optional<std::size_t> count_code_points(std::string_view text) noexcept;
+
+// Well-formed UTF-8 only: no overlong forms, no UTF-16 surrogates (U+D800..U+DFFF), nothing
+// above U+10FFFF, no truncated sequences.
+bool is_valid_utf8(std::string_view text) noexcept;
 
 // Strips HTTP optional whitespace (spaces and tabs, RFC 9110 section 5.6.3) at both ends.
 std::string_view trim_ows(std::string_view s) noexcept;

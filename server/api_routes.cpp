@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/account_rules.hpp"
+#include "core/text.hpp"
 #include "core/log.hpp"
 #include "server/error_pages.hpp"
 #include "server/error_status.hpp"

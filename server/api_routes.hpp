@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "server/app_state.hpp"
-#include "server/portal_routes.hpp"
+#include "server/portal_services.hpp"
 
 namespace nidan::server {
 

@@ -22,7 +22,7 @@
 #include "core/login_context.hpp"
 #include "core/password_step.hpp"
 #include "server/http_types.hpp"
-#include "server/portal_routes.hpp"
+#include "server/portal_services.hpp"
 
 namespace nidan::server {
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/account_rules.hpp"
+#include "core/text.hpp"
 #include "core/clock.hpp"
 #include "core/cookies.hpp"
 #include "core/log.hpp"

@@ -2,7 +2,6 @@
 
 #include "core/clock.hpp"
 #include "core/cookies.hpp"
-#include "server/api_routes.hpp"
 #include "server/page_response.hpp"
 #include "server/portal_flow.hpp"
 #include "server/storage_bridge.hpp"
@@ -11,7 +10,6 @@ namespace nidan::server {
 
 struct portal_site::flows {
     std::vector<std::unique_ptr<portal_flow>> all;
-    std::unique_ptr<api_site> api;
 };
 
 portal_site::portal_site(app_state& app, portal_services services) : flows_(std::make_unique<flows>()) {
@@ -19,7 +17,6 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
         flows_->all.push_back(std::make_unique<portal_flow>(services, portal, app.errors));
         flows_->all.back()->add_routes(app.routes);
     }
-    flows_->api = std::make_unique<api_site>(app, services);
 
     // GET /auth/verify/<portal>: 200 only for a session of that portal. GET /auth/verify: 200 for
     // an authenticated session of any portal (the headers say which), served only with

@@ -11,40 +11,15 @@
 //                                  only with auth.verify_any_portal = true, else 404
 // Sessions live in LMDB under the SHA-256 of their id; the cookie carries only the id.
 // The pages are in server/portal_flow.hpp; the rules in core/, run by server/login_steps.hpp,
-// shared with the JSON API (server/api_routes.hpp, /api/v1/<id>/...), whose routes portal_site
-// adds too.
-#include <atomic>
-#include <functional>
+// shared with the JSON API (server/api_routes.hpp, /api/v1/<id>/...).
 #include <memory>
-#include <string>
 
-#include "core/config.hpp"
-#include "core/password_hasher.hpp"
-#include "core/template_store.hpp"
 #include "server/app_state.hpp"
-#include "core/code_mailer.hpp"
-#include "core/login_metrics.hpp"
-#include "server/hash_pool.hpp"
-#include "server/shared_attempt_gate.hpp"
-#include "storage/backend.hpp"
+#include "server/portal_services.hpp"
 
 namespace nidan::server {
 
-struct portal_services {
-    const config& cfg;
-    storage::backend& store;
-    hash_pool& hashes;
-    const password_hasher& hasher;
-    const template_store& templates;
-    const code_mailer& mailer;
-    shared_attempt_gate& gate;          // one delayed password check per address and account
-    login::login_metrics& outcomes;     // counted per step outcome, for /metrics
-    const std::atomic<bool>& stopping;  // set at shutdown: throttling waits end early
-    std::function<void()> mail_queued;  // wakes the delivery loop after a commit
-    std::string server_secret;          // from `meta`: MACs of codes, signed tokens
-};
-
-// Adds every portal's routes and /auth/verify to app.routes; the routes call into this object,
+// Adds every portal's pages and /auth/verify to app.routes; the routes call into this object,
 // which must live as long as the router.
 class portal_site {
 public:

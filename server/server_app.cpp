@@ -27,6 +27,7 @@
 #include "server/listener.hpp"
 #include "server/mail_delivery.hpp"
 #include "server/metrics_routes.hpp"
+#include "server/api_routes.hpp"
 #include "server/portal_routes.hpp"
 #include "server/secret_file.hpp"
 #include "server/static_files.hpp"
@@ -93,6 +94,7 @@ struct server_app::parts {
     shared_attempt_gate nodes_gate;
     login::login_metrics outcomes;
     std::unique_ptr<portal_site> portals;
+    std::unique_ptr<api_site> api;
     // One io_context per io thread, each run by exactly one thread: a connection lives on one of
     // them for its whole life, so its handlers need no strand and the threads share no reactor
     // lock. io_contexts[0] also runs the acceptor, the mail delivery, the sweep and the signals.
@@ -127,9 +129,10 @@ struct server_app::parts {
         add_metrics_route(state, {*store, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
-        portals = std::make_unique<portal_site>(
-            state, portal_services{cfg, *store, hashes, hasher, templates, mailer, nodes_gate, outcomes, state.stopping,
-                                   [this] { delivery.notify(); }, load_server_secret()});
+        const portal_services services{cfg,      *store,   hashes, hasher, templates, mailer, nodes_gate, outcomes,
+                                       state.stopping, [this] { delivery.notify(); }, load_server_secret()};
+        portals = std::make_unique<portal_site>(state, services);
+        api = std::make_unique<api_site>(state, services);
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
                                 [this](request_context& ctx) -> awaitable<response> {
                                     if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/account_rules.hpp"
+#include "core/text.hpp"
 
 using namespace std::string_literals;
 using namespace nidan;

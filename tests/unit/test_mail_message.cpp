@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/account_rules.hpp"
+#include "core/text.hpp"
 #include "core/code_mail.hpp"
 #include "core/mail_message.hpp"
 #include "core/template_store.hpp"
