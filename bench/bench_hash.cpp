@@ -34,9 +34,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/config.hpp"
-#include "core/password_hasher.hpp"
-#include "server/hash_pool.hpp"
+#include "core/config/config.hpp"
+#include "core/security/password_hasher.hpp"
+#include "server/base/hash_pool.hpp"
 
 namespace {
 

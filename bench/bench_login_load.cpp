@@ -93,8 +93,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/config.hpp"
-#include "core/password_hasher.hpp"
+#include "core/config/config.hpp"
+#include "core/security/password_hasher.hpp"
 
 namespace {
 
@@ -512,7 +512,7 @@ private:
 };
 
 // The digits after "■ログイン認証コード" in a MIME message whose body is base64 UTF-8 text
-// (core/mail_message.cpp); "" when there are none.
+// (core/mail/mail_message.cpp); "" when there are none.
 std::string login_code_in(std::string_view message) {
     const auto body_at = message.find("\r\n\r\n");
     if (body_at == std::string_view::npos) return {};

@@ -23,12 +23,12 @@
 #include <thread>
 #include <vector>
 
-#include "core/log.hpp"
-#include "core/template_store.hpp"
-#include "core/code_mailer.hpp"
-#include "server/mail_delivery.hpp"
-#include "server/storage_bridge.hpp"
-#include "storage/open_backend.hpp"
+#include "core/base/log.hpp"
+#include "core/render/template_store.hpp"
+#include "core/mail/code_mailer.hpp"
+#include "server/smtp/mail_delivery.hpp"
+#include "server/base/storage_bridge.hpp"
+#include "storage/open/open_backend.hpp"
 
 namespace net = boost::asio;
 namespace fs = std::filesystem;

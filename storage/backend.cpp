@@ -3,7 +3,7 @@
 #include <exception>
 #include <future>
 
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 
 namespace nidan::storage {
 namespace {

@@ -2,14 +2,14 @@
 // The storage the server and the CLI see: one backend, chosen at startup by storage.backend.
 // LMDB (storage/lmdb/lmdb_backend.hpp) is the embedded one-node default; PostgreSQL is for several
 // nodes sharing one database. Nothing outside storage/ names either: the login steps read and
-// write through core's record interface (core/login_records.hpp), the delivery loop, the sweeps
+// write through core's record interface (core/login/login_records.hpp), the delivery loop, the sweeps
 // and the operator commands through the wider one below.
 //
 // Work is handed over as a closure, run against one transaction, and answered through a
 // completion with an error_code (empty: done, and for a write, durable as storage.durability
 // promises). A closure may throw: storage::error and other std::system_error codes reach the
 // completion unchanged, anything else becomes errc::storage_unavailable, and its writes are
-// undone. Knows nothing of Asio: server/storage_bridge.hpp turns these into awaitables.
+// undone. Knows nothing of Asio: server/base/storage_bridge.hpp turns these into awaitables.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -19,10 +19,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/account.hpp"
-#include "core/attempt_gate.hpp"
-#include "core/login_records.hpp"
-#include "core/outbox_mail.hpp"
+#include "core/account/account.hpp"
+#include "core/security/attempt_gate.hpp"
+#include "core/login/login_records.hpp"
+#include "core/mail/outbox_mail.hpp"
 
 namespace nidan::storage {
 
@@ -115,8 +115,8 @@ public:
     virtual std::string get_or_create_secret(std::string_view name, std::size_t bytes) = 0;
     virtual bool erase_secret(std::string_view name) = 0;
 
-    // The attempt gate of core/attempt_gate.hpp where several nodes share it
-    // (server/shared_attempt_gate.hpp), with the same subjects and rules. Only a shared()
+    // The attempt gate of core/security/attempt_gate.hpp where several nodes share it
+    // (server/steps/shared_attempt_gate.hpp), with the same subjects and rules. Only a shared()
     // backend keeps one: on the others a process's own gate is the whole truth and these throw
     // std::logic_error. An entry counts until released or until its expires_ms has passed (a
     // dead node's entries stop counting then), so a gate never stays shut.

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/account.hpp"
+#include "core/account/account.hpp"
 #include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {

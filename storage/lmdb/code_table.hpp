@@ -8,14 +8,14 @@
 #include <string>
 #include <string_view>
 
-#include "core/login_records.hpp"
+#include "core/login/login_records.hpp"
 #include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 
 inline constexpr std::size_t code_mac_size = 32;
 
-// The record is core's (core/login_records.hpp). expires_at is stored as the entry's expiry
+// The record is core's (core/login/login_records.hpp). expires_at is stored as the entry's expiry
 // header, not repeated in the value.
 using nidan::code_purpose;
 using nidan::code_record;

@@ -5,6 +5,7 @@
 
 #include "storage/lmdb/codec.hpp"
 #include "storage/error.hpp"
+#include "storage/lmdb/lmdb_error.hpp"
 
 namespace nidan::storage {
 namespace {

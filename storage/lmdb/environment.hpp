@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "core/config.hpp"
+#include "core/config/config.hpp"
 #include "storage/lmdb/schema.hpp"
 #include "storage/lmdb/txn.hpp"
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <mutex>
 
-#include "core/config.hpp"
+#include "core/config/config.hpp"
 #include "storage/backend.hpp"
 #include "storage/lmdb/environment.hpp"
 #include "storage/lmdb/writer.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// The backend record interfaces (storage/backend.hpp, and core's core/login_records.hpp under
+// The backend record interfaces (storage/backend.hpp, and core's core/login/login_records.hpp under
 // them) over LMDB transactions: the login steps decide in core/, these classes turn their reads
 // and writes into the typed tables' calls. Both borrow the transaction, which must outlive them.
 #include <optional>
@@ -68,7 +68,7 @@ public:
     std::size_t purge_failed(std::optional<std::uint64_t> id) override;
     std::vector<outbox_mail> lease_mails(std::vector<outbox_mail> due, std::int64_t, std::int64_t) override { return due; }
     std::size_t sweep_expired(std::int64_t now, std::size_t max_entries) override;
-    // One process per LMDB file: its gate lives in memory (core/attempt_gate.hpp).
+    // One process per LMDB file: its gate lives in memory (core/security/attempt_gate.hpp).
     std::vector<gate_entry> gate_track(const std::vector<std::string>&, std::int64_t, std::int64_t) override {
         throw no_shared_gate();
     }

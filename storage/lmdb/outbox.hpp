@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "core/outbox_mail.hpp"
+#include "core/mail/outbox_mail.hpp"
 #include "storage/backend.hpp"
 #include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 
-// The mail itself is core's (core/outbox_mail.hpp): the login flow makes it, this table keeps it.
+// The mail itself is core's (core/mail/outbox_mail.hpp): the login flow makes it, this table keeps it.
 using nidan::mail_priority;
 using nidan::outbox_mail;
 

@@ -10,14 +10,14 @@
 #include <utility>
 #include <vector>
 
-#include "core/login_records.hpp"
+#include "core/login/login_records.hpp"
 #include "storage/lmdb/txn.hpp"
 
 namespace nidan::storage {
 
 inline constexpr std::size_t session_hash_size = 32;
 
-// The record is core's (core/login_records.hpp): the login flow decides, this table keeps it.
+// The record is core's (core/login/login_records.hpp): the login flow decides, this table keeps it.
 using nidan::session_record;
 using nidan::session_state;
 

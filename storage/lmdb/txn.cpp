@@ -4,6 +4,7 @@
 #include <string>
 
 #include "storage/error.hpp"
+#include "storage/lmdb/lmdb_error.hpp"
 
 namespace nidan::storage {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "core/log.hpp"
+#include "core/base/log.hpp"
 #include "storage/error.hpp"
 #include "storage/postgres/pg_records.hpp"
 #include "storage/postgres/pg_schema.hpp"

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/config.hpp"
+#include "core/config/config.hpp"
 #include "storage/backend.hpp"
 #include "storage/duration_histogram.hpp"
 #include "storage/postgres/pg_connection.hpp"

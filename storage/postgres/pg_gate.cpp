@@ -1,4 +1,4 @@
-// The attempt gate shared by the nodes: core/attempt_gate.hpp's rules over the gate_entries
+// The attempt gate shared by the nodes: core/security/attempt_gate.hpp's rules over the gate_entries
 // table (storage/postgres/pg_schema.cpp). Each rule reads the live rows of a subject and adds
 // one, which only holds while no other node does the same for that subject: every subject's
 // rows are read and written under a transaction-scoped advisory lock of the subject, taken

@@ -21,7 +21,7 @@ CREATE TABLE nidan_schema (
 );
 INSERT INTO nidan_schema (version) VALUES (0);
 
--- One row per (portal, self-care ID): core/account.hpp.
+-- One row per (portal, self-care ID): core/account/account.hpp.
 CREATE TABLE accounts (
     portal              text    NOT NULL,
     selfcare_id         text    NOT NULL,

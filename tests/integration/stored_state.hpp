@@ -26,8 +26,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/account.hpp"
-#include "core/config.hpp"
+#include "core/account/account.hpp"
+#include "core/config/config.hpp"
 #include "storage/lmdb/account_table.hpp"
 #include "storage/lmdb/code_table.hpp"
 #include "storage/lmdb/codec.hpp"

@@ -10,15 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "core/code_mail.hpp"
-#include "core/config.hpp"
-#include "core/mail_message.hpp"
-#include "core/template_store.hpp"
+#include "core/mail/code_mail.hpp"
+#include "core/config/config.hpp"
+#include "core/mail/mail_message.hpp"
+#include "core/render/template_store.hpp"
 #include "nidan_test/process.hpp"
-#include "core/code_mailer.hpp"
+#include "core/mail/code_mailer.hpp"
 #include "storage/lmdb/environment.hpp"
 #include "storage/lmdb/outbox.hpp"
-#include "storage/open_backend.hpp"
+#include "storage/open/open_backend.hpp"
 #include "nidan_test/postgres_registry.hpp"
 
 namespace nidan_test {

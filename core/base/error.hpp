@@ -1,0 +1,43 @@
+#pragma once
+// Domain errors shared by core/ and storage/. Each maps to one HTTP status in the server
+// (see server/http/error_status.cpp), so a handler never picks a status by itself.
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <system_error>
+
+namespace nidan {
+
+enum class errc {
+    ok = 0,
+    not_found,            // the thing asked for does not exist
+    already_exists,       // a key that must be new is taken
+    invalid_input,        // the caller's data breaks a rule (validated before anything is stored)
+    storage_full,         // LMDB map is full: raise storage.map_size_mib
+    storage_unavailable,  // environment closed, readers exhausted, disk error
+    storage_corrupt,      // a stored value failed to decode or the schema version is wrong
+    overloaded,           // a queue (hash pool, writer) is past its limit: retry later
+    shutting_down,        // the server is stopping and takes no new work
+};
+
+const std::error_category& nidan_category() noexcept;
+
+// A bad configuration value, naming its key (e.g. "smtp.port: must be 1..65535"): stops startup.
+class config_error : public std::runtime_error {
+public:
+    config_error(std::string key, const std::string& reason)
+        : std::runtime_error(key.empty() ? reason : key + ": " + reason), key_(std::move(key)) {}
+    const std::string& key() const noexcept { return key_; }
+
+private:
+    std::string key_;
+};
+
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), nidan_category()};
+}
+
+}  // namespace nidan
+
+template <>
+struct std::is_error_code_enum<nidan::errc> : std::true_type {};

@@ -1,0 +1,25 @@
+#pragma once
+// What every connection shares for the life of the server. Built by server/app/server_app.cpp.
+#include <atomic>
+
+#include "core/config/config.hpp"
+#include "server/http/client_address.hpp"
+#include "server/http/connection_tracker.hpp"
+#include "server/http/error_pages.hpp"
+#include "server/http/router.hpp"
+
+namespace nidan::server {
+
+struct app_state {
+    const config& cfg;
+    router routes;
+    const error_pages& errors;
+    connection_tracker connections;
+    std::atomic<bool> stopping{false};
+    const std::vector<net::ip::address> trusted_proxies;
+
+    app_state(const config& c, const error_pages& e)
+        : cfg(c), errors(e), connections(c.server.max_connections, c.server.max_connections_per_client), trusted_proxies(parse_proxies(c.server.trusted_proxies)) {}
+};
+
+}  // namespace nidan::server

@@ -1,0 +1,52 @@
+#include "server/http/dispatch.hpp"
+
+#include "core/base/error.hpp"
+#include "core/base/log.hpp"
+#include "server/http/error_status.hpp"
+
+namespace nidan::server {
+
+awaitable<response> dispatch(app_state& app, const request& req, const net::ip::address& client) {
+    const std::string_view target = req.target();
+    // Only origin-form targets ("/path?query"); absolute-form and "*" are for proxies.
+    if (target.empty() || target.front() != '/') {
+        co_return app.errors.make(http::status::bad_request, req.version(), false);
+    }
+    const auto question = target.find('?');
+    request_context ctx{req, target.substr(0, question),
+                        question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
+                        client_address(req, client, app.trusted_proxies)};
+
+    const auto match = app.routes.find(req.method(), ctx.path);
+    if (!match.target) {
+        if (match.allow.empty()) co_return app.errors.make(http::status::not_found, req.version(), req.keep_alive(), ctx.path);
+        auto res = app.errors.make(http::status::method_not_allowed, req.version(), req.keep_alive(), ctx.path);
+        res.set(http::field::allow, match.allow);
+        co_return res;
+    }
+
+    std::error_code failure;
+    try {
+        auto res = co_await (*match.target)(ctx);
+        if (req.method() == http::verb::head) {
+            // Same headers as GET, no body (RFC 9110 section 9.3.2).
+            const auto length = res.body().size();
+            res.body().clear();
+            if (res.result() != http::status::not_modified) res.content_length(length);
+        }
+        co_return res;
+    } catch (const std::system_error& e) {
+        failure = e.code();
+        auto event = failure == errc::storage_full ? log::error("storage.full") : log::error("request.failed");
+        event.add("path", ctx.path).add("error", e.what());
+        if (failure == errc::storage_full) event.add("hint", "raise storage.map_size_mib");
+    } catch (const std::exception& e) {
+        failure = make_error_code(std::errc::io_error);
+        log::error("request.failed").add("path", ctx.path).add("error", e.what());
+    }
+    auto res = app.errors.make(status_for(failure), req.version(), req.keep_alive(), ctx.path);
+    if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "5");
+    co_return res;
+}
+
+}  // namespace nidan::server

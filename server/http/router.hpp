@@ -1,0 +1,45 @@
+#pragma once
+// Method + path to handler. Tells an unknown path (404) from a known path with another method
+// (405 + Allow). GET routes answer HEAD too.
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "server/base/http_types.hpp"
+
+namespace nidan::server {
+
+struct request_context {
+    const request& req;
+    std::string_view path;   // target without the query
+    std::string_view query;  // after '?', may be empty
+    net::ip::address client;
+};
+
+using handler = std::function<awaitable<response>(request_context&)>;
+
+class router {
+public:
+    void add(http::verb method, std::string path, handler h);
+    // Every path under prefix (which ends in '/').
+    void add_prefix(http::verb method, std::string prefix, handler h);
+
+    struct match {
+        const handler* target = nullptr;  // null: see allow
+        std::string allow;                // non-empty with a null target: 405
+    };
+    match find(http::verb method, std::string_view path) const;
+
+private:
+    using methods = std::map<http::verb, handler>;
+    const methods* lookup(std::string_view path) const;
+
+    std::map<std::string, methods, std::less<>> exact_;
+    std::vector<std::pair<std::string, methods>> prefixes_;
+};
+
+}  // namespace nidan::server

@@ -1,0 +1,24 @@
+#pragma once
+// GET /metrics: counters and gauges for the operator in the Prometheus text format (outbox
+// depth and age, mails sent/retried/failed/expired, open connections, queue lengths).
+#include <functional>
+
+#include "core/security/attempt_gate.hpp"
+#include "core/login/login_metrics.hpp"
+#include "server/http/app_state.hpp"
+#include "server/smtp/mail_delivery.hpp"
+#include "storage/backend.hpp"
+
+namespace nidan::server {
+
+struct metrics_sources {
+    storage::backend& store;
+    const delivery_metrics& mail;
+    std::function<std::size_t()> hash_queue;
+    const login::login_metrics& logins;
+    const login::attempt_gate& gate;
+};
+
+void add_metrics_route(app_state& app, metrics_sources sources);
+
+}  // namespace nidan::server

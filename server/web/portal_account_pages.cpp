@@ -1,0 +1,182 @@
+// The pages behind the login: home (account details or the service menu), the address and
+// password changes, logout.
+#include "server/web/portal_flow.hpp"
+
+#include "core/base/clock.hpp"
+#include "core/web/cookies.hpp"
+#include "core/base/log.hpp"
+#include "core/base/tokens.hpp"
+#include "server/web/page_response.hpp"
+
+namespace nidan::server {
+namespace {
+
+// The rule a refused new password broke: someone who typed a very long one must not be told it is
+// too short. (Invalid UTF-8, the policy's third refusal, never gets here: the form reader refuses it.)
+std::string new_password_rule(std::string_view replacement, std::size_t min_chars) {
+    if (replacement.size() > password_config::max_length)
+        return "新しいパスワードは" + std::to_string(password_config::max_length) + "バイト以内で入力してください。";
+    return "新しいパスワードは" + std::to_string(min_chars) + "文字以上で入力してください。";
+}
+
+}  // namespace
+
+awaitable<response> portal_flow::home_page(request_context& ctx) {
+    auto session = co_await load_session(ctx.req);
+    if (!session || session->record.state != session_state::authenticated)
+        co_return see_other(ctx.req, portal_.login_path);
+    co_await steps_.touch_step(*session);
+    auto data = page_data();
+    data.set("csrf", session->record.csrf_secret);
+    data.set("logout_action", base_ + "/logout");
+    data.set("selfcare_id", session->record.selfcare_id);
+    if (portal_.home == "menu") {
+        kainjow::mustache::data items{kainjow::mustache::data::type::list};
+        for (const auto& item : portal_.menu) {
+            template_data entry;
+            entry.set("label", item.label);
+            entry.set("url", item.url);
+            items << entry;
+        }
+        data.set("menu", items);
+        if (!portal_.manual_url.empty()) data.set("manual_url", portal_.manual_url);
+        co_return html_page(ctx.req, http::status::ok, s_.templates.render("menu.html", data));
+    }
+    co_return co_await render_account(ctx.req, http::status::ok, *session, "", "");
+}
+
+awaitable<response> portal_flow::render_account(const request& req, http::status status, const current_session& session,
+                                                std::string_view notice, std::string_view error, std::string_view kept_email) {
+    auto data = page_data();
+    data.set("csrf", session.record.csrf_secret);
+    data.set("logout_action", base_ + "/logout");
+    data.set("selfcare_id", session.record.selfcare_id);
+    const auto acct = co_await steps_.account_of(session);
+    if (acct && !acct->email.empty()) data.set("masked_email", log::mask_email(acct->email));
+    if (acct && !acct->pending_email.empty()) {
+        data.set("pending_email", log::mask_email(acct->pending_email));
+        data.set("pending_email_at", japan_time(acct->pending_email_at));
+    }
+    if (acct && !acct->phone.empty()) data.set("masked_phone", log::mask_phone(acct->phone));
+    data.set("email_action", base_ + "/email");
+    data.set("password_action", base_ + "/password");
+    data.set("min_password", std::to_string(s_.cfg.password.min_length));
+    if (s_.cfg.address_change.hold.count() > 0) data.set("hold_hours", std::to_string(s_.cfg.address_change.hold.count()));
+    if (!notice.empty()) data.set("notice", std::string(notice));
+    if (!error.empty()) data.set("error", std::string(error));
+    if (!kept_email.empty()) data.set("new_email", std::string(kept_email));
+    co_return html_page(req, status, s_.templates.render("account.html", data));
+}
+
+// The checks every form behind the login shares; on refusal `refusal` holds the answer.
+awaitable<std::optional<current_session>> portal_flow::authenticated_post(const request& req,
+                                                                       std::optional<form_data>& form,
+                                                                       response& refusal) {
+    if (!same_origin(req)) {
+        refusal = errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        co_return std::nullopt;
+    }
+    if (!is_form(req)) {
+        refusal = errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+        co_return std::nullopt;
+    }
+    auto session = co_await load_session(req);
+    if (!session || session->record.state != session_state::authenticated) {
+        refusal = see_other(req, portal_.login_path);
+        co_return std::nullopt;
+    }
+    std::string form_error;
+    form = parse_form(req.body(), form_error);
+    if (!form) {
+        refusal = co_await render_account(req, http::status::bad_request, *session, "", msg_bad_form);
+        co_return std::nullopt;
+    }
+    if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
+        refusal = errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        co_return std::nullopt;
+    }
+    co_return session;
+}
+
+awaitable<response> portal_flow::change_email(request_context& ctx) {
+    const auto& req = ctx.req;
+    std::optional<form_data> form;
+    response refusal;
+    auto session = co_await authenticated_post(req, form, refusal);
+    if (!session) co_return refusal;
+    const std::string email(form->get("new_email"));
+    const std::string current(form->get("email_current_password"));
+    const auto client = ctx.client.to_string();
+    switch (co_await steps_.email_change_step(*session, email, current, client)) {
+    case email_change_result::code_sent:
+        co_return see_other(req, base_ + "/code");
+    case email_change_result::bad_email:
+        co_return co_await render_account(req, http::status::bad_request, *session, "", msg_bad_address, email);
+    case email_change_result::wrong_password:
+        co_return co_await render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。", email);
+    case email_change_result::busy:
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_try_later, email);
+    case email_change_result::rate_limited:
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_too_many_mails, email);
+    case email_change_result::unavailable:
+        break;
+    }
+    co_return co_await render_account(req, http::status::service_unavailable, *session, "", msg_unavailable, email);
+}
+
+awaitable<response> portal_flow::change_password(request_context& ctx) {
+    const auto& req = ctx.req;
+    std::optional<form_data> form;
+    response refusal;
+    auto session = co_await authenticated_post(req, form, refusal);
+    if (!session) co_return refusal;
+    const std::string current(form->get("current_password"));
+    const std::string replacement(form->get("new_password"));
+    const auto client = ctx.client.to_string();
+    const auto outcome = co_await steps_.password_change_step(*session, current, replacement, client);
+    switch (outcome.result) {
+    case password_change_result::changed: {
+        // The account's other sessions and device tokens ended with the change; this browser
+        // keeps its session and gets a device token under the new credentials.
+        auto res = co_await render_account(req, http::status::ok, *session, "パスワードを変更しました。", "");
+        res.insert(http::field::set_cookie, set_cookie_value("nidan_device", outcome.device_token, {secure(), device_lifetime_s}));
+        co_return res;
+    }
+    case password_change_result::bad_password:
+        co_return co_await render_account(req, http::status::bad_request, *session, "",
+                                 new_password_rule(replacement, s_.cfg.password.min_length));
+    case password_change_result::wrong_password:
+        co_return co_await render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。");
+    case password_change_result::no_account:
+        co_return see_other(req, portal_.login_path, {expired_session_cookie()});
+    case password_change_result::busy:
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_try_later);
+    case password_change_result::unavailable:
+        break;
+    }
+    co_return co_await render_account(req, http::status::service_unavailable, *session, "", msg_unavailable);
+}
+
+awaitable<response> portal_flow::logout(request_context& ctx) {
+    const auto& req = ctx.req;
+    if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+    auto session = co_await load_session(req);
+    if (!session) co_return see_other(req, portal_.login_path, {expired_session_cookie()});
+    std::string form_error;
+    auto form = parse_form(req.body(), form_error);
+    if (!form || !constant_time_equal(form->get("csrf"), session->record.csrf_secret))
+        co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+    const auto client = ctx.client.to_string();
+    const auto result = co_await steps_.logout_step(*session, client);
+    if (result == logout_result::unavailable) co_return errors_.make(http::status::service_unavailable, req.version(), req.keep_alive());
+    // On a shared computer the next user must not inherit the device cookie's exemption from
+    // the account's throttling: the customer may ask to forget it.
+    if (form->get("forget_device") == "1") {
+        log::audit("logout.device_forgotten").add("portal", portal_.id).add("id", session->record.selfcare_id)
+            .add("client", client);
+        co_return see_other(req, portal_.login_path, {expired_session_cookie(), expired_device_cookie()});
+    }
+    co_return see_other(req, portal_.login_path, {expired_session_cookie()});
+}
+
+}  // namespace nidan::server

@@ -1,0 +1,78 @@
+// The page behind the link in the notice that goes to the registered address when a code goes to
+// a new one (core/login/address_change.hpp). GET only explains, since mail scanners and previews follow
+// links; the button posts the link's token back.
+#include "server/web/portal_flow.hpp"
+
+#include "core/web/form_data.hpp"
+#include "core/base/log.hpp"
+#include "server/web/page_response.hpp"
+
+namespace nidan::server {
+namespace {
+
+// The link's token from the query string ("t=..."); "" when there is none.
+std::string token_in(const request& req) {
+    const auto target = std::string_view(req.target());
+    const auto query = target.find('?');
+    if (query == std::string_view::npos) return {};
+    std::string error;
+    const auto form = parse_form(target.substr(query + 1), error);
+    return form ? std::string(form->get("t")) : std::string();
+}
+
+}  // namespace
+
+response portal_flow::render_cancel(const request& req, http::status status, const std::string& state,
+                                    const std::string& token) {
+    auto data = page_data();
+    data.set(state, true);
+    std::vector<std::string> cookies;
+    if (state == "confirm") {
+        auto [csrf, cookie] = fresh_form_token();
+        data.set("csrf", csrf);
+        data.set("token", token);
+        data.set("action", base_ + "/address/cancel");
+        cookies.push_back(std::move(cookie));
+    }
+    return html_page(req, status, s_.templates.render("address_cancel.html", data), cookies);
+}
+
+awaitable<response> portal_flow::cancel_page(request_context& ctx) {
+    const auto token = token_in(ctx.req);
+    if (!steps_.cancel_link_valid(token)) co_return render_cancel(ctx.req, http::status::bad_request, "invalid", "");
+    co_return render_cancel(ctx.req, http::status::ok, "confirm", token);
+}
+
+awaitable<response> portal_flow::cancel_submit(request_context& ctx) {
+    const auto& req = ctx.req;
+    const auto client = ctx.client.to_string();
+    if (!same_origin(req)) {
+        log::audit("address.cancel_refused").add("portal", portal_.id).add("client", client).add("reason", "cross_site");
+        co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+    }
+    if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+    std::string form_error;
+    const auto form = parse_form(req.body(), form_error);
+    if (!form) {
+        log::audit("address.cancel_refused").add("portal", portal_.id).add("client", client).add("reason", form_error);
+        co_return render_cancel(req, http::status::bad_request, "invalid", "");
+    }
+    const std::string token(form->get("t"));
+    if (!form_token_ok(req, form->get("csrf"))) {
+        log::audit("address.cancel_refused").add("portal", portal_.id).add("client", client).add("reason", "csrf");
+        // The link still works: the page is shown again with a fresh form.
+        co_return render_cancel(req, http::status::forbidden, steps_.cancel_link_valid(token) ? "confirm" : "invalid", token);
+    }
+    switch (co_await steps_.address_cancel_step(token, client)) {
+    case login::address_cancel_result::cancelled:
+    case login::address_cancel_result::already_done:
+        co_return render_cancel(req, http::status::ok, "done", "");
+    case login::address_cancel_result::invalid_link:
+        co_return render_cancel(req, http::status::bad_request, "invalid", "");
+    case login::address_cancel_result::unavailable:
+        break;
+    }
+    co_return errors_.make(http::status::service_unavailable, req.version(), req.keep_alive());
+}
+
+}  // namespace nidan::server

@@ -1,0 +1,152 @@
+#include "server/web/portal_flow.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+#include "core/base/clock.hpp"
+#include "core/web/cookies.hpp"
+#include "core/base/tokens.hpp"
+#include "server/web/page_response.hpp"
+
+namespace nidan::server {
+
+template_data portal_flow::page_data() const {
+    template_data data;
+    data.set("portal_title", portal_.title.empty() ? portal_.name : portal_.title);
+    data.set("operator", s_.cfg.operator_info.name);
+    data.set("mail_domain", s_.cfg.operator_info.mail_domain);
+    data.set("support_phone", s_.cfg.operator_info.support_phone);
+    data.set("support_hours", s_.cfg.operator_info.support_hours);
+    data.set("enquiry_url", s_.cfg.operator_info.enquiry_url);
+    data.set("login_url", portal_.login_path);
+    return data;
+}
+
+bool portal_flow::same_origin(const request& req) const {
+    // Browsers send these on cross-site form posts; a request without them (an old browser, a
+    // script) still needs the CSRF token.
+    const auto site = req["Sec-Fetch-Site"];
+    if (!site.empty() && site != "same-origin" && site != "none") return false;
+    const auto origin = req[http::field::origin];
+    if (origin.empty()) return true;
+    const auto host = req[http::field::host];
+    if (origin == "https://" + std::string(host)) return true;
+    // Over HTTPS an http:// origin is another site (RFC 6454): a network attacker can serve it.
+    return !secure() && origin == "http://" + std::string(host);
+}
+
+bool portal_flow::is_form(const request& req) {
+    const auto type = req[http::field::content_type];
+    return beast::iequals(type.substr(0, type.find(';')), "application/x-www-form-urlencoded");
+}
+
+awaitable<std::optional<current_session>> portal_flow::load_session(const request& req) {
+    const auto cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_session", secure()));
+    if (!cookie) co_return std::nullopt;
+    co_return co_await steps_.find_session(*cookie);
+}
+
+std::string portal_flow::session_cookie(const std::string& id) const {
+    return set_cookie_value("nidan_session", id, {secure(), std::nullopt});
+}
+
+std::string portal_flow::expired_session_cookie() const {
+    return set_cookie_value("nidan_session", "x", {secure(), 0});
+}
+
+std::string portal_flow::expired_device_cookie() const {
+    return set_cookie_value("nidan_device", "x", {secure(), 0});
+}
+
+response portal_flow::render_login(const request& req, http::status status, const std::string& error, const std::string& id) {
+    // A fresh signed token per form: the same value goes into a cookie and a hidden field
+    // (double submit), so a cross-site form cannot log the victim into the attacker's account.
+    auto [token, cookie] = fresh_form_token();
+    auto data = page_data();
+    data.set("action", portal_.login_path);
+    data.set("csrf", token);
+    data.set("selfcare_id", id);
+    if (!error.empty()) data.set("error", error);
+    return html_page(req, status, s_.templates.render("login.html", data),
+                     {cookie});
+}
+
+std::pair<std::string, std::string> portal_flow::fresh_form_token() const {
+    auto token = sign_token(s_.server_secret, login_csrf_purpose, random_token(16), unix_now() + login_form_lifetime_s);
+    auto cookie = set_cookie_value("nidan_login", token, {secure(), login_form_lifetime_s});
+    return {std::move(token), std::move(cookie)};
+}
+
+bool portal_flow::form_token_ok(const request& req, std::string_view field) const {
+    const auto cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_login", secure()));
+    return cookie && constant_time_equal(*cookie, field) &&
+           verify_token(s_.server_secret, login_csrf_purpose, field, unix_now()).has_value();
+}
+
+awaitable<response> portal_flow::render_code(const request& req, http::status status, const current_session& session,
+                                             std::string_view error) {
+    auto data = page_data();
+    data.set("action", base_ + "/code");
+    data.set("csrf", session.record.csrf_secret);
+    data.set("lifetime_minutes", std::to_string((s_.cfg.code.lifetime.count() + 59) / 60));
+    data.set("address_link_text", portal_.address_link_text);
+    if (co_await steps_.address_form_offered(session)) data.set("address_url", base_ + "/address");
+    if (!portal_.code_screen_note.empty()) data.set("code_screen_note", portal_.code_screen_note);
+    if (const auto pending = co_await steps_.pending_code(session)) {
+        data.set("masked_email", pending->masked_email);
+        data.set("to_new_address", pending->to_new_address && !pending->held);
+        data.set("to_held_address", pending->to_new_address && pending->held);
+        data.set("hold_hours", std::to_string(s_.cfg.address_change.hold.count()));
+    }
+    if (!error.empty()) data.set("error", std::string(error));
+    co_return html_page(req, status, s_.templates.render("code.html", data));
+}
+
+response portal_flow::render_address(const request& req, http::status status, const current_session& session,
+                                     const std::string& error, const std::string& email, const std::string& phone) {
+    auto data = page_data();
+    data.set("action", base_ + "/address");
+    data.set("csrf", session.record.csrf_secret);
+    data.set("email", email);
+    data.set("phone", phone);
+    data.set("back_url", base_ + "/code");
+    if (!error.empty()) data.set("error", error);
+    return html_page(req, status, s_.templates.render("address.html", data));
+}
+
+response portal_flow::render_locked(const request& req, locked_form form) {
+    auto data = page_data();
+    data.set(form == locked_form::password            ? "password_locked"
+             : form == locked_form::support           ? "support_locked"
+             : form == locked_form::not_offered       ? "address_not_offered"
+             : form == locked_form::address_cancelled ? "address_cancelled"
+                                                      : "address_locked",
+             true);
+    data.set("phone_strikes", std::to_string(s_.cfg.address.phone_strikes));
+    return html_page(req, http::status::forbidden, s_.templates.render("locked.html", data));
+}
+
+portal_flow::locked_form portal_flow::address_lock_of(login::address_lock lock) {
+    return lock == login::address_lock::change_cancelled ? locked_form::address_cancelled : locked_form::address;
+}
+
+void portal_flow::add_routes(router& routes) {
+    auto bind = [this](awaitable<response> (portal_flow::*member)(request_context&)) {
+        return [this, member](request_context& ctx) { return (this->*member)(ctx); };
+    };
+    routes.add(http::verb::get, portal_.login_path, bind(&portal_flow::login_page));
+    routes.add(http::verb::post, portal_.login_path, bind(&portal_flow::login_submit));
+    routes.add(http::verb::get, base_ + "/code", bind(&portal_flow::code_page));
+    routes.add(http::verb::post, base_ + "/code", bind(&portal_flow::code_submit));
+    routes.add(http::verb::get, base_ + "/address", bind(&portal_flow::address_page));
+    routes.add(http::verb::post, base_ + "/address", bind(&portal_flow::address_submit));
+    routes.add(http::verb::get, base_ + "/home", bind(&portal_flow::home_page));
+    if (portal_.home == "account") {
+        routes.add(http::verb::post, base_ + "/email", bind(&portal_flow::change_email));
+        routes.add(http::verb::post, base_ + "/password", bind(&portal_flow::change_password));
+    }
+    routes.add(http::verb::post, base_ + "/logout", bind(&portal_flow::logout));
+    routes.add(http::verb::get, base_ + "/address/cancel", bind(&portal_flow::cancel_page));
+    routes.add(http::verb::post, base_ + "/address/cancel", bind(&portal_flow::cancel_submit));
+}
+
+}  // namespace nidan::server

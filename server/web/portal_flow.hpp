@@ -1,0 +1,108 @@
+#pragma once
+// One portal's HTML pages: the login steps (portal_login_pages.cpp), the pages behind the login
+// (portal_account_pages.cpp), and what they share (portal_flow.cpp: page data, cookies, CSRF
+// origin checks, rendering). Each handler reads its form, calls a step of login_steps and
+// presents the outcome; the rules are core's.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/web/form_data.hpp"
+#include "server/http/error_pages.hpp"
+#include "server/base/http_types.hpp"
+#include "server/steps/login_steps.hpp"
+#include "server/web/portal_routes.hpp"
+#include "server/http/router.hpp"
+
+namespace nidan::server {
+
+// The login form's signed double-submit token: its purpose and how long a form stays usable.
+inline constexpr std::int64_t login_form_lifetime_s = 2 * 3600;
+inline constexpr std::string_view login_csrf_purpose = "login-csrf";
+
+// The pages' messages, in the manual's wording where it has one.
+inline const char* const msg_bad_credentials = "セルフケアIDまたはセルフケアパスワードが正しくありません。";
+inline const char* const msg_form_expired = "画面の有効期限が切れました。もう一度入力してください。";
+inline const char* const msg_bad_form = "入力内容を読み取れませんでした。もう一度入力してください。";
+inline const char* const msg_too_many_mails =
+    "認証コードの送信回数が上限に達しました。しばらく時間をおいてから、もう一度ログインしてください。";
+inline const char* const msg_wrong_code = "認証コードが正しくありません。もう一度入力してください。";
+inline const char* const msg_code_format = "認証コードは半角数字で入力してください。";
+inline const char* const msg_code_dead =
+    "認証コードの入力回数が上限を超えました。もう一度セルフケアログインページからログインし直してください。";
+inline const char* const msg_bad_address = "メールアドレスを正しく入力してください。";
+inline const char* const msg_bad_phone = "連絡先電話番号を半角数字(ハイフン無し)で正しく入力してください。";
+inline const char* const msg_wrong_phone = "入力された連絡先電話番号が、登録されている電話番号と一致しません。";
+inline const char* const msg_try_later = "ログインの試行が続いています。しばらく時間をおいてから再度お試しください。";
+inline const char* const msg_unavailable = "ただいま混み合っています。しばらくしてから再度お試しください。";
+
+class portal_flow {
+public:
+    portal_flow(portal_services s, const portal_config& p, const error_pages& errors)
+        : s_(s), portal_(p), errors_(errors), base_("/portal/" + p.id), steps_(std::move(s), p) {}
+
+    void add_routes(router& routes);
+
+private:
+    awaitable<response> login_page(request_context& ctx);
+    awaitable<response> login_submit(request_context& ctx);
+    awaitable<response> code_page(request_context& ctx);
+    awaitable<response> code_submit(request_context& ctx);
+    awaitable<response> address_page(request_context& ctx);
+    awaitable<response> address_submit(request_context& ctx);
+    awaitable<response> home_page(request_context& ctx);
+    awaitable<response> change_email(request_context& ctx);
+    awaitable<response> change_password(request_context& ctx);
+    // kept_email: the address the customer typed, shown again after a refusal. The texts are
+    // views (of literals, or of the caller's named strings): a temporary std::string in a
+    // co_await expression is what g++ 12 may destroy twice.
+    awaitable<response> render_account(const request& req, http::status status, const current_session& session,
+                                       std::string_view notice, std::string_view error, std::string_view kept_email = {});
+    awaitable<std::optional<current_session>> authenticated_post(const request& req, std::optional<form_data>& form,
+                                                                 response& refusal);
+    awaitable<response> logout(request_context& ctx);
+    // The link in the notice to the registered address (core/login/address_change.hpp): GET shows what
+    // it will do (mail scanners follow links), POST does it.
+    awaitable<response> cancel_page(request_context& ctx);
+    awaitable<response> cancel_submit(request_context& ctx);
+    response render_cancel(const request& req, http::status status, const std::string& state, const std::string& token);
+
+    response render_login(const request& req, http::status status, const std::string& error, const std::string& id);
+    // The double-submit token of the forms before a session exists (login, cancel link): the
+    // same signed value in a cookie and a hidden field.
+    std::pair<std::string, std::string> fresh_form_token() const;  // {token, Set-Cookie value}
+    bool form_token_ok(const request& req, std::string_view field) const;
+    awaitable<response> render_code(const request& req, http::status status, const current_session& session,
+                                    std::string_view error);
+    response render_address(const request& req, http::status status, const current_session& session,
+                            const std::string& error, const std::string& email, const std::string& phone);
+    // Which lock the notice is about: the password login (throttle.account_lock_after) or the
+    // address form (address.phone_strikes).
+    // password: the failures' lock; support: `nidan user lock`; address: the phone strikes;
+    // address_cancelled: a change cancelled from the registered address's link;
+    // not_offered: address_change.only_without_working_address keeps the account off the form.
+    enum class locked_form { password, support, address, address_cancelled, not_offered };
+    response render_locked(const request& req, locked_form form);
+    // The address form's notice for this session's account (address or address_cancelled).
+    static locked_form address_lock_of(login::address_lock lock);
+    template_data page_data() const;
+
+    awaitable<std::optional<current_session>> load_session(const request& req);
+    std::string session_cookie(const std::string& id) const;
+    std::string expired_session_cookie() const;
+    // Deletes the device cookie: "forget this device" at logout, on a shared computer.
+    std::string expired_device_cookie() const;
+    bool secure() const { return s_.cfg.tls.enabled || s_.cfg.server.behind_tls; }
+    // Under TLS or behind_tls only the https origin of the Host counts as same-origin.
+    bool same_origin(const request& req) const;
+    static bool is_form(const request& req);
+
+    portal_services s_;
+    const portal_config& portal_;
+    const error_pages& errors_;
+    std::string base_;
+    login_steps steps_;
+};
+
+}  // namespace nidan::server
