@@ -14,15 +14,12 @@ inline std::int64_t unix_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// "2026年12月07日 14時26分": a time as customers read it, in Japan time (UTC+9, no DST), for pages
-// and mails.
-inline std::string japan_time(std::int64_t unix_seconds) {
-    char when[64];
-    const auto t = static_cast<std::time_t>(unix_seconds + 9 * 3600);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(when, sizeof when, "%Y年%m月%d日 %H時%M分", &tm);
-    return when;
-}
+// A time as customers read it: `format` (strftime, from the language's catalog: format.datetime)
+// in the process's local time zone, which set_local_time_zone() chose at startup.
+std::string local_time_text(std::int64_t unix_seconds, const std::string& format);
+
+// operator.timezone ("Asia/Tokyo", "UTC"): the zone local_time_text() uses. Call at startup
+// before other threads start, as it sets TZ; logs stay in UTC whatever it is.
+void set_local_time_zone(const std::string& name);
 
 }  // namespace nidan

@@ -1,5 +1,7 @@
 #include "core/base/text.hpp"
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -52,6 +54,27 @@ std::optional<std::size_t> count_code_points(std::string_view text) noexcept {
 }
 
 bool is_valid_utf8(std::string_view text) noexcept { return count_code_points(text).has_value(); }
+
+namespace {
+bool is_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
+}  // namespace
+
+bool is_language_tag(std::string_view text) noexcept {
+    if (text.empty() || text.size() > max_language_tag_length) return false;
+    const auto all = [](std::string_view s, auto allowed) { return std::ranges::all_of(s, allowed); };
+    bool primary = true;
+    for (std::size_t start = 0;;) {
+        const auto end = std::min(text.find('-', start), text.size());
+        const auto subtag = text.substr(start, end - start);
+        const bool ok = primary ? subtag.size() >= 2 && subtag.size() <= 3 && all(subtag, is_lower)
+                                : subtag.size() >= 2 && subtag.size() <= 8 &&
+                                      all(subtag, [](char c) { return is_lower(c) || is_ascii_digit(c); });
+        if (!ok) return false;
+        if (end == text.size()) return true;
+        start = end + 1;
+        primary = false;
+    }
+}
 
 std::string_view trim_ows(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -22,6 +22,12 @@ std::optional<std::size_t> count_code_points(std::string_view text) noexcept;
 // above U+10FFFF, no truncated sequences.
 bool is_valid_utf8(std::string_view text) noexcept;
 
+// A lower-case language tag as catalogs are named: [a-z]{2,3}(-[a-z0-9]{2,8})*, at most 35
+// characters (the length RFC 5646 section 4.4.1 asks implementations to support). "ja", "en",
+// "pt-br", "zh-hant-tw". For catalog file names, operator.language and cookie values.
+inline constexpr std::size_t max_language_tag_length = 35;
+bool is_language_tag(std::string_view text) noexcept;
+
 // Strips HTTP optional whitespace (spaces and tabs, RFC 9110 section 5.6.3) at both ends.
 std::string_view trim_ows(std::string_view s) noexcept;
 

@@ -1,5 +1,7 @@
 #include "core/config/config.hpp"
 
+#include <cstdlib>
+
 #include "core/base/mail_address.hpp"
 #include "core/base/text.hpp"
 
@@ -453,6 +455,25 @@ std::string helo_name_problem(std::string_view text) {
 
 std::string url_problem(std::string_view text);
 
+std::string language_tag_problem(std::string_view text) {
+    return is_language_tag(text) ? std::string{} : std::string("not a lower-case language tag");
+}
+
+// UTC, or a name of the system's time zone database (Debian's tzdata), as TZ reads it.
+std::string time_zone_problem(std::string_view text) {
+    if (text == "UTC") return {};
+    const bool safe = std::all_of(text.begin(), text.end(), [](char ch) {
+        return is_ascii_letter(ch) || is_ascii_digit(ch) || ch == '/' || ch == '_' || ch == '-' || ch == '+';
+    });
+    if (!safe || text.starts_with('/') || text.find("..") != std::string_view::npos)
+        return "not a time zone name";
+    const char* dir = std::getenv("TZDIR");
+    const std::filesystem::path file = std::filesystem::path(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") / text;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) return "no such time zone in " + file.parent_path().string();
+    return {};
+}
+
 std::string public_url_problem(std::string_view text) {
     if (auto problem = url_problem(text); !problem.empty()) return problem;
     if (text.ends_with('/')) return "leave out the trailing /";
@@ -715,23 +736,24 @@ const std::vector<key_def>& keys() {
          duration_list_key<1, 20, 1, 3600>(field{&config::smtp, &M::retry_backoff})},
         {"smtp.max_attempts", "delivery attempts before a mail without expiry fails",
          integer_key<1, 1000>(field{&config::smtp, &M::max_attempts})},
-        {"operator.name", "operator's name on pages and in mails",
-         string_key(field{&config::operator_info, &O::name}, empty_string::refused)},
+        {"operator.language", "default language of the pages and mails: its catalog is the reference",
+         string_key(field{&config::operator_info, &O::language},
+                    "a language tag such as ja or en (templates/lang/<tag>.toml)", language_tag_problem)},
+        {"operator.timezone", "time zone of the times shown to customers",
+         string_key(field{&config::operator_info, &O::timezone},
+                    "UTC or a time zone name such as Asia/Tokyo (from the system's tzdata)",
+                    time_zone_problem)},
         {"operator.mail_domain", "domain customers must allow in their mail filter",
          string_key(field{&config::operator_info, &O::mail_domain}, "a host name",
                     host_name_problem)},
         {"operator.support_phone", "support phone number shown to customers",
          string_key(field{&config::operator_info, &O::support_phone}, empty_string::refused)},
-        {"operator.support_hours", "support opening hours shown to customers",
-         string_key(field{&config::operator_info, &O::support_hours}, empty_string::refused)},
         {"operator.enquiry_url", "enquiry form linked from pages and mails",
          string_key(field{&config::operator_info, &O::enquiry_url},
                     "an https:// or http:// URL", url_problem)},
         {"mail.from_address", "sender address (From and MAIL FROM) of the mails",
          string_key(field{&config::mail, &mail_config::from_address},
                     "an e-mail address such as no-reply@example.com", email_address_problem)},
-        {"mail.from_name", "sender display name of the mails",
-         string_key(field{&config::mail, &mail_config::from_name}, empty_string::refused)},
         {"code.length", "digits in a login code",
          integer_key<4, 10>(field{&config::code, &code_config::length})},
         {"code.lifetime_s", "how long a login code can be used",
@@ -852,7 +874,18 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 // Typos and forgotten unit suffixes (header_timeout vs header_timeout_ms) are the usual cause.
+// Keys that held customer-visible text before the texts moved to the language catalogs.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> moved_to_catalogs{{
+    {"operator.name", "[operator] name"},
+    {"operator.support_hours", "[operator] support_hours"},
+    {"mail.from_name", "[mail] from_name"},
+}};
+
 [[noreturn]] void unknown_key(const std::string& name, const std::string& origin) {
+    for (const auto& [key, catalog_key] : moved_to_catalogs)
+        if (name == key)
+            throw config_error(name, "customer-visible texts are in the language catalogs now: set " +
+                                         std::string(catalog_key) + " in templates/lang/<language>.toml" + origin);
     const key_def* best = nullptr;
     std::size_t best_distance = 4;  // farther than this is a guess, not a suggestion
     for (const auto& k : keys()) {
@@ -876,11 +909,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 constexpr std::string_view portal_section = "portal";
 constexpr std::size_t max_portals = 64;
 constexpr std::size_t max_menu_items = 64;
-constexpr std::array<std::string_view, 9> portal_keys{
-    "id",   "name", "login_path", "title",     "address_link_text", "code_screen_note",
-    "home", "menu", "manual_url",
-};
-constexpr std::array<std::string_view, 2> menu_keys{"label", "url"};
+constexpr std::array<std::string_view, 6> portal_keys{"id", "login_path", "language", "home", "menu", "manual_url"};
+constexpr std::array<std::string_view, 2> menu_keys{"id", "url"};
+// The portal's texts moved to the language catalogs ([portal.<id>] in templates/lang/*.toml).
+constexpr std::array<std::string_view, 4> portal_text_keys{"name", "title", "address_link_text", "code_screen_note"};
 // Paths nidan serves itself, whatever the portals are (/portal/<id>/... holds each portal's
 // code, address and account pages).
 constexpr std::array<std::string_view, 7> reserved_paths{
@@ -996,7 +1028,7 @@ struct entry_reader {
 std::vector<menu_item> read_menu(const toml::node& node, const std::string& name) {
     const std::string origin = origin_of(node.source());
     constexpr std::string_view expected =
-        "must be a list of tables with label and url ([[portal.menu]] entries)";
+        "must be a list of tables with id and url ([[portal.menu]] entries)";
     const auto* array = node.as_array();
     if (array == nullptr) throw config_error(name, std::string(expected) + origin);
     if (array->size() > max_menu_items)
@@ -1008,9 +1040,15 @@ std::vector<menu_item> read_menu(const toml::node& node, const std::string& name
         if (table == nullptr)
             throw config_error(item_name, std::string(expected) + origin_of(element.source()));
         const entry_reader item{*table, item_name, origin_of(element.source())};
+        if (table->contains("label"))
+            throw config_error(item_name + ".label", "menu labels are in the language catalogs now: give the entry an id "
+                                                     "and set [portal.<portal id>.menu] <id> = \"...\" in "
+                                                     "templates/lang/<language>.toml" + item.origin);
         item.refuse_unknown_keys(menu_keys);
         menu_item m;
-        m.label = item.text("label", true);
+        m.id = item.text("id", true, "1 to 32 characters of a-z, 0-9 and '-'", portal_id_problem);
+        for (const auto& earlier : out)
+            if (earlier.id == m.id) throw config_error(item_name + ".id", quote(m.id) + " is already an entry's id" + item.origin);
         m.url = item.text("url", true, "a path starting with '/' or an https:// URL",
                           link_problem);
         out.push_back(std::move(m));
@@ -1031,15 +1069,17 @@ std::vector<portal_config> read_portals(const toml::node& node, const std::strin
     for (const toml::node& element : *array) {
         const std::string name = section + "[" + std::to_string(out.size()) + "]";
         const entry_reader entry{*element.as_table(), name, origin_of(element.source())};
+        for (const auto key : portal_text_keys)
+            if (entry.table.contains(key))
+                throw config_error(name + "." + std::string(key),
+                                   "portal texts are in the language catalogs now: set [portal.<id>] " + std::string(key) +
+                                       " in templates/lang/<language>.toml" + entry.origin);
         entry.refuse_unknown_keys(portal_keys);
         portal_config p;
         p.id = entry.text("id", true, "1 to 32 characters of a-z, 0-9 and '-'", portal_id_problem);
-        p.name = entry.text("name", true);
         p.login_path = entry.text("login_path", true, "a path starting with '/'",
                                   login_path_problem);
-        p.title = entry.text("title", true);
-        p.address_link_text = entry.text("address_link_text", true);
-        p.code_screen_note = entry.text("code_screen_note", false);
+        p.language = entry.text("language", false, "a language tag such as ja or en", language_tag_problem);
         p.home = entry.text("home", true, "one of account, menu", [](std::string_view text) {
             return text == "account" || text == "menu" ? std::string{}
                                                        : std::string("neither account nor menu");
@@ -1052,7 +1092,7 @@ std::vector<portal_config> read_portals(const toml::node& node, const std::strin
         if (p.home == "menu" && p.menu.empty())
             throw config_error(name + ".menu",
                                "required when home = \"menu\": add [[portal.menu]] entries with "
-                               "label and url" + entry.origin);
+                               "id and url" + entry.origin);
         if (p.home == "account" && !p.menu.empty())
             throw config_error(name + ".menu", "only shown when home = \"menu\"; remove it or "
                                                "set home = \"menu\"" +
@@ -1199,54 +1239,31 @@ std::string trim(std::string_view s) { return std::string(trim_view(s)); }
 }  // namespace
 
 std::vector<portal_config> manual_portals() {
-    const std::string address_link_text =
-        "メールアドレス未登録の方・メールが届かない方はこちらをクリックしてください";
+    // Their texts are the catalogs' [portal.<id>] tables (templates/lang/*.toml).
     return {
-        portal_config{
-            .id = "ip-phone",
-            .name = "IP電話サービス",
-            .login_path = "/selfcare/SelfcareLogin.in",
-            .title = "IP電話サービス セルフケア",
-            .address_link_text = address_link_text,
-            .code_screen_note = "",
-            .home = "account",
-            .menu = {},
-            .manual_url = "",
-        },
+        portal_config{.id = "ip-phone", .login_path = "/selfcare/SelfcareLogin.in", .language = "", .home = "account",
+                      .menu = {}, .manual_url = ""},
         portal_config{
             .id = "mc050",
-            .name = "モバイルチョイス\"050\"",
             .login_path = "/mfes/users/login",
-            .title = "モバイルチョイス\"050\" - 各種サービス設定・変更 -",
-            .address_link_text = address_link_text,
-            .code_screen_note = "",
+            .language = "",
             .home = "menu",
             // Placeholders: the services are separate applications whose addresses the
             // operator configures.
             .menu =
                 {
-                    {"IP電話番号(050番号) 追加申込", "/mfes/services/add-number"},
-                    {"モバイルチョイス050登録", "/mfes/services/mc050-register"},
-                    {"モバイルチョイス050解除", "/mfes/services/mc050-cancel"},
-                    {"マスタテーブル設定(グループ・利用制限)", "/mfes/services/master-table"},
-                    {"グループ・利用制限設定・内容変更", "/mfes/services/group-limits"},
-                    {"着信拒否一括登録・削除", "/mfes/services/call-blocking"},
-                    {"アップロード・ダウンロード", "/mfes/services/upload-download"},
+                    {"add-number", "/mfes/services/add-number"},
+                    {"mc050-register", "/mfes/services/mc050-register"},
+                    {"mc050-cancel", "/mfes/services/mc050-cancel"},
+                    {"master-table", "/mfes/services/master-table"},
+                    {"group-limits", "/mfes/services/group-limits"},
+                    {"call-blocking", "/mfes/services/call-blocking"},
+                    {"upload-download", "/mfes/services/upload-download"},
                 },
             .manual_url = "/mfes/manual.pdf",
         },
-        portal_config{
-            .id = "freevoice",
-            .name = "フリーボイス・モバイルチョイス",
-            .login_path = "/cgi-bin/fb_csc_sc_login.cgi.pl",
-            .title = "カスタマー・セルフケア・サービス",
-            .address_link_text = "メールアドレス登録・変更",
-            .code_screen_note =
-                "認証コードが受信できない場合は上記リンクからメールアドレスの登録・変更を行ってください",
-            .home = "account",
-            .menu = {},
-            .manual_url = "",
-        },
+        portal_config{.id = "freevoice", .login_path = "/cgi-bin/fb_csc_sc_login.cgi.pl", .language = "", .home = "account",
+                      .menu = {}, .manual_url = ""},
     };
 }
 

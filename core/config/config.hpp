@@ -129,17 +129,18 @@ struct smtp_config {
 };
 
 // Who the customer is dealing with: shown on pages and in mails. Defaults are the manual's.
+// The operator's texts (its name, the support hours, the mails' sender name) are in the
+// language catalogs ([operator], [mail] in templates/lang/*.toml); these are not texts.
 struct operator_config {
-    std::string name = "楽天コミュニケーションズ";
+    std::string language = "ja";                      // the default language, the catalogs' reference
+    std::string timezone = "Asia/Tokyo";              // of the times shown to customers
     std::string mail_domain = "comm.rakuten.co.jp";  // the domain-filter advice names it
     std::string support_phone = "0120-987-123";
-    std::string support_hours = "受付時間:9時~17時30分(土日祝日・年末年始を除く平日のみ)";
     std::string enquiry_url = "https://comm.rakuten.co.jp/toiawase/selfcare-mail/";
 };
 
 struct mail_config {
     std::string from_address = "no-reply@comm.rakuten.co.jp";
-    std::string from_name = "楽天コミュニケーションズ";
 };
 
 struct code_config {
@@ -216,19 +217,17 @@ struct auth_config {
 };
 
 struct menu_item {
-    std::string label;
+    std::string id;   // [a-z0-9-]{1,32}; its label is the catalogs' portal.<portal id>.menu.<id>
     std::string url;  // "/path" on this site or "https://..."; the services are other applications
 };
 
 // One self-care portal: its own login page, customers and post-login screen. [[portal]] in the
-// file; --set does not reach these.
+// file; --set does not reach these. Its texts (name, title, the code screen's link and note,
+// the menu's labels) are the catalogs' [portal.<id>] table.
 struct portal_config {
     std::string id;                 // [a-z0-9-]{1,32}, unique; stored with each account
-    std::string name;               // the service's name, e.g. IP電話サービス
     std::string login_path;         // where its login page is served, e.g. /selfcare/SelfcareLogin.in
-    std::string title;              // heading of every page of this portal
-    std::string address_link_text;  // code screen's link to the address form
-    std::string code_screen_note;   // extra line under that link; may be empty
+    std::string language;           // its default language; empty: operator.language
     std::string home;               // after login: "account" (details + change forms) or "menu"
     std::vector<menu_item> menu;    // home = "menu": 設定内容選択 entries
     std::string manual_url;         // マニュアルダウンロード link; may be empty

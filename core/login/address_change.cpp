@@ -67,7 +67,7 @@ bool queue_change_notice(const context& c, record_writer& w, const account& a, c
                                   cancel_payload(c.portal.id, a.selfcare_id, settled.email, new_email),
                                   now + hold + cancel_grace_s);
     const auto link = c.cfg.server.public_url + "/portal/" + c.portal.id + "/address/cancel?t=" + token;
-    w.queue_mail(c.mailer.address_notice({c.portal.name, a.selfcare_id, settled.email, new_email, now,
+    w.queue_mail(c.mailer.address_notice({c.portal.id, std::string(c.language), a.selfcare_id, settled.email, new_email, now,
                                           hold == 0 ? 0 : now + hold, link}),
                  now * 1000);
     return true;

@@ -16,7 +16,7 @@ code_issue prepare_code(const context& c, std::string_view id, const std::string
     code_issue issue;
     issue.record = {code_mac(c.server_secret, account_subject(c.portal.id, id), code), now, expires,
                     c.cfg.code.max_attempts, to, purpose, session_hash};
-    issue.mail = c.mailer.login_code({c.portal.id, c.portal.name, to, code, now, expires});
+    issue.mail = c.mailer.login_code({c.portal.id, std::string(c.language), to, code, now, expires});
     return issue;
 }
 

@@ -17,6 +17,8 @@ struct context {
     const portal_config& portal;
     std::string_view server_secret;
     const code_mailer& mailer;
+    // The customer's language for the mails a step queues (code, notice); empty: the default.
+    std::string_view language = {};
 };
 
 // portal '\0' id: the account's storage key, and the subject of its MACs, counters and device

@@ -44,9 +44,10 @@ rendered_mail render_code_mail(const template_store& templates, const code_mail_
         throw std::invalid_argument("code mail: the lifetime must be positive");
 
     rendered_mail mail;
-    // Fixed by the manual, which quotes it on the code entry screen so customers can find it.
-    mail.subject = "【" + params.operator_name + "】ログイン認証コードの送付";
-    mail.body = templates.render(template_for(templates, params.portal), mail_data(params));
+    // The manual fixes the Japanese subject and quotes it on the code entry screen, so that
+    // customers can find the mail.
+    mail.subject = templates.text_with(params.language, "mail.code_subject", {{"operator_name", params.operator_name}});
+    mail.body = templates.render(params.language, template_for(templates, params.portal), mail_data(params));
     return mail;
 }
 

@@ -14,7 +14,7 @@ namespace nidan {
 
 struct code_mail_request {
     std::string portal;       // "ip-phone"
-    std::string portal_name;  // shown in the mail
+    std::string language;     // the customer's: a language of the catalogs; empty or unknown: the default
     std::string to;
     std::string code;
     std::int64_t now = 0;          // unix seconds
@@ -23,7 +23,8 @@ struct code_mail_request {
 
 // The notice to the registered address when a code goes to a new one (core/login/address_change.hpp).
 struct address_notice_request {
-    std::string portal_name;
+    std::string portal;       // "ip-phone"
+    std::string language;     // as in code_mail_request
     std::string selfcare_id;
     std::string registered_address;  // where the notice goes
     std::string new_address;
@@ -43,6 +44,11 @@ public:
     outbox_mail address_notice(const address_notice_request& request) const;
 
 private:
+    // language when the catalogs have it, else the default.
+    const std::string& language_of(const std::string& language) const;
+    outbox_mail wrap(const std::string& language, const std::string& to, const std::string& subject,
+                     const std::string& body, std::int64_t now) const;
+
     const config& cfg_;
     const template_store& templates_;
 };

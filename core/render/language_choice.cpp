@@ -1,5 +1,7 @@
 #include "core/render/language_choice.hpp"
 
+#include "core/base/text.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <optional>
@@ -11,7 +13,7 @@ namespace {
 // a hostile header's cost fixed.
 constexpr std::size_t max_header_bytes = 4096;
 constexpr std::size_t max_ranges = 32;
-constexpr std::size_t max_tag_length = 35;
+constexpr std::size_t max_tag_length = max_language_tag_length;
 constexpr int max_weight = 1000;  // q=1, in thousandths
 
 constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -156,23 +158,6 @@ private:
 };
 
 }  // namespace
-
-bool is_language_tag(std::string_view text) noexcept {
-    if (text.empty() || text.size() > max_tag_length) return false;
-    const auto all = [](std::string_view s, auto allowed) { return std::ranges::all_of(s, allowed); };
-    bool primary = true;
-    for (std::size_t start = 0;;) {
-        const auto end = std::min(text.find('-', start), text.size());
-        const auto subtag = text.substr(start, end - start);
-        const bool ok = primary ? subtag.size() >= 2 && subtag.size() <= 3 && all(subtag, is_lower_alpha)
-                                : subtag.size() >= 2 && subtag.size() <= 8 &&
-                                      all(subtag, [](char c) { return is_lower_alpha(c) || is_digit(c); });
-        if (!ok) return false;
-        if (end == text.size()) return true;
-        start = end + 1;
-        primary = false;
-    }
-}
 
 std::string choose_language(std::string_view cookie_value, std::string_view accept_language,
                             const std::vector<std::string>& available, std::string_view default_tag) {

@@ -6,12 +6,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/text.hpp"
+
 namespace nidan::render {
 
-// A lower-case language tag as catalogs are named: [a-z]{2,3}(-[a-z0-9]{2,8})*, at most 35
-// characters (the length RFC 5646 section 4.4.1 asks implementations to support). "ja", "en",
-// "pt-br", "zh-hant-tw". For catalog file names and for checking a cookie value before use.
-bool is_language_tag(std::string_view text) noexcept;
+// is_language_tag (core/base/text.hpp) checks a cookie value or a catalog's file name.
+using nidan::is_language_tag;
 
 // One of `available` (as spelled there), or default_tag:
 //  1. cookie_value, when it names an available tag (compared case-insensitively);

@@ -201,34 +201,96 @@ std::uint64_t next_store_id() {
 
 }  // namespace
 
-template_store::template_store(const std::filesystem::path& dir) : id_(next_store_id()) {
+template_store::template_store(const std::filesystem::path& dir) : languages_{""}, id_(next_store_id()) { load(dir); }
+
+template_store::template_store(const std::filesystem::path& dir, const std::string& default_language)
+    : catalogs_(render::message_catalogs::load(dir / "lang", default_language)),
+      languages_(catalogs_->tags()),
+      id_(next_store_id()) {
+    load(dir);
+}
+
+void template_store::load(const std::filesystem::path& dir) {
     const auto files = read_templates(dir);
     const auto partials = index_partials(files);
     for (const auto& file : files) check_includes_exist(file, partials);
     include_loop_finder loops(partials);
     for (const auto& [name, file] : partials) loops.check(name);
 
-    std::map<std::string, std::string> partial_texts;
-    for (const auto& file : files) {
-        if (!is_partial(file)) continue;
-        auto text = without_final_line_break(file.text);
-        partials_.emplace(partial_name(file), template_data(text));
-        partial_texts.emplace(partial_name(file), std::move(text));
+    for (const auto& language : languages_) {
+        // Markers are replaced in each file's own text, before the partials are inlined, so an
+        // error names the file the marker is in.
+        const auto localised = [&](const template_file& file) {
+            if (!catalogs_) return file.text;
+            const auto name = file.path.filename().string();
+            return catalogs_->localise(language, file.text, file.path.extension() == ".html", name);
+        };
+        std::map<std::string, std::string> partial_texts;
+        auto& partial_data = partials_[language];
+        for (const auto& file : files) {
+            if (!is_partial(file)) continue;
+            auto text = without_final_line_break(localised(file));
+            partial_data.emplace(partial_name(file), template_data(text));
+            partial_texts.emplace(partial_name(file), std::move(text));
+        }
+        auto& pages = pages_[language];
+        for (const auto& file : files) {
+            if (is_partial(file)) continue;
+            auto text = inline_partials(localised(file), partial_texts);
+            // A text may carry mustache tags; the whole must still parse in every language.
+            if (const mustache parsed(text); !parsed.is_valid())
+                throw std::runtime_error("template " + file.path.string() + " in language " + language + ": " +
+                                         parsed.error_message());
+            pages.emplace(file.path.filename().string(), std::move(text));
+        }
     }
-    for (const auto& file : files)
-        if (!is_partial(file)) pages_.emplace(file.path.filename().string(), inline_partials(file.text, partial_texts));
 }
 
 std::string template_store::render(const std::string& name, const template_data& data) const {
+    return render(default_language(), name, data);
+}
+
+std::string template_store::render(std::string_view language, const std::string& name, const template_data& data) const {
     // kainjow's render() mutates the template object, so each thread keeps its own parsed copy.
     // Keyed by the store's id, not its address: a later store at the same address must not
     // find this one's pages.
     thread_local std::unordered_map<std::uint64_t, std::unordered_map<std::string, mustache>> parsed;
+    const auto pages = pages_.find(language);
+    if (pages == pages_.end()) throw std::out_of_range("templates: no language " + std::string(language));
+    std::string cache_key(language);
+    cache_key += '\0';
+    cache_key += name;
     auto& mine = parsed[id_];
-    auto it = mine.find(name);
-    if (it == mine.end()) it = mine.emplace(name, mustache(pages_.at(name))).first;
-    store_context context(data, partials_);
+    auto it = mine.find(cache_key);
+    if (it == mine.end()) it = mine.emplace(std::move(cache_key), mustache(pages->second.at(name))).first;
+    store_context context(data, partials_.find(language)->second);
     return it->second.render(context);
+}
+
+const std::string& template_store::text(std::string_view language, std::string_view key) const {
+    if (!catalogs_) throw render::catalog_error("templates: no language catalogs (templates/lang/) for " + std::string(key));
+    return catalogs_->text(language, key);
+}
+
+bool template_store::has_text(std::string_view language, std::string_view key) const {
+    if (!catalogs_ || !catalogs_->has(language)) return false;
+    try {
+        catalogs_->text(language, key);
+        return true;
+    } catch (const render::catalog_error&) {
+        return false;
+    }
+}
+
+std::string template_store::text_with(std::string_view language, std::string_view key,
+                                      const std::vector<std::pair<std::string, std::string>>& values) const {
+    std::string out = text(language, key);
+    for (const auto& [name, value] : values) {
+        const std::string tag = "{{" + name + "}}";
+        for (auto at = out.find(tag); at != std::string::npos; at = out.find(tag, at + value.size()))
+            out.replace(at, tag.size(), value);
+    }
+    return out;
 }
 
 }  // namespace nidan

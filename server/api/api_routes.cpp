@@ -1,5 +1,7 @@
 #include "server/api/api_routes.hpp"
 
+#include "server/http/request_language.hpp"
+
 #include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -145,7 +147,8 @@ std::optional<std::vector<std::string>> read_fields(const request& req, std::ini
 class api_flow {
 public:
     api_flow(const portal_services& s, const portal_config& p)
-        : portal_(p), base_("/api/v1/" + p.id), steps_(s, p) {}
+        : templates_(s.templates), portal_(p), base_("/api/v1/" + p.id), steps_(s, p),
+          default_language_(p.language.empty() ? s.cfg.operator_info.language : p.language) {}
 
     void add_routes(router& routes);
 
@@ -165,9 +168,16 @@ private:
         co_return co_await steps_.find_session(token);
     }
 
+    // The mails' language: the client's Accept-Language, else the portal's (no cookie here).
+    std::string mail_language(const request& req) const {
+        return request_language(req, templates_, default_language_, false);
+    }
+
+    const template_store& templates_;
     const portal_config& portal_;
     std::string base_;
     login_steps steps_;
+    std::string default_language_;
 };
 
 // Errors thrown below a handler (hash queue full, storage full ...) answer in JSON too.
@@ -201,7 +211,8 @@ awaitable<response> api_flow::login(request_context& ctx) {
     // A client that logs in again with its token ends that session, as a browser's cookie does.
     const auto old_session = co_await bearer_session(req);
     const std::string_view old_session_hash = old_session ? std::string_view(old_session->hash) : std::string_view{};
-    const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash);
+    const auto language = mail_language(ctx.req);
+    const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash, language);
     switch (outcome.result) {
     case password_result::code_sent:
     case password_result::address_required: {
@@ -277,7 +288,8 @@ awaitable<response> api_flow::address(request_context& ctx) {
     const auto client = ctx.client.to_string();
     const auto& email = (*fields)[0];
     const auto& phone = (*fields)[1];
-    const auto outcome = co_await steps_.address_step(*current, email, phone, client);
+    const auto language = mail_language(ctx.req);
+    const auto outcome = co_await steps_.address_step(*current, email, phone, client, language);
     switch (outcome.result) {
     case address_result::code_sent: {
         json::object body;

@@ -38,6 +38,28 @@ namespace nidan::server {
 namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Every configured portal's texts are in the default language's catalog (the others have the
+// same keys, message_catalogs checks that), and its language, if it names one, is a catalog's:
+// a portal added to the config without its texts stops the start, naming the key to add.
+void check_portal_texts(const config& cfg, const template_store& templates) {
+    const auto& reference = templates.default_language();
+    const auto require = [&](const std::string& key) {
+        if (!templates.has_text(reference, key))
+            throw config_error(key, "missing in the language catalog templates/lang/" + reference +
+                                        ".toml (every [[portal]] needs its texts there)");
+    };
+    for (const auto& portal : cfg.portals) {
+        const auto base = "portal." + portal.id + ".";
+        for (const auto* field : {"name", "title", "address_link_text", "code_screen_note"}) require(base + field);
+        for (const auto& item : portal.menu) require(base + "menu." + item.id);
+        if (!portal.language.empty() && !templates.has_language(portal.language))
+            throw config_error("portal." + portal.id + ".language",
+                               "no catalog templates/lang/" + portal.language + ".toml");
+    }
+    if (!templates.has_language(cfg.operator_info.language))
+        throw config_error("operator.language", "no catalog templates/lang/" + cfg.operator_info.language + ".toml");
+}
 // Bounds one sweep's write transaction so it never holds the writer for long.
 constexpr std::size_t sweep_batch = 10000;
 
@@ -109,7 +131,7 @@ struct server_app::parts {
     explicit parts(config c)
         : cfg(std::move(c)),
           store(storage::open_backend(cfg.storage)),
-          templates(cfg.server.templates_dir),
+          templates(cfg.server.templates_dir, cfg.operator_info.language),
           errors(templates),
           statics(cfg.server.static_dir, cfg.server.static_max_age),
           hashes(cfg.hash.threads, cfg.hash.max_queue),
@@ -124,6 +146,7 @@ struct server_app::parts {
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
           sweep_timer(ioc) {
+        check_portal_texts(cfg, templates);
         warn_exposed_files(cfg);
         add_health_routes(state.routes, *store);
         add_metrics_route(state, {*store, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});

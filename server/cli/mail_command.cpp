@@ -11,6 +11,7 @@
 #include "core/base/clock.hpp"
 #include "core/base/log.hpp"
 #include "core/mail/mail_message.hpp"
+#include "core/render/message_catalog.hpp"
 #include "server/cli/cli_options.hpp"
 #include "server/cli/commands.hpp"
 #include "server/smtp/smtp_connection.hpp"
@@ -47,11 +48,14 @@ server::awaitable<test_result> send_test(const config& cfg, net::ssl::context& t
 
 smtp::envelope test_mail(const config& cfg, const std::string& to) {
     const auto now = unix_now();
+    // The sender as the customers' mails name it: the default language's catalog.
+    const auto catalogs = render::message_catalogs::load(cfg.server.templates_dir / "lang", cfg.operator_info.language);
+    const auto& language = catalogs.default_tag();
     mail::message_fields fields;
     fields.from_address = cfg.mail.from_address;
-    fields.from_name = cfg.mail.from_name;
+    fields.from_name = catalogs.text(language, "mail.from_name");
     fields.to_address = to;
-    fields.subject = "【" + cfg.operator_info.name + "】テストメール (nidan mail test)";
+    fields.subject = "【" + catalogs.text(language, "operator.name") + "】テストメール (nidan mail test)";
     fields.body = "nidan からのテストメールです。このメールが届いていれば、送信設定は正しく動作しています。\n"
                   "This is a test mail from nidan: the relay settings work.\n";
     fields.date_unix = now;

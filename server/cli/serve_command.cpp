@@ -3,6 +3,7 @@
 #include "core/base/log.hpp"
 #include "server/cli/cli_options.hpp"
 #include "server/cli/commands.hpp"
+#include "core/base/clock.hpp"
 #include "server/app/server_app.hpp"
 
 namespace nidan::cli {
@@ -14,6 +15,8 @@ int serve_command(std::vector<std::string> args) {
         if (!args.empty()) throw std::invalid_argument("unexpected argument: " + args.front());
         cfg = load(options);
         log::init(cfg.log);
+        // Before any thread starts: it sets TZ.
+        set_local_time_zone(cfg.operator_info.timezone);
     } catch (const config_error& e) {
         std::cerr << "nidan serve: config: " << e.what() << "\n";
         return 2;

@@ -19,8 +19,10 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
 
     const auto match = app.routes.find(req.method(), ctx.path);
     if (!match.target) {
-        if (match.allow.empty()) co_return app.errors.make(http::status::not_found, req.version(), req.keep_alive(), ctx.path);
-        auto res = app.errors.make(http::status::method_not_allowed, req.version(), req.keep_alive(), ctx.path);
+        if (match.allow.empty())
+            co_return app.errors.make(http::status::not_found, req.version(), req.keep_alive(), ctx.path, app.errors.language_of(req));
+        auto res = app.errors.make(http::status::method_not_allowed, req.version(), req.keep_alive(), ctx.path,
+                                   app.errors.language_of(req));
         res.set(http::field::allow, match.allow);
         co_return res;
     }
@@ -44,7 +46,7 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
         failure = make_error_code(std::errc::io_error);
         log::error("request.failed").add("path", ctx.path).add("error", e.what());
     }
-    auto res = app.errors.make(status_for(failure), req.version(), req.keep_alive(), ctx.path);
+    auto res = app.errors.make(status_for(failure), req.version(), req.keep_alive(), ctx.path, app.errors.language_of(req));
     if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "5");
     co_return res;
 }

@@ -1,9 +1,10 @@
 #pragma once
-// The small pages for HTTP errors (400, 404, 405, 413, 431, 500, 503 ...), rendered once at
-// startup from templates/error.html so answering an error costs no rendering.
+// The small pages for HTTP errors (400, 404, 405, 413, 431, 500, 503 ...), rendered once per
+// language at startup from templates/error.html so answering an error costs no rendering.
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/render/template_store.hpp"
 #include "server/base/http_types.hpp"
@@ -18,10 +19,18 @@ public:
     // A complete response; Allow, Retry-After and the like are added by the caller. A target
     // under api_prefix gets the JSON API's error form, {"error": "...", "message": "..."}, so a
     // script never has to parse HTML - also for refusals made before any route ran (413, 431).
-    response make(http::status status, unsigned version, bool keep_alive, std::string_view target = {}) const;
+    // The page is in `language` (a language of the templates; empty or unknown: the default).
+    response make(http::status status, unsigned version, bool keep_alive, std::string_view target = {},
+                  std::string_view language = {}) const;
+
+    // The language a request's error page is in: the language cookie, else Accept-Language,
+    // else the default (server/http/request_language.hpp has the same rule for the pages).
+    std::string language_of(const request& req) const;
 
 private:
-    std::map<http::status, std::string> bodies_;
+    std::string default_language_;
+    std::vector<std::string> languages_;
+    std::map<std::string, std::map<http::status, std::string>, std::less<>> bodies_;  // by language
     std::map<http::status, std::string> json_bodies_;
 };
 

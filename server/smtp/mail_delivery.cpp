@@ -20,6 +20,11 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // Mails queued by another process (`nidan outbox retry`, an import) are not announced through
 // notify(); the scheduler looks at least this often.
 constexpr std::chrono::milliseconds poll_interval{1000};
+// A mail due this soon counts as due. Another process's clock reading and ours cannot be ordered
+// finer than the gap between our reading and the read of the outbox: a code queued with
+// due = its writer's now could otherwise miss a look that an older notice makes, and the notice
+// would go first. Sending a mail this much early is harmless (retries wait seconds).
+constexpr std::int64_t due_slack_ms = 250;
 constexpr std::chrono::hours forever{24};
 
 std::string recipients(const outbox_mail& mail) {
@@ -95,8 +100,10 @@ awaitable<void> mail_delivery::schedule() {
         std::vector<outbox_mail> sendable;
         const auto look = [&](const storage::extra_reads& v) {
             now = unix_now_ms();
-            if (wanted > 0) fetched = v.due_mails(now, wanted, [&in_flight](std::uint64_t id) { return in_flight.contains(id); });
-            next_due = v.next_due_after(now);
+            const auto due_by = now + due_slack_ms;
+            if (wanted > 0)
+                fetched = v.due_mails(due_by, wanted, [&in_flight](std::uint64_t id) { return in_flight.contains(id); });
+            next_due = v.next_due_after(due_by);
             for (auto& mail : fetched) {
                 if (mail.expires_at != 0 && mail.expires_at * 1000 <= now) expired.push_back(std::move(mail));
                 else sendable.push_back(std::move(mail));

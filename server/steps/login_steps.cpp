@@ -128,10 +128,17 @@ awaitable<login::address_lock> login_steps::address_form_lock(const current_sess
     co_return lock;
 }
 
+login::context login_steps::in_language(std::string_view language) const {
+    auto c = context_;
+    c.language = language;
+    return c;
+}
+
 awaitable<password_outcome> login_steps::password_step(std::string_view id, std::string_view password,
                                                        std::string_view client, std::string_view device_token,
-                                                       std::string_view old_session_hash) {
-    login::password_step step(context_,
+                                                       std::string_view old_session_hash, std::string_view language) {
+    const auto context = in_language(language);
+    login::password_step step(context,
                               {std::string(id), std::string(password), std::string(client), std::string(device_token),
                                std::string(old_session_hash)},
                               unix_now());
@@ -221,8 +228,10 @@ awaitable<code_outcome> login_steps::code_step(const current_session& session, s
 }
 
 awaitable<address_outcome> login_steps::address_step(const current_session& session, std::string_view email,
-                                                     std::string_view phone_raw, std::string_view client) {
-    login::address_step step(context_, session, std::string(email), phone_raw, std::string(client), unix_now());
+                                                     std::string_view phone_raw, std::string_view client,
+                                                     std::string_view language) {
+    const auto context = in_language(language);
+    login::address_step step(context, session, std::string(email), phone_raw, std::string(client), unix_now());
     std::error_code ec;
     if (step.well_formed()) ec = co_await commit(step);
     auto outcome = step.finish(ec);
@@ -258,8 +267,10 @@ awaitable<login_steps::check_end> login_steps::verify_current_password(login::cu
 }
 
 awaitable<email_change_result> login_steps::email_change_step(const current_session& session, std::string_view email,
-                                                              std::string_view current, std::string_view client) {
-    login::email_change_step step(context_, session, std::string(email), std::string(current), std::string(client),
+                                                              std::string_view current, std::string_view client,
+                                                              std::string_view language) {
+    const auto context = in_language(language);
+    login::email_change_step step(context, session, std::string(email), std::string(current), std::string(client),
                                   unix_now());
     std::error_code ec;
     check_holds holds;

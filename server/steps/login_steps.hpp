@@ -50,17 +50,21 @@ public:
 
     // Step 1. device_token: the device cookie's value ("" when none); old_session_hash: the
     // caller's current session of this portal, ended by a successful login ("" when none).
+    // language (here and below): the customer's, for the mails the step queues.
     awaitable<password_outcome> password_step(std::string_view id, std::string_view password, std::string_view client,
-                                              std::string_view device_token, std::string_view old_session_hash);
+                                              std::string_view device_token, std::string_view old_session_hash,
+                                              std::string_view language);
     // Step 2: the code (raw input; its format is checked here) for the session's pending code.
     awaitable<code_outcome> code_step(const current_session& session, std::string_view raw_code, std::string_view client);
     // The address form of a code_pending session.
     awaitable<address_outcome> address_step(const current_session& session, std::string_view email,
-                                            std::string_view phone_raw, std::string_view client);
+                                            std::string_view phone_raw, std::string_view client,
+                                            std::string_view language);
     // The account page of an authenticated session.
     // A code to the new address, once the current password is right (checked like a login's).
     awaitable<email_change_result> email_change_step(const current_session& session, std::string_view email,
-                                                     std::string_view current, std::string_view client);
+                                                     std::string_view current, std::string_view client,
+                                                     std::string_view language);
     // A change ends the account's other sessions, codes and device tokens; this session stays.
     awaitable<password_change_outcome> password_change_step(const current_session& session, std::string_view current,
                                                             std::string_view replacement, std::string_view client);
@@ -91,6 +95,8 @@ private:
     template <class Work>
     awaitable<void> load(Work& work);
     void wake_delivery(bool mail_queued) const;
+    // context_ with the customer's language, for a step that queues mail.
+    login::context in_language(std::string_view language) const;
     // The throttle's turn of a password check: refused at once (step.refuse_busy() called), or
     // admitted (pass held by the caller until its write is done) and waited out, or the server
     // stopping meanwhile.

@@ -9,10 +9,12 @@ void add_page_headers(response& res) {
     res.set(http::field::cache_control, "no-store");
 }
 
-response html_page(const request& req, http::status status, std::string body, const std::vector<std::string>& cookies) {
+response html_page(const request& req, http::status status, std::string body, const std::vector<std::string>& cookies,
+                   std::string_view language) {
     response res{status, req.version()};
     add_page_headers(res);
     res.set(http::field::content_type, "text/html; charset=utf-8");
+    if (!language.empty()) res.set(http::field::content_language, language);
     for (const auto& c : cookies) res.insert(http::field::set_cookie, c);
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);

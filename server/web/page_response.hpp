@@ -3,6 +3,7 @@
 // (add_common_headers: CSP, no framing, no sniffing, same-origin referrers) plus no-store, and
 // 303 redirects after a form POST.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/render/template_store.hpp"
@@ -13,7 +14,9 @@ namespace nidan::server {
 // The common headers plus Cache-Control: no-store (authentication pages).
 void add_page_headers(response& res);
 
-response html_page(const request& req, http::status status, std::string body, const std::vector<std::string>& cookies = {});
+// language: the page's, for Content-Language (empty: none).
+response html_page(const request& req, http::status status, std::string body, const std::vector<std::string>& cookies = {},
+                   std::string_view language = {});
 response see_other(const request& req, const std::string& location, const std::vector<std::string>& cookies = {});
 
 }  // namespace nidan::server

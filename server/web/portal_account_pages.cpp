@@ -13,10 +13,12 @@ namespace {
 
 // The rule a refused new password broke: someone who typed a very long one must not be told it is
 // too short. (Invalid UTF-8, the policy's third refusal, never gets here: the form reader refuses it.)
-std::string new_password_rule(std::string_view replacement, std::size_t min_chars) {
+std::string new_password_rule(const template_store& templates, const std::string& language, std::string_view replacement,
+                              std::size_t min_chars) {
     if (replacement.size() > password_config::max_length)
-        return "新しいパスワードは" + std::to_string(password_config::max_length) + "バイト以内で入力してください。";
-    return "新しいパスワードは" + std::to_string(min_chars) + "文字以上で入力してください。";
+        return templates.text_with(language, "account.password_too_long",
+                                   {{"max_bytes", std::to_string(password_config::max_length)}});
+    return templates.text_with(language, "account.password_too_short", {{"min_chars", std::to_string(min_chars)}});
 }
 
 }  // namespace
@@ -26,7 +28,8 @@ awaitable<response> portal_flow::home_page(request_context& ctx) {
     if (!session || session->record.state != session_state::authenticated)
         co_return see_other(ctx.req, portal_.login_path);
     co_await steps_.touch_step(*session);
-    auto data = page_data();
+    const auto language = language_of(ctx.req);
+    auto data = page_data(ctx.req, language);
     data.set("csrf", session->record.csrf_secret);
     data.set("logout_action", base_ + "/logout");
     data.set("selfcare_id", session->record.selfcare_id);
@@ -34,20 +37,21 @@ awaitable<response> portal_flow::home_page(request_context& ctx) {
         kainjow::mustache::data items{kainjow::mustache::data::type::list};
         for (const auto& item : portal_.menu) {
             template_data entry;
-            entry.set("label", item.label);
+            entry.set("label", s_.templates.text(language, "portal." + portal_.id + ".menu." + item.id));
             entry.set("url", item.url);
             items << entry;
         }
         data.set("menu", items);
         if (!portal_.manual_url.empty()) data.set("manual_url", portal_.manual_url);
-        co_return html_page(ctx.req, http::status::ok, s_.templates.render("menu.html", data));
+        co_return html_page(ctx.req, http::status::ok, s_.templates.render(language, "menu.html", data), {}, language);
     }
     co_return co_await render_account(ctx.req, http::status::ok, *session, "", "");
 }
 
 awaitable<response> portal_flow::render_account(const request& req, http::status status, const current_session& session,
                                                 std::string_view notice, std::string_view error, std::string_view kept_email) {
-    auto data = page_data();
+    const auto language = language_of(req);
+    auto data = page_data(req, language);
     data.set("csrf", session.record.csrf_secret);
     data.set("logout_action", base_ + "/logout");
     data.set("selfcare_id", session.record.selfcare_id);
@@ -55,7 +59,7 @@ awaitable<response> portal_flow::render_account(const request& req, http::status
     if (acct && !acct->email.empty()) data.set("masked_email", log::mask_email(acct->email));
     if (acct && !acct->pending_email.empty()) {
         data.set("pending_email", log::mask_email(acct->pending_email));
-        data.set("pending_email_at", japan_time(acct->pending_email_at));
+        data.set("pending_email_at", local_time_text(acct->pending_email_at, s_.templates.text(language, "format.datetime")));
     }
     if (acct && !acct->phone.empty()) data.set("masked_phone", log::mask_phone(acct->phone));
     data.set("email_action", base_ + "/email");
@@ -65,7 +69,7 @@ awaitable<response> portal_flow::render_account(const request& req, http::status
     if (!notice.empty()) data.set("notice", std::string(notice));
     if (!error.empty()) data.set("error", std::string(error));
     if (!kept_email.empty()) data.set("new_email", std::string(kept_email));
-    co_return html_page(req, status, s_.templates.render("account.html", data));
+    co_return html_page(req, status, s_.templates.render(language, "account.html", data), {}, language);
 }
 
 // The checks every form behind the login shares; on refusal `refusal` holds the answer.
@@ -73,11 +77,11 @@ awaitable<std::optional<current_session>> portal_flow::authenticated_post(const 
                                                                        std::optional<form_data>& form,
                                                                        response& refusal) {
     if (!same_origin(req)) {
-        refusal = errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        refusal = refuse(req, http::status::forbidden);
         co_return std::nullopt;
     }
     if (!is_form(req)) {
-        refusal = errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+        refusal = refuse(req, http::status::unsupported_media_type);
         co_return std::nullopt;
     }
     auto session = co_await load_session(req);
@@ -88,11 +92,11 @@ awaitable<std::optional<current_session>> portal_flow::authenticated_post(const 
     std::string form_error;
     form = parse_form(req.body(), form_error);
     if (!form) {
-        refusal = co_await render_account(req, http::status::bad_request, *session, "", msg_bad_form);
+        refusal = co_await render_account(req, http::status::bad_request, *session, "", message(req, msg_bad_form));
         co_return std::nullopt;
     }
     if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
-        refusal = errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        refusal = refuse(req, http::status::forbidden);
         co_return std::nullopt;
     }
     co_return session;
@@ -107,21 +111,22 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
     const std::string email(form->get("new_email"));
     const std::string current(form->get("email_current_password"));
     const auto client = ctx.client.to_string();
-    switch (co_await steps_.email_change_step(*session, email, current, client)) {
+    const auto language = language_of(req);
+    switch (co_await steps_.email_change_step(*session, email, current, client, language)) {
     case email_change_result::code_sent:
         co_return see_other(req, base_ + "/code");
     case email_change_result::bad_email:
-        co_return co_await render_account(req, http::status::bad_request, *session, "", msg_bad_address, email);
+        co_return co_await render_account(req, http::status::bad_request, *session, "", message(req, msg_bad_address), email);
     case email_change_result::wrong_password:
-        co_return co_await render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。", email);
+        co_return co_await render_account(req, http::status::unauthorized, *session, "", message(req, "account.wrong_current_password"), email);
     case email_change_result::busy:
-        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_try_later, email);
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_try_later), email);
     case email_change_result::rate_limited:
-        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_too_many_mails, email);
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_too_many_mails), email);
     case email_change_result::unavailable:
         break;
     }
-    co_return co_await render_account(req, http::status::service_unavailable, *session, "", msg_unavailable, email);
+    co_return co_await render_account(req, http::status::service_unavailable, *session, "", message(req, msg_unavailable), email);
 }
 
 awaitable<response> portal_flow::change_password(request_context& ctx) {
@@ -138,37 +143,40 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
     case password_change_result::changed: {
         // The account's other sessions and device tokens ended with the change; this browser
         // keeps its session and gets a device token under the new credentials.
-        auto res = co_await render_account(req, http::status::ok, *session, "パスワードを変更しました。", "");
+        auto res = co_await render_account(req, http::status::ok, *session, message(req, "account.password_changed"), "");
         res.insert(http::field::set_cookie, set_cookie_value("nidan_device", outcome.device_token, {secure(), device_lifetime_s}));
         co_return res;
     }
     case password_change_result::bad_password:
-        co_return co_await render_account(req, http::status::bad_request, *session, "",
-                                 new_password_rule(replacement, s_.cfg.password.min_length));
+    {
+        // Named: a temporary std::string inside the co_await expression is what g++ 12 may destroy twice.
+        const auto rule = new_password_rule(s_.templates, language_of(req), replacement, s_.cfg.password.min_length);
+        co_return co_await render_account(req, http::status::bad_request, *session, "", rule);
+    }
     case password_change_result::wrong_password:
-        co_return co_await render_account(req, http::status::unauthorized, *session, "", "現在のパスワードが正しくありません。");
+        co_return co_await render_account(req, http::status::unauthorized, *session, "", message(req, "account.wrong_current_password"));
     case password_change_result::no_account:
         co_return see_other(req, portal_.login_path, {expired_session_cookie()});
     case password_change_result::busy:
-        co_return co_await render_account(req, http::status::too_many_requests, *session, "", msg_try_later);
+        co_return co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_try_later));
     case password_change_result::unavailable:
         break;
     }
-    co_return co_await render_account(req, http::status::service_unavailable, *session, "", msg_unavailable);
+    co_return co_await render_account(req, http::status::service_unavailable, *session, "", message(req, msg_unavailable));
 }
 
 awaitable<response> portal_flow::logout(request_context& ctx) {
     const auto& req = ctx.req;
-    if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+    if (!same_origin(req)) co_return refuse(req, http::status::forbidden);
     auto session = co_await load_session(req);
     if (!session) co_return see_other(req, portal_.login_path, {expired_session_cookie()});
     std::string form_error;
     auto form = parse_form(req.body(), form_error);
     if (!form || !constant_time_equal(form->get("csrf"), session->record.csrf_secret))
-        co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        co_return refuse(req, http::status::forbidden);
     const auto client = ctx.client.to_string();
     const auto result = co_await steps_.logout_step(*session, client);
-    if (result == logout_result::unavailable) co_return errors_.make(http::status::service_unavailable, req.version(), req.keep_alive());
+    if (result == logout_result::unavailable) co_return refuse(req, http::status::service_unavailable);
     // On a shared computer the next user must not inherit the device cookie's exemption from
     // the account's throttling: the customer may ask to forget it.
     if (form->get("forget_device") == "1") {

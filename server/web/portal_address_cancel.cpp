@@ -24,7 +24,8 @@ std::string token_in(const request& req) {
 
 response portal_flow::render_cancel(const request& req, http::status status, const std::string& state,
                                     const std::string& token) {
-    auto data = page_data();
+    const auto language = language_of(req);
+    auto data = page_data(req, language);
     data.set(state, true);
     std::vector<std::string> cookies;
     if (state == "confirm") {
@@ -34,7 +35,7 @@ response portal_flow::render_cancel(const request& req, http::status status, con
         data.set("action", base_ + "/address/cancel");
         cookies.push_back(std::move(cookie));
     }
-    return html_page(req, status, s_.templates.render("address_cancel.html", data), cookies);
+    return html_page(req, status, s_.templates.render(language, "address_cancel.html", data), cookies, language);
 }
 
 awaitable<response> portal_flow::cancel_page(request_context& ctx) {
@@ -48,9 +49,9 @@ awaitable<response> portal_flow::cancel_submit(request_context& ctx) {
     const auto client = ctx.client.to_string();
     if (!same_origin(req)) {
         log::audit("address.cancel_refused").add("portal", portal_.id).add("client", client).add("reason", "cross_site");
-        co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        co_return refuse(req, http::status::forbidden);
     }
-    if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+    if (!is_form(req)) co_return refuse(req, http::status::unsupported_media_type);
     std::string form_error;
     const auto form = parse_form(req.body(), form_error);
     if (!form) {
@@ -72,7 +73,7 @@ awaitable<response> portal_flow::cancel_submit(request_context& ctx) {
     case login::address_cancel_result::unavailable:
         break;
     }
-    co_return errors_.make(http::status::service_unavailable, req.version(), req.keep_alive());
+    co_return refuse(req, http::status::service_unavailable);
 }
 
 }  // namespace nidan::server

@@ -5,17 +5,47 @@
 #include "core/base/clock.hpp"
 #include "core/web/cookies.hpp"
 #include "core/base/tokens.hpp"
+#include "server/http/request_language.hpp"
+#include "server/web/language_switch.hpp"
 #include "server/web/page_response.hpp"
 
 namespace nidan::server {
 
-template_data portal_flow::page_data() const {
+std::string portal_flow::language_of(const request& req) const {
+    return request_language(req, s_.templates, portal_.language.empty() ? s_.cfg.operator_info.language : portal_.language,
+                            secure());
+}
+
+const std::string& portal_flow::message(const request& req, std::string_view key) const {
+    return s_.templates.text(language_of(req), key);
+}
+
+response portal_flow::refuse(const request& req, http::status status) const {
+    return errors_.make(status, req.version(), req.keep_alive(), {}, language_of(req));
+}
+
+template_data portal_flow::page_data(const request& req, const std::string& language) const {
+    const auto text = [&](const std::string& key) -> const std::string& { return s_.templates.text(language, key); };
+    const std::string portal_key = "portal." + portal_.id + ".";
     template_data data;
-    data.set("portal_title", portal_.title.empty() ? portal_.name : portal_.title);
-    data.set("operator", s_.cfg.operator_info.name);
+    data.set("lang", language);
+    // The switch: every other language, each link back to this very page.
+    kainjow::mustache::data links{kainjow::mustache::data::type::list};
+    for (const auto& other : s_.templates.languages()) {
+        if (other == language) continue;
+        template_data link;
+        link.set("tag", other);
+        link.set("name", s_.templates.text(other, "language.name"));
+        link.set("url", language_switch_url(other, std::string_view(req.target().data(), req.target().size())));
+        links << link;
+    }
+    data.set("has_languages", s_.templates.languages().size() > 1);
+    data.set("languages", links);
+    data.set("portal_title", text(portal_key + "title"));
+    data.set("operator", text("operator.name"));
     data.set("mail_domain", s_.cfg.operator_info.mail_domain);
     data.set("support_phone", s_.cfg.operator_info.support_phone);
-    data.set("support_hours", s_.cfg.operator_info.support_hours);
+    data.set("support_hours", text("operator.support_hours"));
     data.set("enquiry_url", s_.cfg.operator_info.enquiry_url);
     data.set("login_url", portal_.login_path);
     return data;
@@ -61,13 +91,13 @@ response portal_flow::render_login(const request& req, http::status status, cons
     // A fresh signed token per form: the same value goes into a cookie and a hidden field
     // (double submit), so a cross-site form cannot log the victim into the attacker's account.
     auto [token, cookie] = fresh_form_token();
-    auto data = page_data();
+    const auto language = language_of(req);
+    auto data = page_data(req, language);
     data.set("action", portal_.login_path);
     data.set("csrf", token);
     data.set("selfcare_id", id);
     if (!error.empty()) data.set("error", error);
-    return html_page(req, status, s_.templates.render("login.html", data),
-                     {cookie});
+    return html_page(req, status, s_.templates.render(language, "login.html", data), {cookie}, language);
 }
 
 std::pair<std::string, std::string> portal_flow::fresh_form_token() const {
@@ -84,13 +114,15 @@ bool portal_flow::form_token_ok(const request& req, std::string_view field) cons
 
 awaitable<response> portal_flow::render_code(const request& req, http::status status, const current_session& session,
                                              std::string_view error) {
-    auto data = page_data();
+    const auto language = language_of(req);
+    auto data = page_data(req, language);
     data.set("action", base_ + "/code");
     data.set("csrf", session.record.csrf_secret);
     data.set("lifetime_minutes", std::to_string((s_.cfg.code.lifetime.count() + 59) / 60));
-    data.set("address_link_text", portal_.address_link_text);
+    data.set("address_link_text", s_.templates.text(language, "portal." + portal_.id + ".address_link_text"));
     if (co_await steps_.address_form_offered(session)) data.set("address_url", base_ + "/address");
-    if (!portal_.code_screen_note.empty()) data.set("code_screen_note", portal_.code_screen_note);
+    if (const auto& note = s_.templates.text(language, "portal." + portal_.id + ".code_screen_note"); !note.empty())
+        data.set("code_screen_note", note);
     if (const auto pending = co_await steps_.pending_code(session)) {
         data.set("masked_email", pending->masked_email);
         data.set("to_new_address", pending->to_new_address && !pending->held);
@@ -98,23 +130,25 @@ awaitable<response> portal_flow::render_code(const request& req, http::status st
         data.set("hold_hours", std::to_string(s_.cfg.address_change.hold.count()));
     }
     if (!error.empty()) data.set("error", std::string(error));
-    co_return html_page(req, status, s_.templates.render("code.html", data));
+    co_return html_page(req, status, s_.templates.render(language, "code.html", data), {}, language);
 }
 
 response portal_flow::render_address(const request& req, http::status status, const current_session& session,
                                      const std::string& error, const std::string& email, const std::string& phone) {
-    auto data = page_data();
+    const auto language = language_of(req);
+    auto data = page_data(req, language);
     data.set("action", base_ + "/address");
     data.set("csrf", session.record.csrf_secret);
     data.set("email", email);
     data.set("phone", phone);
     data.set("back_url", base_ + "/code");
     if (!error.empty()) data.set("error", error);
-    return html_page(req, status, s_.templates.render("address.html", data));
+    return html_page(req, status, s_.templates.render(language, "address.html", data), {}, language);
 }
 
 response portal_flow::render_locked(const request& req, locked_form form) {
-    auto data = page_data();
+    const auto language = language_of(req);
+    auto data = page_data(req, language);
     data.set(form == locked_form::password            ? "password_locked"
              : form == locked_form::support           ? "support_locked"
              : form == locked_form::not_offered       ? "address_not_offered"
@@ -122,7 +156,7 @@ response portal_flow::render_locked(const request& req, locked_form form) {
                                                       : "address_locked",
              true);
     data.set("phone_strikes", std::to_string(s_.cfg.address.phone_strikes));
-    return html_page(req, http::status::forbidden, s_.templates.render("locked.html", data));
+    return html_page(req, http::status::forbidden, s_.templates.render(language, "locked.html", data), {}, language);
 }
 
 portal_flow::locked_form portal_flow::address_lock_of(login::address_lock lock) {

@@ -21,21 +21,20 @@ namespace nidan::server {
 inline constexpr std::int64_t login_form_lifetime_s = 2 * 3600;
 inline constexpr std::string_view login_csrf_purpose = "login-csrf";
 
-// The pages' messages, in the manual's wording where it has one.
-inline const char* const msg_bad_credentials = "セルフケアIDまたはセルフケアパスワードが正しくありません。";
-inline const char* const msg_form_expired = "画面の有効期限が切れました。もう一度入力してください。";
-inline const char* const msg_bad_form = "入力内容を読み取れませんでした。もう一度入力してください。";
-inline const char* const msg_too_many_mails =
-    "認証コードの送信回数が上限に達しました。しばらく時間をおいてから、もう一度ログインしてください。";
-inline const char* const msg_wrong_code = "認証コードが正しくありません。もう一度入力してください。";
-inline const char* const msg_code_format = "認証コードは半角数字で入力してください。";
-inline const char* const msg_code_dead =
-    "認証コードの入力回数が上限を超えました。もう一度セルフケアログインページからログインし直してください。";
-inline const char* const msg_bad_address = "メールアドレスを正しく入力してください。";
-inline const char* const msg_bad_phone = "連絡先電話番号を半角数字(ハイフン無し)で正しく入力してください。";
-inline const char* const msg_wrong_phone = "入力された連絡先電話番号が、登録されている電話番号と一致しません。";
-inline const char* const msg_try_later = "ログインの試行が続いています。しばらく時間をおいてから再度お試しください。";
-inline const char* const msg_unavailable = "ただいま混み合っています。しばらくしてから再度お試しください。";
+// The pages' messages: keys of the language catalogs (templates/lang/<tag>.toml), whose
+// Japanese is the manual's wording where it has one.
+inline constexpr std::string_view msg_bad_credentials = "message.bad_credentials";
+inline constexpr std::string_view msg_form_expired = "message.form_expired";
+inline constexpr std::string_view msg_bad_form = "message.bad_form";
+inline constexpr std::string_view msg_too_many_mails = "message.too_many_mails";
+inline constexpr std::string_view msg_wrong_code = "message.wrong_code";
+inline constexpr std::string_view msg_code_format = "message.code_format";
+inline constexpr std::string_view msg_code_dead = "message.code_dead";
+inline constexpr std::string_view msg_bad_address = "message.bad_address";
+inline constexpr std::string_view msg_bad_phone = "message.bad_phone";
+inline constexpr std::string_view msg_wrong_phone = "message.wrong_phone";
+inline constexpr std::string_view msg_try_later = "message.try_later";
+inline constexpr std::string_view msg_unavailable = "message.unavailable";
 
 class portal_flow {
 public:
@@ -86,7 +85,14 @@ private:
     response render_locked(const request& req, locked_form form);
     // The address form's notice for this session's account (address or address_cancelled).
     static locked_form address_lock_of(login::address_lock lock);
-    template_data page_data() const;
+    // What every page shows: the language, its switch, the portal's and the operator's texts.
+    template_data page_data(const request& req, const std::string& language) const;
+    // The customer's language (server/http/request_language.hpp), the portal's when none.
+    std::string language_of(const request& req) const;
+    // A text of the customer's language; the reference stays valid as long as the templates.
+    const std::string& message(const request& req, std::string_view key) const;
+    // An error page in the customer's language.
+    response refuse(const request& req, http::status status) const;
 
     awaitable<std::optional<current_session>> load_session(const request& req);
     std::string session_cookie(const std::string& id) const;

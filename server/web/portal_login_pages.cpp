@@ -22,24 +22,25 @@ awaitable<response> portal_flow::login_page(request_context& ctx) {
 awaitable<response> portal_flow::login_submit(request_context& ctx) {
     const auto& req = ctx.req;
     const auto client = ctx.client.to_string();
-    if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
-    if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+    if (!same_origin(req)) co_return refuse(req, http::status::forbidden);
+    if (!is_form(req)) co_return refuse(req, http::status::unsupported_media_type);
     std::string form_error;
     auto form = parse_form(req.body(), form_error);
-    if (!form) co_return render_login(req, http::status::bad_request, msg_bad_form, "");
+    if (!form) co_return render_login(req, http::status::bad_request, message(req, msg_bad_form), "");
     const std::string id(form->get("selfcare_id"));
     const std::string password(form->get("password"));
 
     if (!form_token_ok(req, form->get("csrf"))) {
         log::audit("login.csrf_refused").add("portal", portal_.id).add("client", client);
-        co_return render_login(req, http::status::forbidden, msg_form_expired, is_valid_utf8(id) ? id : "");
+        co_return render_login(req, http::status::forbidden, message(req, msg_form_expired), is_valid_utf8(id) ? id : "");
     }
 
     const auto device_cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_device", secure()));
     const std::string_view device_token = device_cookie ? *device_cookie : std::string_view{};
     const auto old_session = co_await load_session(req);
     const std::string_view old_session_hash = old_session ? std::string_view(old_session->hash) : std::string_view{};
-    const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash);
+    const auto language = language_of(req);
+    const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash, language);
     const auto shown_id = is_valid_utf8(id) ? id : std::string();
     switch (outcome.result) {
     case password_result::code_sent:
@@ -47,21 +48,21 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     case password_result::address_required:
         co_return see_other(req, base_ + "/address", {session_cookie(outcome.session_id)});
     case password_result::invalid_credentials:
-        co_return render_login(req, http::status::unauthorized, msg_bad_credentials, shown_id);
+        co_return render_login(req, http::status::unauthorized, message(req, msg_bad_credentials), shown_id);
     case password_result::too_many_codes:
-        co_return render_login(req, http::status::too_many_requests, msg_too_many_mails, shown_id);
+        co_return render_login(req, http::status::too_many_requests, message(req, msg_too_many_mails), shown_id);
     case password_result::locked:
         co_return render_locked(req, outcome.locked_by_support ? locked_form::support : locked_form::password);
     case password_result::busy: {
         // As the API's 429: when to try again (the delay, or when the account's budget has room).
-        auto res = render_login(req, http::status::too_many_requests, msg_try_later, shown_id);
+        auto res = render_login(req, http::status::too_many_requests, message(req, msg_try_later), shown_id);
         res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
         co_return res;
     }
     case password_result::unavailable:
         break;
     }
-    co_return render_login(req, http::status::service_unavailable, msg_unavailable, shown_id);
+    co_return render_login(req, http::status::service_unavailable, message(req, msg_unavailable), shown_id);
 }
 
 awaitable<response> portal_flow::code_page(request_context& ctx) {
@@ -73,16 +74,16 @@ awaitable<response> portal_flow::code_page(request_context& ctx) {
 
 awaitable<response> portal_flow::code_submit(request_context& ctx) {
     const auto& req = ctx.req;
-    if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
-    if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+    if (!same_origin(req)) co_return refuse(req, http::status::forbidden);
+    if (!is_form(req)) co_return refuse(req, http::status::unsupported_media_type);
     auto session = co_await load_session(req);
     if (!session) co_return see_other(req, portal_.login_path);
     std::string form_error;
     auto form = parse_form(req.body(), form_error);
-    if (!form) co_return co_await render_code(req, http::status::bad_request, *session, msg_bad_form);
+    if (!form) co_return co_await render_code(req, http::status::bad_request, *session, message(req, msg_bad_form));
     if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
         log::audit("code.csrf_refused").add("portal", portal_.id).add("client", ctx.client.to_string());
-        co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        co_return refuse(req, http::status::forbidden);
     }
     const auto raw_code = form->get("code");
     const auto client = ctx.client.to_string();
@@ -94,20 +95,18 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
                             {session_cookie(outcome.session_id),
                              set_cookie_value("nidan_device", outcome.device_token, {secure(), device_lifetime_s})});
     case code_result::wrong:
-        co_return co_await render_code(req, http::status::unauthorized, *session, msg_wrong_code);
+        co_return co_await render_code(req, http::status::unauthorized, *session, message(req, msg_wrong_code));
     case code_result::dead:
-        co_return render_login(req, http::status::unauthorized, msg_code_dead, id);
+        co_return render_login(req, http::status::unauthorized, message(req, msg_code_dead), id);
     case code_result::bad_format:
-        co_return co_await render_code(req, http::status::bad_request, *session, msg_code_format);
+        co_return co_await render_code(req, http::status::bad_request, *session, message(req, msg_code_format));
     case code_result::unavailable:
-        co_return co_await render_code(req, http::status::service_unavailable, *session, msg_unavailable);
+        co_return co_await render_code(req, http::status::service_unavailable, *session, message(req, msg_unavailable));
     case code_result::expired:
         break;
     }
-    co_return render_login(req, http::status::unauthorized,
-                           "ログイン認証コードの有効期限(" + outcome.minutes +
-                               "分)が過ぎました。もう一度ログインし直して、ログイン認証コードを再度入手してください。",
-                           id);
+    const auto expired = s_.templates.text_with(language_of(req), "message.code_expired", {{"minutes", outcome.minutes}});
+    co_return render_login(req, http::status::unauthorized, expired, id);
 }
 
 awaitable<response> portal_flow::address_page(request_context& ctx) {
@@ -122,39 +121,40 @@ awaitable<response> portal_flow::address_page(request_context& ctx) {
 
 awaitable<response> portal_flow::address_submit(request_context& ctx) {
     const auto& req = ctx.req;
-    if (!same_origin(req)) co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
-    if (!is_form(req)) co_return errors_.make(http::status::unsupported_media_type, req.version(), req.keep_alive());
+    if (!same_origin(req)) co_return refuse(req, http::status::forbidden);
+    if (!is_form(req)) co_return refuse(req, http::status::unsupported_media_type);
     auto session = co_await load_session(req);
     if (!session || session->record.state != session_state::code_pending) co_return see_other(req, portal_.login_path);
     std::string form_error;
     auto form = parse_form(req.body(), form_error);
-    if (!form) co_return render_address(req, http::status::bad_request, *session, msg_bad_form, "", "");
+    if (!form) co_return render_address(req, http::status::bad_request, *session, message(req, msg_bad_form), "", "");
     if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
         log::audit("address.csrf_refused").add("portal", portal_.id).add("client", ctx.client.to_string());
-        co_return errors_.make(http::status::forbidden, req.version(), req.keep_alive());
+        co_return refuse(req, http::status::forbidden);
     }
     const std::string email(form->get("email"));
     const std::string phone_raw(form->get("phone"));
     // Nothing is stored for input that breaks the rules; the values are shown again to fix.
     const auto client = ctx.client.to_string();
-    const auto outcome = co_await steps_.address_step(*session, email, phone_raw, client);
+    const auto language = language_of(req);
+    const auto outcome = co_await steps_.address_step(*session, email, phone_raw, client, language);
     switch (outcome.result) {
     case address_result::code_sent:
         co_return see_other(req, base_ + "/code");
     case address_result::bad_email:
-        co_return render_address(req, http::status::bad_request, *session, msg_bad_address, email, phone_raw);
+        co_return render_address(req, http::status::bad_request, *session, message(req, msg_bad_address), email, phone_raw);
     case address_result::bad_phone:
-        co_return render_address(req, http::status::bad_request, *session, msg_bad_phone, email, phone_raw);
+        co_return render_address(req, http::status::bad_request, *session, message(req, msg_bad_phone), email, phone_raw);
     case address_result::wrong_phone:
-        co_return render_address(req, http::status::unauthorized, *session, msg_wrong_phone, email, "");
+        co_return render_address(req, http::status::unauthorized, *session, message(req, msg_wrong_phone), email, "");
     case address_result::locked:
         co_return render_locked(req, address_lock_of(co_await steps_.address_form_lock(*session)));
     case address_result::not_offered:
         co_return render_locked(req, locked_form::not_offered);
     case address_result::rate_limited:
-        co_return render_address(req, http::status::too_many_requests, *session, msg_too_many_mails, email, phone_raw);
+        co_return render_address(req, http::status::too_many_requests, *session, message(req, msg_too_many_mails), email, phone_raw);
     case address_result::unavailable:
-        co_return render_address(req, http::status::service_unavailable, *session, msg_unavailable, email, phone_raw);
+        co_return render_address(req, http::status::service_unavailable, *session, message(req, msg_unavailable), email, phone_raw);
     case address_result::no_account:
         break;
     }

@@ -2,6 +2,7 @@
 
 #include "core/base/clock.hpp"
 #include "core/web/cookies.hpp"
+#include "server/web/language_switch.hpp"
 #include "server/web/page_response.hpp"
 #include "server/web/portal_flow.hpp"
 #include "server/base/storage_bridge.hpp"
@@ -44,6 +45,15 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
         res.prepare_payload();
         co_return res;
     };
+    // GET /lang/<tag>: the language switch of every page (server/web/language_switch.hpp).
+    const bool secure = services.cfg.tls.enabled || services.cfg.server.behind_tls;
+    const auto home = services.cfg.portals.front().login_path;
+    for (const auto& language : services.templates.languages()) {
+        app.routes.add(http::verb::get, std::string(language_switch_prefix) + language,
+                       [language, secure, home](request_context& ctx) -> awaitable<response> {
+                           co_return switch_language(ctx.req, language, secure, home);
+                       });
+    }
     if (services.cfg.auth.verify_any_portal) {
         app.routes.add(http::verb::get, "/auth/verify",
                        [verify](request_context& ctx) -> awaitable<response> { co_return co_await verify(ctx, {}); });

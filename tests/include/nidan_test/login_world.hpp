@@ -5,6 +5,7 @@
 // built without nidan headers and without Boost.Test, the integration tests have both.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <chrono>
@@ -30,17 +31,20 @@ inline const std::string account_password = "Sakura-Fubuki 2024!";
 // Cheap Argon2id, for `nidan user add` and the server alike, so logins take milliseconds.
 inline const std::vector<std::string> fast_hash{"hash.memory_kib=8192", "hash.iterations=1"};
 
-inline const std::string code_marker = "■ログイン認証コード";
-
-// The digits on the line after "■ログイン認証コード"; "" when the body has no such line.
+// The code: the mail's only line of nothing but digits (the templates of every language put it
+// on a line of its own); "" when the body has none.
 inline std::string code_in(const std::string& body) {
-    auto at = body.find(code_marker);
-    if (at == std::string::npos) return {};
-    at += code_marker.size();
-    while (at < body.size() && (body[at] == '\r' || body[at] == '\n' || body[at] == ' ')) ++at;
-    std::string digits;
-    while (at < body.size() && std::isdigit(static_cast<unsigned char>(body[at]))) digits += body[at++];
-    return digits;
+    std::size_t start = 0;
+    while (start < body.size()) {
+        auto end = body.find('\n', start);
+        if (end == std::string::npos) end = body.size();
+        auto line = body.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.size() >= 4 && std::all_of(line.begin(), line.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return line;
+        start = end + 1;
+    }
+    return {};
 }
 
 struct code_mail {

@@ -35,7 +35,7 @@ inline nidan::config shipped_config(const std::filesystem::path& data_dir) {
 }
 
 inline const nidan::template_store& real_templates() {
-    static const nidan::template_store templates(source_dir() + "/templates");
+    static const nidan::template_store templates(source_dir() + "/templates", "ja");
     return templates;
 }
 
@@ -43,22 +43,24 @@ struct code_mail_input {
     std::string to = "taro@example.jp";
     std::string code = "123456";
     std::string portal = "ip-phone";
-    std::string portal_name = "IP電話サービス";
+    std::string language = "ja";
     std::int64_t expires_in_s = 1200;  // negative: the code expired already
 };
 
 inline nidan::storage::outbox_mail code_mail(const nidan::config& cfg, const code_mail_input& in) {
     const auto now = unix_now();
     nidan::code_mailer mailer(cfg, real_templates());
-    return mailer.login_code({in.portal, in.portal_name, in.to, in.code, now, now + in.expires_in_s});
+    return mailer.login_code({in.portal, in.language, in.to, in.code, now, now + in.expires_in_s});
 }
 
 // The text render_code_mail gives for the same inputs, as the relay must receive it after
 // decoding: with CRLF line ends (the MIME canonical form the body is encoded in).
 inline nidan::mail::rendered_mail expected_code_mail(const nidan::config& cfg, const code_mail_input& in) {
     const auto minutes = static_cast<int>((cfg.code.lifetime.count() + 59) / 60);
-    auto text = nidan::mail::render_code_mail(real_templates(),
-                                              {in.portal, in.portal_name, cfg.operator_info.name,
+    const auto& t = real_templates();
+    auto text = nidan::mail::render_code_mail(t,
+                                              {in.portal, in.language, t.text(in.language, "portal." + in.portal + ".name"),
+                                               t.text(in.language, "operator.name"),
                                                cfg.operator_info.mail_domain, cfg.operator_info.enquiry_url, in.code,
                                                minutes});
     std::string crlf;
@@ -74,9 +76,9 @@ inline nidan::mail::rendered_mail expected_code_mail(const nidan::config& cfg, c
 inline nidan::storage::outbox_mail notice_mail(const nidan::config& cfg, const std::string& to) {
     nidan::mail::message_fields fields;
     fields.from_address = cfg.mail.from_address;
-    fields.from_name = cfg.mail.from_name;
+    fields.from_name = real_templates().text("ja", "mail.from_name");
     fields.to_address = to;
-    fields.subject = "【" + cfg.operator_info.name + "】メールアドレス変更のお知らせ";
+    fields.subject = "【" + real_templates().text("ja", "operator.name") + "】メールアドレス変更のお知らせ";
     fields.body = "メールアドレスが変更されました。\n";
     fields.date_unix = unix_now();
     fields.message_id = nidan::mail::make_message_id(cfg.operator_info.mail_domain, fields.date_unix);

@@ -314,7 +314,7 @@ BOOST_AUTO_TEST_CASE(an_expired_code_is_not_sent) {
     mail_test_dirs t;
     relay_process relay(capture_relay(t.mails));
     server_process server(t.data.string(), smtp_settings(relay.port()));
-    const auto id = enqueue_code_mail(t.data, {"late@example.jp", "654321", "ip-phone", "IP電話サービス", -5});
+    const auto id = enqueue_code_mail(t.data, {"late@example.jp", "654321", "ip-phone", "ja", -5});
 
     BOOST_TEST_REQUIRE(log_shows(server, "event=mail.expired"), server.log_text());
     const auto failed = outbox_list(t.data, true);
@@ -351,7 +351,8 @@ BOOST_AUTO_TEST_CASE(login_codes_go_before_notices) {
 namespace {
 
 command_result mail_test(unsigned short port, const std::vector<std::string>& settings) {
-    std::vector<std::string> args{"mail", "test", "--to", "x@example.jp", "--config", source_dir() + "/conf/nidan.toml"};
+    std::vector<std::string> args{"mail", "test", "--to", "x@example.jp", "--config", source_dir() + "/conf/nidan.toml",
+                                  "--set", "server.templates_dir=" + source_dir() + "/templates"};
     for (const auto& s : smtp_settings(port, settings)) args.insert(args.end(), {"--set", s});
     return run_nidan(args, "", 30s);
 }
@@ -439,8 +440,8 @@ BOOST_AUTO_TEST_CASE(outbox_retry_and_purge) {
     BOOST_TEST(unknown.exit_code == 1);
 
     // Two mails that expired before delivery, then purged.
-    enqueue(t.data, {code_mail(shipped_config(t.data), {"a@example.jp", "111111", "ip-phone", "IP電話サービス", -1}),
-                     code_mail(shipped_config(t.data), {"b@example.jp", "222222", "ip-phone", "IP電話サービス", -1})});
+    enqueue(t.data, {code_mail(shipped_config(t.data), {"a@example.jp", "111111", "ip-phone", "ja", -1}),
+                     code_mail(shipped_config(t.data), {"b@example.jp", "222222", "ip-phone", "ja", -1})});
     BOOST_TEST_REQUIRE(eventually([&] { return outbox_list(t.data, true).starts_with("queued: 0, failed: 2\n"); }, 5s, 200ms));
     auto purged = nidan_cli(t.data, {"outbox", "purge", "--all"});
     BOOST_TEST(purged.exit_code == 0, purged.err);

@@ -225,8 +225,12 @@ public:
                          "--disable-component-update",
                          "--disable-sync",
                          "--user-data-dir=" + profile_dir.string(),
-                         "--window-size=420,900"};
-        json::object options{{"binary", chromium_binary}, {"args", std::move(args)}};
+                         "--window-size=420,900",
+                         // A Japanese customer's browser: the pages follow Accept-Language.
+                         "--lang=ja",
+                         "--accept-lang=ja-JP,ja"};
+        json::object prefs{{"intl.accept_languages", "ja-JP,ja"}};
+        json::object options{{"binary", chromium_binary}, {"args", std::move(args)}, {"prefs", std::move(prefs)}};
         json::object capabilities{{"browserName", "chrome"}, {"goog:chromeOptions", std::move(options)}};
         json::object body{{"capabilities", json::object{{"alwaysMatch", std::move(capabilities)}}}};
         const auto created = command("POST", "/session", json::serialize(body), 60s);

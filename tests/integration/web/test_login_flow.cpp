@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nidan_test/browser.hpp"
+#include "nidan_test/catalog.hpp"
 #include "nidan_test/login_world.hpp"
 #include "nidan_test/mail.hpp"
 #include "nidan_test/process.hpp"
@@ -31,18 +32,20 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string& password = account_password;
-const std::string code_subject = "【楽天コミュニケーションズ】ログイン認証コードの送付";
+// The texts the pages and mails show, from the shipped catalogs (Japanese: the portals' default).
+const std::string code_subject =
+    catalog_text_with("ja", "mail.code_subject", {{"operator_name", catalog_text("ja", "operator.name")}});
 
-const std::string msg_bad_credentials = "セルフケアIDまたはセルフケアパスワードが正しくありません。";
-const std::string msg_form_expired = "画面の有効期限が切れました。もう一度入力してください。";
-const std::string msg_bad_form = "入力内容を読み取れませんでした。もう一度入力してください。";
-const std::string msg_wrong_code = "認証コードが正しくありません。もう一度入力してください。";
-const std::string msg_code_format = "認証コードは半角数字で入力してください。";
-const std::string msg_code_dead =
-    "認証コードの入力回数が上限を超えました。もう一度セルフケアログインページからログインし直してください。";
-const std::string msg_expired_prefix = "ログイン認証コードの有効期限(";
+const std::string msg_bad_credentials = catalog_text("ja", "message.bad_credentials");
+const std::string msg_form_expired = catalog_text("ja", "message.form_expired");
+const std::string msg_bad_form = catalog_text("ja", "message.bad_form");
+const std::string msg_wrong_code = catalog_text("ja", "message.wrong_code");
+const std::string msg_code_format = catalog_text("ja", "message.code_format");
+const std::string msg_code_dead = catalog_text("ja", "message.code_dead");
+const std::string msg_expired_template = catalog_text("ja", "message.code_expired");
+const std::string msg_expired_prefix = msg_expired_template.substr(0, msg_expired_template.find("{{minutes}}"));
 const std::string msg_expired_suffix =
-    "分)が過ぎました。もう一度ログインし直して、ログイン認証コードを再度入手してください。";
+    msg_expired_template.substr(msg_expired_template.find("{{minutes}}") + std::string("{{minutes}}").size());
 
 const std::string login_heading = "<h1>セルフケアログイン</h1>";
 
@@ -55,10 +58,13 @@ const portal_account freevoice{"freevoice", "/cgi-bin/fb_csc_sc_login.cgi.pl", "
                                "0312345678", "******5678", false};
 const std::vector<portal_account> all_portals{ip_phone, mc050, freevoice};
 
-const std::vector<std::string> mc050_menu{
-    "IP電話番号(050番号) 追加申込", "モバイルチョイス050登録", "モバイルチョイス050解除",
-    "マスタテーブル設定(グループ・利用制限)", "グループ・利用制限設定・内容変更", "着信拒否一括登録・削除",
-    "アップロード・ダウンロード"};
+const std::vector<std::string> mc050_menu = [] {
+    std::vector<std::string> labels;
+    for (const auto* item : {"add-number", "mc050-register", "mc050-cancel", "master-table", "group-limits",
+                             "call-blocking", "upload-download"})
+        labels.push_back(catalog_text("ja", std::string("portal.mc050.menu.") + item));
+    return labels;
+}();
 
 // One test's world: data folder, capture relay, accounts of the three portals, the server.
 class world : public login_world {

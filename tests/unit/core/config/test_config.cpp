@@ -50,9 +50,9 @@ const std::vector<std::string> all_keys{
     "smtp.connection_max_age_s", "smtp.idle_timeout_s",  "smtp.connect_timeout_ms",
     "smtp.tls_timeout_ms",    "smtp.greeting_timeout_ms", "smtp.command_timeout_ms",
     "smtp.data_timeout_ms",   "smtp.retry_backoff_s",    "smtp.max_attempts",
-    "operator.name",          "operator.mail_domain",    "operator.support_phone",
-    "operator.support_hours", "operator.enquiry_url",    "mail.from_address",
-    "mail.from_name",         "code.length",             "code.lifetime_s",
+    "operator.language",      "operator.timezone",       "operator.mail_domain",
+    "operator.support_phone", "operator.enquiry_url",    "mail.from_address",
+    "code.length",            "code.lifetime_s",
     "code.max_attempts",      "code.mails_per_hour",     "session.idle_timeout_s",
     "session.absolute_lifetime_s", "password.min_length", "address.phone_strikes",
     "address_change.hold_hours", "address_change.only_without_working_address",
@@ -67,10 +67,8 @@ const std::vector<std::string> all_keys{
 
 // The keys of a [[portal]] and of a [[portal.menu]] entry, spelled out for the same reason.
 const std::vector<std::string> all_portal_keys{
-    "portal.id",          "portal.name",       "portal.login_path",
-    "portal.title",       "portal.address_link_text", "portal.code_screen_note",
-    "portal.home",        "portal.manual_url", "portal.menu.label",
-    "portal.menu.url",
+    "portal.id",   "portal.login_path", "portal.language", "portal.home",
+    "portal.manual_url", "portal.menu.id", "portal.menu.url",
 };
 
 fs::path shipped_config() { return fs::path(NIDAN_SOURCE_DIR) / "conf" / "nidan.toml"; }
@@ -211,13 +209,12 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(seconds_of(a.smtp.retry_backoff) == seconds_of(b.smtp.retry_backoff),
                boost::test_tools::per_element());
     BOOST_TEST(a.smtp.max_attempts == b.smtp.max_attempts);
-    BOOST_TEST(a.operator_info.name == b.operator_info.name);
+    BOOST_TEST(a.operator_info.language == b.operator_info.language);
+    BOOST_TEST(a.operator_info.timezone == b.operator_info.timezone);
     BOOST_TEST(a.operator_info.mail_domain == b.operator_info.mail_domain);
     BOOST_TEST(a.operator_info.support_phone == b.operator_info.support_phone);
-    BOOST_TEST(a.operator_info.support_hours == b.operator_info.support_hours);
     BOOST_TEST(a.operator_info.enquiry_url == b.operator_info.enquiry_url);
     BOOST_TEST(a.mail.from_address == b.mail.from_address);
-    BOOST_TEST(a.mail.from_name == b.mail.from_name);
     BOOST_TEST(a.code.length == b.code.length);
     BOOST_TEST(a.code.lifetime.count() == b.code.lifetime.count());
     BOOST_TEST(a.code.max_attempts == b.code.max_attempts);
@@ -251,16 +248,13 @@ void check_same(const config& a, const config& b) {
         const auto& q = b.portals[i];
         BOOST_TEST_CONTEXT("portal[" << i << "]") {
             BOOST_TEST(p.id == q.id);
-            BOOST_TEST(p.name == q.name);
             BOOST_TEST(p.login_path == q.login_path);
-            BOOST_TEST(p.title == q.title);
-            BOOST_TEST(p.address_link_text == q.address_link_text);
-            BOOST_TEST(p.code_screen_note == q.code_screen_note);
+            BOOST_TEST(p.language == q.language);
             BOOST_TEST(p.home == q.home);
             BOOST_TEST(p.manual_url == q.manual_url);
             BOOST_TEST_REQUIRE(p.menu.size() == q.menu.size());
             for (std::size_t j = 0; j < p.menu.size(); ++j) {
-                BOOST_TEST(p.menu[j].label == q.menu[j].label);
+                BOOST_TEST(p.menu[j].id == q.menu[j].id);
                 BOOST_TEST(p.menu[j].url == q.menu[j].url);
             }
         }
@@ -342,15 +336,14 @@ retry_backoff_s = [2, 2, 10, 120]
 max_attempts = 7
 
 [operator]
-name = "Example 通信"
+language = "en"
+timezone = "Europe/Paris"
 mail_domain = "mail.example.org"
 support_phone = "03-1234-5678"
-support_hours = "平日 10:00-18:00"
 enquiry_url = "http://support.example.org/contact?from=mail"
 
 [mail]
 from_address = "codes@mail.example.org"
-from_name = "Example ログイン"
 
 [code]
 length = 8
@@ -461,13 +454,12 @@ config custom_expected() {
     c.smtp.data_timeout = 6000ms;
     c.smtp.retry_backoff = {2s, 2s, 10s, 120s};
     c.smtp.max_attempts = 7;
-    c.operator_info.name = "Example 通信";
+    c.operator_info.language = "en";
+    c.operator_info.timezone = "Europe/Paris";
     c.operator_info.mail_domain = "mail.example.org";
     c.operator_info.support_phone = "03-1234-5678";
-    c.operator_info.support_hours = "平日 10:00-18:00";
     c.operator_info.enquiry_url = "http://support.example.org/contact?from=mail";
     c.mail.from_address = "codes@mail.example.org";
-    c.mail.from_name = "Example ログイン";
     c.code.length = 8;
     c.code.lifetime = 600s;
     c.code.max_attempts = 3;
@@ -633,7 +625,7 @@ BOOST_AUTO_TEST_CASE(overrides_win_over_the_file) {
                   "smtp.retry_backoff_s=1, 1,3600",      // list; spaces around elements
                   "smtp.username=",                      // empty string allowed: no AUTH
                   "smtp.helo_name=[IPv6:2001:db8::1]",   // address literal
-                  "mail.from_name=Other <sender>",       // any one-line text
+                  "operator.support_phone=0120 <free>", // any one-line text
                   "code.lifetime_s=5",                   // lowest allowed
               }));
     BOOST_TEST(c.server.io_threads == 8u);
@@ -655,7 +647,7 @@ BOOST_AUTO_TEST_CASE(overrides_win_over_the_file) {
                boost::test_tools::per_element());
     BOOST_TEST(c.smtp.username.empty());
     BOOST_TEST(c.smtp.helo_name == "[IPv6:2001:db8::1]");
-    BOOST_TEST(c.mail.from_name == "Other <sender>");
+    BOOST_TEST(c.operator_info.support_phone == "0120 <free>");
     BOOST_TEST(c.code.lifetime.count() == 5);
     // Untouched keys keep the file's values.
     BOOST_TEST(c.server.max_connections == 500u);
@@ -701,12 +693,22 @@ BOOST_AUTO_TEST_CASE(bad_overrides_name_the_key) {
 
 BOOST_AUTO_TEST_CASE(bad_text_and_list_overrides_name_the_key) {
     // Text keys: CR, LF and NUL would inject into mail headers or the SMTP dialogue.
-    expect_bad_override("mail.from_name=a\r\nBcc: x@example.org", "mail.from_name",
+    expect_bad_override("operator.support_phone=a\r\nBcc: x@example.org", "operator.support_phone",
                         "single line");
-    expect_bad_override("operator.name=a\nb", "operator.name", "CR, LF and NUL");
+    expect_bad_override("operator.support_phone=a\nb", "operator.support_phone", "CR, LF and NUL");
     expect_bad_override(std::string("smtp.username=a\0b", 16), "smtp.username", "NUL");
-    expect_bad_override("operator.support_hours=\xff\xfe", "operator.support_hours", "UTF-8");
-    expect_bad_override("mail.from_name=", "mail.from_name", "non-empty");
+    expect_bad_override("operator.support_phone=\xff\xfe", "operator.support_phone", "UTF-8");
+    // The texts that moved to the language catalogs say where they are now.
+    for (const std::string moved : {"operator.name", "operator.support_hours", "mail.from_name"})
+        expect_bad_override(moved + "=x", moved, "templates/lang/");
+    expect_bad_file("[operator]\nname = \"x\"\n", "operator.name", "language catalogs");
+    // The language and the time zone.
+    expect_bad_override("operator.language=English", "operator.language", "language tag");
+    expect_bad_override("operator.language=", "operator.language", "language tag");
+    expect_bad_override("operator.timezone=Mars/Olympus", "operator.timezone", "no such time zone");
+    expect_bad_override("operator.timezone=../../etc/passwd", "operator.timezone", "time zone name");
+    BOOST_TEST(load_config({}, sets({"operator.timezone=UTC"})).operator_info.timezone == "UTC");
+    BOOST_TEST(load_config({}, sets({"operator.timezone=Asia/Tokyo"})).operator_info.timezone == "Asia/Tokyo");
     expect_bad_override("operator.support_phone=", "operator.support_phone", "non-empty");
 
     // Host names.
@@ -1049,7 +1051,7 @@ BOOST_AUTO_TEST_CASE(trusted_proxies_are_ip_addresses) {
 }
 
 BOOST_AUTO_TEST_CASE(error_messages_escape_control_characters) {
-    const auto e = caught([] { load_config({}, sets({"operator.name=a\r\nb"})); });
+    const auto e = caught([] { load_config({}, sets({"operator.support_phone=a\r\nb"})); });
     BOOST_TEST_REQUIRE(e.has_value());
     const std::string message = e->what();
     BOOST_TEST(message.find_first_of("\r\n") == std::string::npos);
@@ -1110,9 +1112,9 @@ BOOST_AUTO_TEST_CASE(bad_files_name_the_key) {
     expect_bad_file("[smtp]\nrelay = \"127.0.0.1:70000\"\n", "smtp.relay");
 
     // Text, lists, addresses.
-    expect_bad_file("[operator]\nname = \"a\\r\\nb\"\n", "operator.name", "line 2");
-    expect_bad_file("[mail]\nfrom_name = \"x\\u0000y\"\n", "mail.from_name", "NUL");
-    expect_bad_file("[mail]\nfrom_name = 5\n", "mail.from_name", "string");
+    expect_bad_file("[operator]\nsupport_phone = \"a\\r\\nb\"\n", "operator.support_phone", "line 2");
+    expect_bad_file("[operator]\nsupport_phone = \"x\\u0000y\"\n", "operator.support_phone", "NUL");
+    expect_bad_file("[operator]\nsupport_phone = 5\n", "operator.support_phone", "string");
     expect_bad_file("[smtp]\nusername = true\n", "smtp.username");
     expect_bad_file("[smtp]\nretry_backoff_s = 5\n", "smtp.retry_backoff_s", "list");
     expect_bad_file("[smtp]\nretry_backoff_s = \"5,15\"\n", "smtp.retry_backoff_s");
@@ -1205,51 +1207,36 @@ BOOST_AUTO_TEST_CASE(host_port_round_trip) {
 // Portals
 
 BOOST_AUTO_TEST_CASE(default_portals_are_the_manuals_three) {
+    // Their texts are in the catalogs (templates/lang/*.toml); here, what is not text.
     const config c = load_config({}, {});
     BOOST_TEST_REQUIRE(c.portals.size() == 3u);
 
     const auto& ip = c.portals[0];
     BOOST_TEST(ip.id == "ip-phone");
-    BOOST_TEST(ip.name == "IP電話サービス");
     BOOST_TEST(ip.login_path == "/selfcare/SelfcareLogin.in");
-    BOOST_TEST(ip.address_link_text ==
-               "メールアドレス未登録の方・メールが届かない方はこちらをクリックしてください");
-    BOOST_TEST(ip.code_screen_note == "");
+    BOOST_TEST(ip.language == "");
     BOOST_TEST(ip.home == "account");
     BOOST_TEST(ip.menu.empty());
 
     const auto& mc = c.portals[1];
     BOOST_TEST(mc.id == "mc050");
-    BOOST_TEST(mc.name == "モバイルチョイス\"050\"");
     BOOST_TEST(mc.login_path == "/mfes/users/login");
-    BOOST_TEST(mc.address_link_text == ip.address_link_text);
     BOOST_TEST(mc.home == "menu");
-    const std::vector<std::string> labels{
-        "IP電話番号(050番号) 追加申込",
-        "モバイルチョイス050登録",
-        "モバイルチョイス050解除",
-        "マスタテーブル設定(グループ・利用制限)",
-        "グループ・利用制限設定・内容変更",
-        "着信拒否一括登録・削除",
-        "アップロード・ダウンロード",
-    };
-    BOOST_TEST_REQUIRE(mc.menu.size() == labels.size());
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-        BOOST_TEST(mc.menu[i].label == labels[i]);
-        BOOST_TEST(mc.menu[i].url.starts_with("/mfes/"));
+    const std::vector<std::string> ids{"add-number",   "mc050-register", "mc050-cancel",   "master-table",
+                                       "group-limits", "call-blocking",  "upload-download"};
+    BOOST_TEST_REQUIRE(mc.menu.size() == ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        BOOST_TEST(mc.menu[i].id == ids[i]);
+        BOOST_TEST(mc.menu[i].url == "/mfes/services/" + ids[i]);
     }
 
     const auto& fv = c.portals[2];
     BOOST_TEST(fv.id == "freevoice");
-    BOOST_TEST(fv.name == "フリーボイス・モバイルチョイス");
     BOOST_TEST(fv.login_path == "/cgi-bin/fb_csc_sc_login.cgi.pl");
-    BOOST_TEST(fv.address_link_text == "メールアドレス登録・変更");
-    BOOST_TEST(fv.code_screen_note ==
-               "認証コードが受信できない場合は上記リンクからメールアドレスの登録・変更を行ってください");
     BOOST_TEST(fv.home == "account");
     BOOST_TEST(fv.menu.empty());
-
-    for (const auto& p : c.portals) BOOST_TEST(!p.title.empty());
+    BOOST_TEST(c.operator_info.language == "ja");
+    BOOST_TEST(c.operator_info.timezone == "Asia/Tokyo");
 }
 
 BOOST_AUTO_TEST_CASE(shipped_file_has_exactly_the_default_portals) {
@@ -1263,20 +1250,17 @@ BOOST_AUTO_TEST_CASE(shipped_file_has_exactly_the_default_portals) {
 const std::string fourth_portal = R"(
 [[portal]]
 id = "hikari"
-name = "光サービス"
 login_path = "/hikari/login"
-title = "光サービス <セルフケア>"
-address_link_text = "メールアドレスの登録はこちら"
-code_screen_note = "届かない場合はこちら"
+language = "en"
 home = "menu"
 manual_url = "https://manual.example.org/hikari.pdf"
 
 [[portal.menu]]
-label = "契約内容の確認"
+id = "contract"
 url = "/hikari/contract"
 
 [[portal.menu]]
-label = "オプション申込"
+id = "options"
 url = "https://options.example.org/apply?from=selfcare"
 )";
 
@@ -1291,15 +1275,12 @@ BOOST_AUTO_TEST_CASE(custom_file_with_a_fourth_portal) {
     for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(c.portals[i].id == defaults.portals[i].id);
     const auto& p = c.portals[3];
     BOOST_TEST(p.id == "hikari");
-    BOOST_TEST(p.name == "光サービス");
     BOOST_TEST(p.login_path == "/hikari/login");
-    BOOST_TEST(p.title == "光サービス <セルフケア>");
-    BOOST_TEST(p.address_link_text == "メールアドレスの登録はこちら");
-    BOOST_TEST(p.code_screen_note == "届かない場合はこちら");
+    BOOST_TEST(p.language == "en");
     BOOST_TEST(p.home == "menu");
     BOOST_TEST(p.manual_url == "https://manual.example.org/hikari.pdf");
     BOOST_TEST_REQUIRE(p.menu.size() == 2u);
-    BOOST_TEST(p.menu[0].label == "契約内容の確認");
+    BOOST_TEST(p.menu[0].id == "contract");
     BOOST_TEST(p.menu[0].url == "/hikari/contract");
     BOOST_TEST(p.menu[1].url == "https://options.example.org/apply?from=selfcare");
 
@@ -1307,16 +1288,13 @@ BOOST_AUTO_TEST_CASE(custom_file_with_a_fourth_portal) {
     const config only = load_config(dir.write("one.toml", R"(
 [[portal]]
 id = "solo"
-name = "Solo"
 login_path = "/"
-title = "Solo"
-address_link_text = "link"
 home = "account"
 )"),
                                     {});
     BOOST_TEST_REQUIRE(only.portals.size() == 1u);
     BOOST_TEST(only.portals[0].id == "solo");
-    BOOST_TEST(only.portals[0].code_screen_note == "");
+    BOOST_TEST(only.portals[0].language == "");
     BOOST_TEST(only.portals[0].manual_url == "");
 
     // A file without [[portal]] keeps the defaults.
@@ -1337,10 +1315,7 @@ std::string portal_with(const std::string& key, const std::string& replacement,
     std::string out = "[[portal]]\n";
     const std::vector<std::pair<std::string, std::string>> lines{
         {"id", "id = \"" + id + "\""},
-        {"name", "name = \"Name\""},
         {"login_path", "login_path = \"" + path + "\""},
-        {"title", "title = \"Title\""},
-        {"address_link_text", "address_link_text = \"link\""},
         {"home", "home = \"account\""},
     };
     for (const auto& [name, line] : lines) {
@@ -1376,16 +1351,12 @@ BOOST_AUTO_TEST_CASE(bad_portal_entries_name_the_key) {
 
     // Required keys, types, text.
     expect_bad_file(portal_with("id", ""), "portal[0].id", "missing");
-    expect_bad_file(portal_with("name", ""), "portal[0].name", "missing");
-    expect_bad_file(portal_with("title", "title = \"\""), "portal[0].title", "non-empty");
-    expect_bad_file(portal_with("name", "name = 5"), "portal[0].name", "string");
-    expect_bad_file(portal_with("title", "title = \"a\\r\\nb\""), "portal[0].title",
-                    "single line");
-    expect_bad_file(portal_with("name", "name = \"a\\u0000b\""), "portal[0].name", "NUL");
-    expect_bad_file(portal_with("code_screen_note", "code_screen_note = \"x\\ny\""),
-                    "portal[0].code_screen_note", "single line");
-    expect_bad_file(first + portal_with("address_link_text", "address_link_text = \"\\r\""),
-                    "portal[1].address_link_text", "single line");
+    expect_bad_file(portal_with("home", ""), "portal[0].home", "missing");
+    expect_bad_file(portal_with("home", "home = 5"), "portal[0].home", "account, menu");
+    expect_bad_file(portal_with("language", "language = \"Japanese\""), "portal[0].language", "language tag");
+    // The texts moved to the catalogs: the message says where.
+    for (const std::string text : {"name", "title", "address_link_text", "code_screen_note"})
+        expect_bad_file(first + portal_with(text, text + " = \"x\""), "portal[1]." + text, "[portal.<id>] " + text);
 
     // id.
     expect_bad_file(portal_with("id", "id = \"IP\""), "portal[0].id", "a-z");
@@ -1416,19 +1387,23 @@ BOOST_AUTO_TEST_CASE(bad_portal_entries_name_the_key) {
                     "account, menu");
     expect_bad_file(portal_with("home", "home = \"menu\""), "portal[0].menu",
                     "required when home = \"menu\"");
-    expect_bad_file(portal_with("", "") + "[[portal.menu]]\nlabel = \"x\"\nurl = \"/x\"\n",
+    expect_bad_file(portal_with("", "") + "[[portal.menu]]\nid = \"x\"\nurl = \"/x\"\n",
                     "portal[0].menu", "only shown when home = \"menu\"");
     const std::string menu_portal = portal_with("home", "home = \"menu\"");
-    expect_bad_file(menu_portal + "[[portal.menu]]\nlabel = \"x\"\n", "portal[0].menu[0].url",
+    expect_bad_file(menu_portal + "[[portal.menu]]\nid = \"x\"\n", "portal[0].menu[0].url",
                     "missing");
-    expect_bad_file(first + menu_portal + "[[portal.menu]]\nlabel = \"x\"\nurl = \"/x\"\n" +
-                        "[[portal.menu]]\nlabel = \"\"\nurl = \"/y\"\n",
-                    "portal[1].menu[1].label", "non-empty");
+    expect_bad_file(first + menu_portal + "[[portal.menu]]\nid = \"x\"\nurl = \"/x\"\n" +
+                        "[[portal.menu]]\nid = \"\"\nurl = \"/y\"\n",
+                    "portal[1].menu[1].id", "a-z");
+    expect_bad_file(menu_portal + "[[portal.menu]]\nid = \"x\"\nurl = \"/x\"\n[[portal.menu]]\nid = \"x\"\nurl = \"/y\"\n",
+                    "portal[0].menu[1].id", "already");
+    expect_bad_file(menu_portal + "[[portal.menu]]\nlabel = \"x\"\nurl = \"/x\"\n", "portal[0].menu[0].label",
+                    "language catalogs");
     for (const std::string bad_url : {"x/y", "javascript:alert(1)", "http://example.org/",
                                       "//example.org/", "/a b", "https://"})
-        expect_bad_file(menu_portal + "[[portal.menu]]\nlabel = \"x\"\nurl = \"" + bad_url + "\"\n",
+        expect_bad_file(menu_portal + "[[portal.menu]]\nid = \"x\"\nurl = \"" + bad_url + "\"\n",
                         "portal[0].menu[0].url");
-    expect_bad_file(menu_portal + "[[portal.menu]]\nlabel = \"x\"\nurl = \"/x\"\nicon = \"i\"\n",
+    expect_bad_file(menu_portal + "[[portal.menu]]\nid = \"x\"\nurl = \"/x\"\nicon = \"i\"\n",
                     "portal[0].menu[0].icon", "unknown key");
     expect_bad_file(menu_portal + "menu = \"x\"\n", "portal[0].menu", "list of tables");
 
@@ -1439,5 +1414,5 @@ BOOST_AUTO_TEST_CASE(bad_portal_entries_name_the_key) {
                     "portal[0].manual_url");
 
     // The position of the offending value is in the message.
-    expect_bad_file(first + portal_with("title", "title = 7"), "portal[1].title", "line 12");
+    expect_bad_file(first + portal_with("home", "home = 7"), "portal[1].home", "line 8");
 }

@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,6 +33,7 @@
 #include "core/account/credentials.hpp"
 #include "core/login/login_context.hpp"
 #include "core/login/password_step.hpp"
+#include "core/base/log.hpp"
 #include "core/base/tokens.hpp"
 
 using namespace nidan;
@@ -169,7 +172,7 @@ struct flow_fixture {
     config cfg = test_config();
     portal_config portal = cfg.portals.front();
     password_hasher hasher{{cfg.hash.memory_kib, cfg.hash.iterations}};
-    template_store templates{templates_dir()};
+    template_store templates{templates_dir(), "ja"};
     code_mailer mailer{cfg, templates};
     std::string secret = "server secret of the test";
     memory_records store;
@@ -1377,6 +1380,78 @@ BOOST_AUTO_TEST_CASE(an_unknown_id_is_logged_as_a_tag_never_as_typed) {
     BOOST_TEST(tag.size() == 12u);
     BOOST_TEST(tag == unknown_id_tag(c, "MySecretPassw0rd"));
     BOOST_TEST(tag != unknown_id_tag(c, "MySecretPassw0rD"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The audit trail of the login steps: which events, with which fields, and never a password, a
+// code or a full phone number (core/base/log.hpp's promise), read back from a real audit file.
+BOOST_FIXTURE_TEST_SUITE(audit_lines, flow_fixture)
+
+namespace {
+
+std::vector<std::string> lines_of(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+// The audit line of `event` that has every one of `fields` ("key=value"); "" when there is none.
+std::string line_with(const std::vector<std::string>& lines, const std::string& event,
+                      const std::vector<std::string>& fields) {
+    for (const auto& line : lines) {
+        if (line.find(" event=" + event + " ") == std::string::npos) continue;
+        if (std::all_of(fields.begin(), fields.end(), [&](const std::string& f) { return line.find(" " + f) != std::string::npos; }))
+            return line;
+    }
+    return {};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(each_step_writes_its_event_and_no_secret) {
+    const auto dir = std::filesystem::temp_directory_path() / ("nidan-audit-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    log::init({"info", dir / "app.log", dir / "audit.log", false});
+
+    const auto wrong = log_in("taro", "Wrong-Guess 1", "192.0.2.9");
+    BOOST_TEST((wrong.outcome.result == password_result::invalid_credentials));
+    log_in("TypedPasswordAsId", password, "192.0.2.9");
+    const auto first = log_in("taro", password).outcome;
+    BOOST_TEST_REQUIRE((first.result == password_result::code_sent));
+    const auto code = code_in(store.outbox.back());
+    BOOST_TEST((enter_code(first.session_id, wrong_code(code)).result == code_result::wrong));
+    const auto second = enter_code(first.session_id, code);
+    BOOST_TEST_REQUIRE((second.result == code_result::accepted));
+    // The address form of an account without an address: a wrong number, then the right one.
+    const auto hanako = log_in("hanako", password).outcome;
+    BOOST_TEST_REQUIRE((hanako.result == password_result::address_required));
+    BOOST_TEST((use_address_form(hanako.session_id, "hanako@example.jp", "0399999999").result == address_result::wrong_phone));
+    BOOST_TEST((use_address_form(hanako.session_id, "hanako@example.jp", "0312345678").result == address_result::code_sent));
+    log::flush();
+
+    const auto lines = lines_of(dir / "audit.log");
+    BOOST_TEST_REQUIRE(!lines.empty());
+    BOOST_TEST(!line_with(lines, "login.failed", {"portal=" + portal.id, "id=taro", "client=192.0.2.9", "known_id=true"}).empty());
+    // An ID that names no account is logged as a tag, not as typed (it is often a password).
+    const auto unknown = line_with(lines, "login.failed", {"known_id=false"});
+    BOOST_TEST(!unknown.empty());
+    BOOST_TEST(unknown.find("TypedPasswordAsId") == std::string::npos, unknown);
+    BOOST_TEST(!line_with(lines, "login.password_ok", {"portal=" + portal.id, "id=taro"}).empty());
+    BOOST_TEST(!line_with(lines, "code.sent", {"id=taro", "to=t***@example.jp"}).empty());
+    BOOST_TEST(!line_with(lines, "code.wrong", {"id=taro"}).empty());
+    BOOST_TEST(!line_with(lines, "code.verified", {"id=taro"}).empty());
+    BOOST_TEST(!line_with(lines, "address.phone_wrong", {"id=hanako"}).empty());
+    BOOST_TEST(!line_with(lines, "address.phone_ok", {"id=hanako"}).empty());
+    for (const auto& line : lines) {
+        BOOST_TEST(line.find(" level=") != std::string::npos, line);
+        for (const auto& held : std::vector<std::string>{password, "Wrong-Guess 1", code, wrong_code(code), "0312345678",
+                                                         "0399999999", "09012345678", "hanako@example.jp", "taro@example.jp"})
+            BOOST_TEST(line.find(held) == std::string::npos, "audit line holds a secret: " << line);
+    }
+    log::init({"info", {}, {}, false});
+    std::filesystem::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -114,6 +114,7 @@ const std::string sender = "<no-reply@comm.rakuten.co.jp>";
 code_mail_params ip_phone_params() {
     code_mail_params p;
     p.portal = "ip-phone";
+    p.language = "ja";
     p.portal_name = "IP電話サービス";
     p.operator_name = "楽天コミュニケーションズ";
     p.sender_domain = "comm.rakuten.co.jp";
@@ -124,7 +125,7 @@ code_mail_params ip_phone_params() {
 }
 
 const nidan::template_store& real_templates() {
-    static const nidan::template_store store(fs::path(NIDAN_SOURCE_DIR) / "templates");
+    static const nidan::template_store store(fs::path(NIDAN_SOURCE_DIR) / "templates", "ja");
     return store;
 }
 
@@ -442,7 +443,10 @@ BOOST_AUTO_TEST_CASE(portal_template_overrides_the_default) {
     nidan_test::temp_dir dir;
     write_file(dir / "code_mail.txt", "default {{{code}}}\n");
     write_file(dir / "code_mail.ip-phone.txt", "ip-phone {{{code}}} {{{portal_name}}} {{{support_url}}}\n");
-    const nidan::template_store store(dir.path());
+    fs::create_directory(dir / "lang");
+    write_file(dir / "lang" / "ja.toml",
+               "[language]\nname = \"日本語\"\n[mail]\ncode_subject = \"【{{operator_name}}】ログイン認証コードの送付\"\n");
+    const nidan::template_store store(dir.path(), "ja");
 
     auto p = ip_phone_params();
     BOOST_TEST(render_code_mail(store, p).body ==
