@@ -10,6 +10,7 @@
 #include <string>
 
 #include "nidan_test/browser.hpp"
+#include "nidan_test/catalog.hpp"
 #include "nidan_test/login_world.hpp"
 
 namespace nidan_test {
@@ -29,7 +30,7 @@ struct portal_account {
     world_account for_world() const { return {portal, id, email, phone}; }
 };
 
-inline const std::string code_heading = "<h1>認証コードチェック</h1>";
+inline const std::string code_heading = "<h1>" + catalog_text("ja", "code.title") + "</h1>";
 
 inline bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 

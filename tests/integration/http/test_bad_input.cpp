@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/account/account_rules.hpp"
+#include "nidan_test/catalog.hpp"
 #include "nidan_test/browser.hpp"
 #include "nidan_test/login_world.hpp"
 #include "nidan_test/raw_http.hpp"
@@ -56,18 +57,19 @@ const std::string api_base = "/api/v1/ip-phone";
 // conf/nidan.toml's server.max_body_bytes, which the world does not override.
 constexpr std::size_t max_body_bytes = 16384;
 
-const std::string msg_bad_form = "入力内容を読み取れませんでした。もう一度入力してください。";
-const std::string msg_code_format = "認証コードは半角数字で入力してください。";
-const std::string msg_bad_address = "メールアドレスを正しく入力してください。";
-const std::string msg_bad_phone = "連絡先電話番号を半角数字(ハイフン無し)で正しく入力してください。";
-const std::string msg_short_password = "新しいパスワードは8文字以上で入力してください。";
-const std::string msg_long_password = "新しいパスワードは1024バイト以内で入力してください。";
-const std::string msg_wrong_password = "現在のパスワードが正しくありません。";
-const std::string msg_password_changed = "パスワードを変更しました。";
-// The error pages' Japanese text (server/http/error_pages.cpp).
-const std::string page_forbidden = "このリクエストは許可されていません。";
-const std::string page_too_large = "送信されたデータが大きすぎます。";
-const std::string page_unsupported_type = "送信形式に対応していません。";
+// The texts of the shipped Japanese catalog (templates/lang/ja.toml).
+const std::string msg_bad_form = catalog_text("ja", "message.bad_form");
+const std::string msg_code_format = catalog_text("ja", "message.code_format");
+const std::string msg_bad_address = catalog_text("ja", "message.bad_address");
+const std::string msg_bad_phone = catalog_text("ja", "message.bad_phone");
+const std::string msg_short_password = catalog_text_with("ja", "account.password_too_short", {{"min_chars", "8"}});
+const std::string msg_long_password = catalog_text_with("ja", "account.password_too_long", {{"max_bytes", "1024"}});
+const std::string msg_wrong_password = catalog_text("ja", "account.wrong_current_password");
+const std::string msg_password_changed = catalog_text("ja", "account.password_changed");
+
+const std::string page_forbidden = catalog_text("ja", "error.403");
+const std::string page_too_large = catalog_text("ja", "error.413");
+const std::string page_unsupported_type = catalog_text("ja", "error.415");
 
 const std::string form_type = "application/x-www-form-urlencoded";
 const std::string json_type = "application/json";

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "nidan_test/catalog.hpp"
 #include "nidan_test/mail.hpp"
 #include "nidan_test/mail_outbox.hpp"
 #include "nidan_test/process.hpp"
@@ -26,8 +27,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string code_subject = "【楽天コミュニケーションズ】ログイン認証コードの送付";
-const std::string from_header = "楽天コミュニケーションズ <no-reply@comm.rakuten.co.jp>";
+const std::string code_subject =
+    catalog_text_with("ja", "mail.code_subject", {{"operator_name", catalog_text("ja", "operator.name")}});
+const std::string from_header = catalog_text("ja", "mail.from_name") + " <no-reply@comm.rakuten.co.jp>";
 
 // Short deadlines so that faults are noticed and retried within seconds.
 std::vector<std::string> smtp_settings(unsigned short relay_port, const std::vector<std::string>& extra = {}) {

@@ -23,6 +23,7 @@
 #include "nidan_test/login_world.hpp"
 #include "nidan_test/mail.hpp"
 #include "nidan_test/raw_http.hpp"
+#include "nidan_test/catalog.hpp"
 #include "portal_client.hpp"
 #include "stored_state.hpp"
 
@@ -41,32 +42,31 @@ const std::string attacker_address = "mallory@attacker.example.net";
 const std::string portal_base = "/portal/ip-phone";
 const std::string cancel_path = portal_base + "/address/cancel";
 
-const std::string notice_subject = "【楽天コミュニケーションズ】登録メールアドレス変更のお知らせ";
-// templates/address_notice.txt
-const std::string notice_held =
-    "それまで、ログイン認証コードはこれまでどおり現在の登録メールアドレスに送信されます。";
-const std::string notice_at_once = "変更後のメールアドレス宛の認証コードが入力された時点で、変更が反映されます。";
-const std::string notice_cancel = "下記のリンクから変更を取り消してください。";
-// templates/code.html
-const std::string code_to_registered =
-    "ご契約時に登録のメールアドレス宛に認証コードを送信しました。受信した認証コードを入力してください。";
-const std::string code_to_held = "現在の登録メールアドレスには変更のお知らせをお送りしました。"
-                                 "メールアドレスの変更は、認証コードの入力から72時間後に完了します。";
-const std::string code_to_new = "認証コードの入力が完了した時点で、メールアドレスの登録・変更が完了します。";
-// templates/address_cancel.html
-const std::string cancel_heading = "<h1>メールアドレス変更の取り消し</h1>";
-const std::string cancel_confirm = "お客様のセルフケアIDについて行われた、登録メールアドレスを変更するお手続きを取り消します。";
-const std::string cancel_done = "メールアドレスの変更を取り消しました。このセルフケアIDでログイン中の画面はすべてログアウトされ、"
-                                "メールアドレスの登録・変更はロックされました。";
-const std::string cancel_invalid = "このリンクは無効か、有効期限が切れています。";
-// templates/locked.html
-const std::string msg_cancel_locked =
-    "登録メールアドレスの変更が取り消されたため、メールアドレスの登録・変更はロックされています。";
-const std::string msg_not_offered =
-    "登録済みのメールアドレスがあるため、この画面からはメールアドレスの登録・変更を受け付けておりません。";
-const std::string msg_contact_support = "お手数ですが、下記サイトからお問い合わせください。";
-// server/web/portal_account_pages.cpp
-const std::string msg_wrong_password = "現在のパスワードが正しくありません。";
+// The texts of the shipped Japanese catalog (templates/lang/ja.toml), as the pages and mails show them.
+// A sentence of a catalog text: the n-th of those ending in "。" (from 0).
+std::string sentence(const std::string& text, std::size_t n) {
+    const std::string stop = "。";
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < n; ++i) start = text.find(stop, start) + stop.size();
+    const auto end = text.find(stop, start);
+    return text.substr(start, end == std::string::npos ? std::string::npos : end + stop.size() - start);
+}
+const std::string notice_subject =
+    catalog_text_with("ja", "mail.address_notice_subject", {{"operator_name", catalog_text("ja", "operator.name")}});
+const std::string notice_held = sentence(catalog_text("ja", "address_notice.effective_later"), 1);
+const std::string notice_at_once = catalog_text("ja", "address_notice.effective_on_code");
+const std::string notice_cancel = sentence(catalog_text("ja", "address_notice.unexpected_cancel"), 0);
+const std::string code_to_registered = catalog_text("ja", "code.intro");
+const std::string code_to_held = catalog_text_with("ja", "code.intro_held_address", {{"hold_hours", "72"}});
+const std::string code_to_new = catalog_text("ja", "code.intro_new_address");
+const std::string cancel_heading = "<h1>" + catalog_text("ja", "address_cancel.title") + "</h1>";
+const std::string cancel_confirm = catalog_text("ja", "address_cancel.confirm_intro");
+const std::string cancel_done = catalog_text("ja", "address_cancel.done");
+const std::string cancel_invalid = catalog_text("ja", "address_cancel.invalid");
+const std::string msg_cancel_locked = catalog_text("ja", "locked.address_cancelled");
+const std::string msg_not_offered = catalog_text("ja", "locked.address_not_offered");
+const std::string msg_contact_support = catalog_text("ja", "address_cancel.contact_us");
+const std::string msg_wrong_password = catalog_text("ja", "account.wrong_current_password");
 
 // The server listens on a port chosen before it starts, so that server.public_url (where the
 // links in mails point) can name it.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api_client.hpp"
+#include "nidan_test/catalog.hpp"
 #include "nidan_test/browser.hpp"
 #include "nidan_test/login_world.hpp"
 #include "portal_client.hpp"
@@ -130,8 +131,8 @@ BOOST_AUTO_TEST_CASE(support_lock_ends_every_session_code_and_device_token) {
     // The device cookie does not pass support's lock; the page tells the customer to call.
     const auto page = log_in_with_device(w, c.device_cookie);
     BOOST_TEST(page.status == 403);
-    BOOST_TEST(contains(page.body, "このセルフケアIDでのログインは停止されています。"), page.body);
-    BOOST_TEST(!contains(page.body, "入力誤りが続いた"));
+    BOOST_TEST(contains(page.body, catalog_text("ja", "locked.support_locked")), page.body);
+    BOOST_TEST(!contains(page.body, catalog_text("ja", "locked.password_locked")));
     const auto over_api = call(w.port(), "POST", api("login"), login_body(taro.id, account_password, c.api_device));
     BOOST_TEST(over_api.status == 403);
     BOOST_TEST(over_api.error() == "account_locked");
@@ -214,7 +215,7 @@ BOOST_AUTO_TEST_CASE(the_web_password_change_ends_the_other_sessions_and_keeps_i
                                         {{"csrf", csrf}, {"current_password", account_password},
                                          {"new_password", "A new passphrase 2025"}});
     BOOST_TEST_REQUIRE(changed.status == 200, changed.body);
-    BOOST_TEST(contains(changed.body, "パスワードを変更しました。"));
+    BOOST_TEST(contains(changed.body, catalog_text("ja", "account.password_changed")));
     // This browser stays logged in and gets a new device cookie; the others are out.
     BOOST_TEST(get_with_session(w.port(), taro.verify_path(), my_session).status == 200);
     const auto new_device = set_cookie_named(changed, "nidan_device");
