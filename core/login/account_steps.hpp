@@ -59,7 +59,13 @@ enum class password_change_result { changed, bad_password, wrong_password, no_ac
 
 struct password_change_outcome {
     password_change_result result = password_change_result::unavailable;
-    std::string device_token;  // changed: the browser's device token under the account's new epoch
+    std::string device_token;       // changed: the browser's device token under the account's new epoch
+    std::int64_t retry_after_s = 0;  // busy: when to try again
+};
+
+struct email_change_outcome {
+    email_change_result result = email_change_result::unavailable;
+    std::int64_t retry_after_s = 0;  // busy: when to try again
 };
 
 //   password_change_step step(context, session, current, replacement, client, now);

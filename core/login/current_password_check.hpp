@@ -46,6 +46,8 @@ public:
     // Refused unchecked by the throttle: the form answers busy (and its audit line says why).
     void refuse_busy(throttle_refusal why) { refused_ = why; }
     const std::optional<throttle_refusal>& refused() const { return refused_; }
+    // Refused: when to try again (as a login's 429 says it).
+    std::int64_t retry_after_s() const { return refused_ ? failures_.retry_after_s(*refused_) : 0; }
     const std::string& stored_hash() const { return stored_hash_; }
     const std::string& typed() const { return typed_; }
 

@@ -83,6 +83,11 @@ std::int64_t password_failures::budget_retry_after_s() const {
         seconds_until_below(t_.per_account(), now_, t_.account_budget, account_current_, account_previous_), 1);
 }
 
+std::int64_t password_failures::retry_after_s(throttle_refusal why) const {
+    if (why == throttle_refusal::account_budget) return budget_retry_after_s();
+    return std::max<std::int64_t>((delay().count() + 999) / 1000, 1);
+}
+
 gate_plan password_failures::plan() const {
     gate_plan p;
     if (holder_) {

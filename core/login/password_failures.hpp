@@ -58,6 +58,9 @@ public:
     bool over_budget() const;
     // When the account's count falls below the budget, in seconds from now (at least 1).
     std::int64_t budget_retry_after_s() const;
+    // A refused attempt's Retry-After in seconds: when the account's budget has room again
+    // (account_budget), else when this attempt's delay has passed; at least 1.
+    std::int64_t retry_after_s(throttle_refusal why) const;
     // What a delayed check must hold from the gate; empty without a delay.
     gate_plan plan() const;
 

@@ -168,8 +168,7 @@ password_outcome password_step::finish(const std::error_code& write_error) {
     case phase::busy:
         log_unknown_tag(log::audit("login.refused_busy").add("portal", portal).add("id", logged_id))
             .add("client", attempt_.client).add("reason", name_of(refused_)).add("delay_ms", delay_ms);
-        out.retry_after_s = refused_ == throttle_refusal::account_budget ? failures_.budget_retry_after_s()
-                                                                         : (delay_ms + 999) / 1000;
+        out.retry_after_s = failures_.retry_after_s(refused_);
         out.result = password_result::busy;
         return out;
     case phase::given_up:

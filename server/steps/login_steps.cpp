@@ -266,7 +266,7 @@ awaitable<login_steps::check_end> login_steps::verify_current_password(login::cu
     co_return check_end::checked;
 }
 
-awaitable<email_change_result> login_steps::email_change_step(const current_session& session, std::string_view email,
+awaitable<email_change_outcome> login_steps::email_change_step(const current_session& session, std::string_view email,
                                                               std::string_view current, std::string_view client,
                                                               std::string_view language) {
     const auto context = in_language(language);
@@ -283,14 +283,14 @@ awaitable<email_change_result> login_steps::email_change_step(const current_sess
             ec = co_await commit(step, settled);
             break;
         }
-        case check_end::stopping: co_return email_change_result::unavailable;
+        case check_end::stopping: co_return email_change_outcome{email_change_result::unavailable, 0};
         case check_end::refused:
         case check_end::not_checked: break;
         }
     }
     const auto result = step.finish(ec);
     wake_delivery(result == email_change_result::code_sent);
-    co_return result;
+    co_return email_change_outcome{result, result == email_change_result::busy ? step.check().retry_after_s() : 0};
 }
 
 awaitable<password_change_outcome> login_steps::password_change_step(const current_session& session,
@@ -316,13 +316,14 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
             ec = co_await commit(step, settled);
             break;
         }
-        case check_end::stopping: co_return password_change_outcome{password_change_result::unavailable, {}};
+        case check_end::stopping: co_return password_change_outcome{password_change_result::unavailable, {}, 0};
         case check_end::refused:
         case check_end::not_checked: break;
         }
     }
     const auto result = step.finish(ec);
-    co_return password_change_outcome{result, result == password_change_result::changed ? step.device_token() : ""};
+    co_return password_change_outcome{result, result == password_change_result::changed ? step.device_token() : "",
+                                      result == password_change_result::busy ? step.check().retry_after_s() : 0};
 }
 
 awaitable<login::address_cancel_result> login_steps::address_cancel_step(std::string_view token,

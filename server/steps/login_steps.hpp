@@ -32,6 +32,7 @@ using login::code_outcome;
 using login::code_result;
 using login::current_session;
 using login::device_lifetime_s;
+using login::email_change_outcome;
 using login::email_change_result;
 using login::password_change_outcome;
 using login::password_change_result;
@@ -62,7 +63,7 @@ public:
                                             std::string_view language);
     // The account page of an authenticated session.
     // A code to the new address, once the current password is right (checked like a login's).
-    awaitable<email_change_result> email_change_step(const current_session& session, std::string_view email,
+    awaitable<email_change_outcome> email_change_step(const current_session& session, std::string_view email,
                                                      std::string_view current, std::string_view client,
                                                      std::string_view language);
     // A change ends the account's other sessions, codes and device tokens; this session stays.

@@ -112,7 +112,8 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
     const std::string current(form->get("email_current_password"));
     const auto client = ctx.client.to_string();
     const auto language = language_of(req);
-    switch (co_await steps_.email_change_step(*session, email, current, client, language)) {
+    const auto outcome = co_await steps_.email_change_step(*session, email, current, client, language);
+    switch (outcome.result) {
     case email_change_result::code_sent:
         co_return see_other(req, base_ + "/code");
     case email_change_result::bad_email:
@@ -120,7 +121,12 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
     case email_change_result::wrong_password:
         co_return co_await render_account(req, http::status::unauthorized, *session, "", message(req, "account.wrong_current_password"), email);
     case email_change_result::busy:
-        co_return co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_try_later), email);
+    {
+        // As the login page's 429: when to try again.
+        auto res = co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_try_later), email);
+        res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
+        co_return res;
+    }
     case email_change_result::rate_limited:
         co_return co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_too_many_mails), email);
     case email_change_result::unavailable:
@@ -158,7 +164,11 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
     case password_change_result::no_account:
         co_return see_other(req, portal_.login_path, {expired_session_cookie()});
     case password_change_result::busy:
-        co_return co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_try_later));
+    {
+        auto res = co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_try_later));
+        res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
+        co_return res;
+    }
     case password_change_result::unavailable:
         break;
     }

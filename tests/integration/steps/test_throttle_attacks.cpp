@@ -21,6 +21,7 @@
 
 #include "api_client.hpp"
 #include "nidan_test/browser.hpp"
+#include "nidan_test/catalog.hpp"
 #include "nidan_test/login_world.hpp"
 #include "nidan_test/mail.hpp"
 #include "nidan_test/raw_http.hpp"
@@ -34,7 +35,7 @@ namespace utf = boost::unit_test;
 namespace {
 
 const std::string& password = account_password;
-const std::string msg_try_later = "ログインの試行が続いています。しばらく時間をおいてから再度お試しください。";
+const std::string msg_try_later = catalog_text("ja", "message.try_later");
 
 const portal_account taro{"ip-phone", "/selfcare/SelfcareLogin.in", "taro", "taro@example.jp",
                           "09012345678", "*******5678", false};
@@ -362,4 +363,45 @@ BOOST_AUTO_TEST_CASE(a_window_boundary_does_not_hand_out_the_free_failures_again
         done = true;
     }
     BOOST_TEST(done, "every trial stalled past its bucket");
+}
+
+// The account page's password change checks the current password like a login: parallel wrong
+// guesses from one logged-in browser meet the one delayed check at a time, and the refused ones
+// get 429 with Retry-After, as the login page does.
+BOOST_AUTO_TEST_CASE(the_account_pages_refusals_say_when_to_try_again, *utf::timeout(120)) {
+    login_world w({taro.for_world()}, {"throttle.account_free_failures=0", "throttle.account_base_delay_ms=800",
+                                       "throttle.account_max_delay_ms=800"});
+    browser owner(w.port());
+    const auto session = log_in(w, owner, taro);
+    const auto home = owner.get(taro.home_path());
+    BOOST_TEST_REQUIRE(home.status == 200);
+    const auto csrf = input_value(home.body, "csrf").value_or("");
+    BOOST_TEST_REQUIRE(!csrf.empty());
+
+    constexpr std::size_t n = 6;
+    std::vector<http_reply> replies(n);
+    std::latch go(static_cast<std::ptrdiff_t>(n));
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < n; ++i)
+        threads.emplace_back([&, i] {
+            browser b(w.port());
+            b.set_cookie("nidan_session", session);
+            go.arrive_and_wait();
+            try {
+                replies[i] = b.post_form("/portal/" + taro.portal + "/password",
+                                         {{"csrf", csrf}, {"current_password", "wrong " + std::to_string(i)},
+                                          {"new_password", "a new password 2026"}});
+            } catch (const std::exception&) {
+            }
+        });
+    for (auto& t : threads) t.join();
+    std::size_t refused = 0;
+    for (const auto& r : replies) {
+        BOOST_TEST((r.status == 401 || r.status == 429), r.status);
+        if (r.status != 429) continue;
+        ++refused;
+        BOOST_TEST(retry_after(r) >= 1, "Retry-After: '" << r.header("retry-after") << "'");
+        BOOST_TEST(alert_of(r.body) == msg_try_later);
+    }
+    BOOST_TEST(refused >= 1u, w.server().log_text());
 }
