@@ -1,5 +1,7 @@
 #include "core/login/address_change.hpp"
 
+#include "core/mail/sealed_mail.hpp"
+
 #include <vector>
 
 #include "core/account/credentials.hpp"
@@ -67,9 +69,11 @@ bool queue_change_notice(const context& c, record_writer& w, const account& a, c
                                   cancel_payload(c.portal.id, a.selfcare_id, settled.email, new_email),
                                   now + hold + cancel_grace_s);
     const auto link = c.cfg.server.public_url + "/portal/" + c.portal.id + "/address/cancel?t=" + token;
-    w.queue_mail(c.mailer.address_notice({c.portal.id, std::string(c.language), a.selfcare_id, settled.email, new_email, now,
-                                          hold == 0 ? 0 : now + hold, link}),
-                 now * 1000);
+    auto notice = c.mailer.address_notice({c.portal.id, std::string(c.language), a.selfcare_id, settled.email, new_email,
+                                           now, hold == 0 ? 0 : now + hold, link});
+    // Its cancel link is a credential of sorts: sealed in the outbox like a code.
+    notice.message = mail::seal_message(mail::outbox_key(c.server_secret), notice.message);
+    w.queue_mail(std::move(notice), now * 1000);
     return true;
 }
 

@@ -1,6 +1,7 @@
 #include "core/login/code_issue.hpp"
 
 #include "core/login/login_code.hpp"
+#include "core/mail/sealed_mail.hpp"
 
 namespace nidan::login {
 namespace {
@@ -17,6 +18,8 @@ code_issue prepare_code(const context& c, std::string_view id, const std::string
     issue.record = {code_mac(c.server_secret, account_subject(c.portal.id, id), code), now, expires,
                     c.cfg.code.max_attempts, to, purpose, session_hash};
     issue.mail = c.mailer.login_code({c.portal.id, std::string(c.language), to, code, now, expires});
+    // The code must not lie in the outbox in clear (core/mail/sealed_mail.hpp).
+    issue.mail.message = mail::seal_message(mail::outbox_key(c.server_secret), issue.mail.message);
     return issue;
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/base/clock.hpp"
 #include "core/base/log.hpp"
+#include "core/mail/sealed_mail.hpp"
 #include "core/render/template_store.hpp"
 #include "server/http/app_state.hpp"
 #include "server/app/file_modes.hpp"
@@ -152,8 +153,10 @@ struct server_app::parts {
         add_metrics_route(state, {*store, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
+        auto secret = load_server_secret();
+        delivery.set_outbox_key(mail::outbox_key(secret));
         const portal_services services{cfg,      *store,   hashes, hasher, templates, mailer, nodes_gate, outcomes,
-                                       state.stopping, [this] { delivery.notify(); }, load_server_secret()};
+                                       state.stopping, [this] { delivery.notify(); }, std::move(secret)};
         portals = std::make_unique<portal_site>(state, services);
         api = std::make_unique<api_site>(state, services);
         state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),

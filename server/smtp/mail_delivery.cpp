@@ -1,5 +1,7 @@
 #include "server/smtp/mail_delivery.hpp"
 
+#include "core/mail/sealed_mail.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -204,10 +206,15 @@ awaitable<void> mail_delivery::work(std::size_t index) {
                 connection.reset();
             }
         }
-        if (connection) {
+        auto opened = mail::open_message(outbox_key_, mail.message);
+        if (!opened) {
+            // Sealed under another server secret, or damaged: no relay can be given it.
+            outcome = {smtp::message_outcome::kind::permanent, 0, "outbox",
+                       "the sealed mail does not open with this server's secret"};
+        } else if (connection) {
             // A named envelope, not a braced temporary inside the co_await expression: GCC 12
             // destroys such a temporary twice (a double free on every mail sent).
-            smtp::envelope envelope{mail.mail_from, mail.rcpt_to, mail.message};
+            smtp::envelope envelope{mail.mail_from, mail.rcpt_to, std::move(*opened)};
             outcome = co_await connection->send(std::move(envelope));
         }
         co_await record(mail, outcome);

@@ -37,6 +37,8 @@ public:
     mail_delivery(net::io_context& ioc, const config& cfg, storage::backend& store);
     ~mail_delivery();
 
+    // The key sealed mails are opened with (core/mail/sealed_mail.hpp); set before start().
+    void set_outbox_key(std::string key) { outbox_key_ = std::move(key); }
     void start();
     // A mail was committed to the outbox: look now instead of at the next poll. Thread-safe.
     void notify();
@@ -67,6 +69,7 @@ private:
     std::deque<outbox_mail> ready_;
     std::set<std::uint64_t> in_flight_;
     bool stopping_ = false;
+    std::string outbox_key_;
     delivery_metrics metrics_;
 };
 

@@ -33,6 +33,7 @@
 #include "core/account/credentials.hpp"
 #include "core/login/login_context.hpp"
 #include "core/login/password_step.hpp"
+#include "core/mail/sealed_mail.hpp"
 #include "core/base/log.hpp"
 #include "core/base/tokens.hpp"
 
@@ -132,10 +133,18 @@ config test_config() {
 
 // The digits of the login code in a mail from code_mailer (a base64 MIME body).
 // The text of a mail (base64 as code_mailer writes it), decoded.
+// The fixture's server secret, which seals the mails in the outbox.
+const std::string test_secret = "server secret of the test";
+
 std::string text_of(const outbox_mail& mail) {
-    const auto body_at = mail.message.find("\r\n\r\n");
+    // Sealed in the outbox (core/mail/sealed_mail.hpp): no code in clear there.
+    BOOST_TEST_REQUIRE(mail.message.starts_with("nidan-sealed-1:"));
+    const auto opened = nidan::mail::open_message(nidan::mail::outbox_key(test_secret), mail.message);
+    BOOST_TEST_REQUIRE(opened.has_value());
+    const auto& message = *opened;
+    const auto body_at = message.find("\r\n\r\n");
     BOOST_TEST_REQUIRE(body_at != std::string::npos);
-    const auto encoded = mail.message.substr(body_at + 4);
+    const auto encoded = message.substr(body_at + 4);
     std::string decoded(encoded.size(), '\0');
     std::size_t length = 0;
     BOOST_TEST_REQUIRE(sodium_base642bin(reinterpret_cast<unsigned char*>(decoded.data()), decoded.size(),
@@ -174,7 +183,7 @@ struct flow_fixture {
     password_hasher hasher{{cfg.hash.memory_kib, cfg.hash.iterations}};
     template_store templates{templates_dir(), "ja"};
     code_mailer mailer{cfg, templates};
-    std::string secret = "server secret of the test";
+    std::string secret = test_secret;
     memory_records store;
     std::int64_t now = start;
 
