@@ -1,6 +1,5 @@
 #include "server/app/server_app.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -33,11 +32,11 @@
 #include "server/http/static_files.hpp"
 #include "server/base/storage_bridge.hpp"
 #include "storage/open/open_backend.hpp"
+#include "server/base/awaitables.hpp"
 
 namespace nidan::server {
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // Bounds one sweep's write transaction so it never holds the writer for long.
 constexpr std::size_t sweep_batch = 10000;
 
