@@ -18,7 +18,7 @@
 #include "core/base/text.hpp"
 #include "core/base/log.hpp"
 #include "server/http/error_pages.hpp"
-#include "server/http/error_status.hpp"
+#include "server/http/error_response.hpp"
 #include "server/api/json_keys.hpp"
 #include "server/steps/login_steps.hpp"
 
@@ -195,17 +195,13 @@ private:
 
 // Errors thrown below a handler (hash queue full, storage full ...) answer in JSON too.
 awaitable<response> api_flow::guarded(request_context& ctx, member m) {
-    std::error_code failure;
+    std::exception_ptr failure;
     try {
         co_return co_await (this->*m)(ctx);
-    } catch (const std::system_error& e) {
-        failure = e.code();
-        log::error("request.failed").add("path", ctx.path).add("error", e.what());
-    } catch (const std::exception& e) {
-        failure = std::make_error_code(std::errc::io_error);
-        log::error("request.failed").add("path", ctx.path).add("error", e.what());
+    } catch (...) {
+        failure = std::current_exception();  // co_await is not allowed in a handler
     }
-    const auto status = status_for(failure);
+    const auto status = failed_request_status(failure, ctx.path);
     if (status == http::status::service_unavailable) co_return unavailable(ctx.req);
     co_return json_error(ctx.req, status, "internal_error", "The request failed.");
 }
