@@ -1,6 +1,22 @@
 #pragma once
 // Domain errors shared by core/ and storage/. Each maps to one HTTP status in the server
 // (see server/http/error_status.cpp), so a handler never picks a status by itself.
+//
+// How errors travel (the policy; follow it in new code):
+// - Expected failures on I/O and storage paths are values: std::error_code with errc (or
+//   Asio's codes, via `use_tuple`, server/base/awaitables.hpp), or an outcome enum of a login
+//   step (core/login). A customer's wrong input is an outcome, never an exception.
+// - Exceptions are for startup and programming errors: config_error (a bad config value: stops
+//   startup), std::invalid_argument (a caller broke a precondition; in the CLI: a usage error),
+//   std::system_error carrying an errc when storage fails below a handler (storage_full ...).
+// - In the server an exception that escapes a request handler is logged once and becomes its
+//   status in one function, server/http/error_response.hpp (storage.full with its hint for a
+//   full map; errc -> status by server/http/error_status.cpp): an error page for the pages, a
+//   JSON error for the API.
+// - In the CLI one runner, server/cli/run_command.hpp, turns a command's exception into its
+//   exit status: config_error and usage errors -> 2, any other failure -> 1, each with one
+//   stderr line. `nidan serve` past its config: a failure to start -> 1 and a log line.
+// - A coroutine spawned detached logs what escapes it (log_escaped, server/base/awaitables.hpp).
 #include <stdexcept>
 #include <string>
 #include <utility>

@@ -1,4 +1,5 @@
 #include "core/base/tokens.hpp"
+#include "core/base/sodium.hpp"
 
 #include <sodium.h>
 
@@ -10,12 +11,6 @@
 
 namespace nidan {
 namespace {
-
-// A function-local static gives every caller a happens-before edge with the one initialisation.
-void ensure_sodium() {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium failed to initialise");
-}
 
 const unsigned char* bytes_of(std::string_view text) {
     return reinterpret_cast<const unsigned char*>(text.data());

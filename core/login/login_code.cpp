@@ -5,14 +5,10 @@
 #include <stdexcept>
 
 #include "core/base/tokens.hpp"
+#include "core/base/sodium.hpp"
 
 namespace nidan {
 namespace {
-
-void ensure_sodium() {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium failed to initialise");
-}
 
 // U+3000 IDEOGRAPHIC SPACE and the prefix shared by U+FF10..U+FF19 in UTF-8.
 constexpr std::string_view ideographic_space = "\xE3\x80\x80";

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "core/base/sodium.hpp"
 #include "core/base/text.hpp"
 
 namespace nidan::mail {
@@ -297,9 +298,7 @@ std::string format_date(std::int64_t unix_seconds) {
 
 std::string make_message_id(std::string_view domain, std::int64_t now_unix) {
     if (!is_host_name(domain)) throw std::invalid_argument("message id: domain is not a host name");
-    // Thread-safe one-time start; sodium_init() itself is idempotent, this only avoids its cost.
-    static const bool sodium_ready = sodium_init() >= 0;
-    if (!sodium_ready) throw std::runtime_error("libsodium could not be initialised");
+    ensure_sodium();
 
     std::array<unsigned char, 16> random{};
     randombytes_buf(random.data(), random.size());

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "core/base/sodium.hpp"
+
 namespace nidan::mail {
 namespace {
 
@@ -12,14 +14,10 @@ constexpr std::string_view key_context = "nidan outbox seal 1";
 
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
-void require_sodium() {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-}
-
 }  // namespace
 
 std::string outbox_key(std::string_view server_secret) {
-    require_sodium();
+    ensure_sodium();
     std::string key(crypto_aead_xchacha20poly1305_ietf_KEYBYTES, '\0');
     crypto_generichash(reinterpret_cast<unsigned char*>(key.data()), key.size(), bytes(key_context), key_context.size(),
                        bytes(server_secret), server_secret.size());
@@ -27,7 +25,7 @@ std::string outbox_key(std::string_view server_secret) {
 }
 
 std::string seal_message(std::string_view key, std::string_view message) {
-    require_sodium();
+    ensure_sodium();
     if (key.size() != crypto_aead_xchacha20poly1305_ietf_KEYBYTES) throw std::invalid_argument("seal: key of the wrong size");
     std::string out(seal_prefix);
     const auto nonce_at = out.size();
@@ -45,7 +43,7 @@ std::string seal_message(std::string_view key, std::string_view message) {
 
 std::optional<std::string> open_message(std::string_view key, std::string_view stored) {
     if (!stored.starts_with(seal_prefix)) return std::string(stored);
-    require_sodium();
+    ensure_sodium();
     const auto sealed = stored.substr(seal_prefix.size());
     constexpr auto overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
     if (key.size() != crypto_aead_xchacha20poly1305_ietf_KEYBYTES || sealed.size() < overhead) return std::nullopt;

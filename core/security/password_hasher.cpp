@@ -14,18 +14,12 @@
 #include "core/security/hash_cost.hpp"
 #include "core/base/log.hpp"
 #include "core/base/nfkc.hpp"
+#include "core/base/sodium.hpp"
 
 namespace nidan {
 namespace {
 
 thread_local std::uint64_t computations = 0;
-
-// sodium_init() is itself idempotent, but a function-local static also gives every caller a
-// happens-before edge with the one successful initialisation.
-void ensure_sodium() {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium failed to initialise");
-}
 
 // libsodium reads stored hashes as NUL-terminated strings of fewer than crypto_pwhash_STRBYTES
 // bytes. A string_view that does not fit, or that hides a NUL, cannot be a hash we wrote.

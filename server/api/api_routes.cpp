@@ -8,6 +8,8 @@
 #include <boost/json/value.hpp>
 
 #include <exception>
+#include <map>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +20,7 @@
 #include "core/base/text.hpp"
 #include "core/base/log.hpp"
 #include "server/http/error_pages.hpp"
-#include "server/http/error_status.hpp"
+#include "server/http/error_response.hpp"
 #include "server/api/json_keys.hpp"
 #include "server/steps/login_steps.hpp"
 
@@ -88,9 +90,25 @@ bool is_json(const request& req) {
     return beast::iequals(media, "application/json");
 }
 
-// The body as a JSON object with the named string members, then the optional ones ("" when
-// absent); on failure `refusal` holds the answer.
-std::optional<std::vector<std::string>> read_fields(const request& req, std::initializer_list<std::string_view> names,
+// A request body's string members, read by name.
+class json_fields {
+public:
+    void put(std::string_view name, std::string value) { values_.emplace(std::string(name), std::move(value)); }
+    // The member `name` (read_fields was told of it); "" for an absent optional member.
+    const std::string& operator[](std::string_view name) const {
+        const auto it = values_.find(name);
+        if (it == values_.end()) throw std::logic_error("api: member not read: " + std::string(name));
+        return it->second;
+    }
+
+private:
+    std::map<std::string, std::string, std::less<>> values_;
+};
+
+// The body as a JSON object with the named string members and the optional ones ("" when
+// absent). A member of another type than string, or invalid UTF-8, is refused by name; on any
+// failure `refusal` holds the answer.
+std::optional<json_fields> read_fields(const request& req, std::initializer_list<std::string_view> names,
                                                     response& refusal,
                                                     std::initializer_list<std::string_view> optional_names = {}) {
     if (!is_json(req)) {
@@ -120,16 +138,21 @@ std::optional<std::vector<std::string>> read_fields(const request& req, std::ini
         refusal = json_error(req, http::status::bad_request, "bad_request", "A member appears more than once.");
         return std::nullopt;
     }
-    std::vector<std::string> values;
+    json_fields values;
     for (const auto name : names) {
         const auto* member = object->if_contains(name);
-        const auto* text = member ? member->if_string() : nullptr;
+        if (!member) {
+            refusal = json_error(req, http::status::bad_request, "bad_request",
+                                 "The member \"" + std::string(name) + "\" is missing.");
+            return std::nullopt;
+        }
+        const auto* text = member->if_string();
         if (!text || !is_valid_utf8(std::string_view(text->data(), text->size()))) {
             refusal = json_error(req, http::status::bad_request, "bad_request",
                                  "The member \"" + std::string(name) + "\" must be a string.");
             return std::nullopt;
         }
-        values.emplace_back(text->data(), text->size());
+        values.put(name, std::string(text->data(), text->size()));
     }
     for (const auto name : optional_names) {
         const auto* member = object->if_contains(name);
@@ -139,7 +162,7 @@ std::optional<std::vector<std::string>> read_fields(const request& req, std::ini
                                  "The member \"" + std::string(name) + "\" must be a string when present.");
             return std::nullopt;
         }
-        values.emplace_back(text ? std::string(text->data(), text->size()) : std::string());
+        values.put(name, text ? std::string(text->data(), text->size()) : std::string());
     }
     return values;
 }
@@ -182,17 +205,13 @@ private:
 
 // Errors thrown below a handler (hash queue full, storage full ...) answer in JSON too.
 awaitable<response> api_flow::guarded(request_context& ctx, member m) {
-    std::error_code failure;
+    std::exception_ptr failure;
     try {
         co_return co_await (this->*m)(ctx);
-    } catch (const std::system_error& e) {
-        failure = e.code();
-        log::error("request.failed").add("path", ctx.path).add("error", e.what());
-    } catch (const std::exception& e) {
-        failure = std::make_error_code(std::errc::io_error);
-        log::error("request.failed").add("path", ctx.path).add("error", e.what());
+    } catch (...) {
+        failure = std::current_exception();  // co_await is not allowed in a handler
     }
-    const auto status = status_for(failure);
+    const auto status = failed_request_status(failure, ctx.path);
     if (status == http::status::service_unavailable) co_return unavailable(ctx.req);
     co_return json_error(ctx.req, status, "internal_error", "The request failed.");
 }
@@ -204,9 +223,9 @@ awaitable<response> api_flow::login(request_context& ctx) {
     // per-account delays that failures from elsewhere cause, as the device cookie does for browsers.
     const auto fields = read_fields(req, {"selfcare_id", "password"}, refusal, {"device_token"});
     if (!fields) co_return refusal;
-    const auto& id = (*fields)[0];
-    const auto& password = (*fields)[1];
-    const std::string_view device_token = (*fields)[2];
+    const auto& id = (*fields)["selfcare_id"];
+    const auto& password = (*fields)["password"];
+    const std::string_view device_token = (*fields)["device_token"];
     const auto client = ctx.client.to_string();
     // A client that logs in again with its token ends that session, as a browser's cookie does.
     const auto old_session = co_await bearer_session(req);
@@ -251,7 +270,7 @@ awaitable<response> api_flow::code(request_context& ctx) {
     const auto fields = read_fields(req, {"code"}, refusal);
     if (!fields) co_return refusal;
     const auto client = ctx.client.to_string();
-    const auto& raw_code = (*fields)[0];
+    const auto& raw_code = (*fields)["code"];
     const auto outcome = co_await steps_.code_step(*current, raw_code, client);
     switch (outcome.result) {
     case code_result::accepted: {
@@ -286,8 +305,8 @@ awaitable<response> api_flow::address(request_context& ctx) {
     const auto fields = read_fields(req, {"email", "phone"}, refusal);
     if (!fields) co_return refusal;
     const auto client = ctx.client.to_string();
-    const auto& email = (*fields)[0];
-    const auto& phone = (*fields)[1];
+    const auto& email = (*fields)["email"];
+    const auto& phone = (*fields)["phone"];
     const auto language = mail_language(ctx.req);
     const auto outcome = co_await steps_.address_step(*current, email, phone, client, language);
     switch (outcome.result) {

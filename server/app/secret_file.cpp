@@ -10,6 +10,7 @@
 
 #include "core/config/config.hpp"
 #include "core/base/log.hpp"
+#include "core/base/sodium.hpp"
 
 namespace nidan::server {
 namespace {
@@ -63,7 +64,7 @@ std::string load_secret_file(const std::filesystem::path& file, std::size_t byte
     if (seed && seed->size() == bytes) {
         secret = *seed;
     } else {
-        if (sodium_init() < 0) fail(file, "libsodium failed to initialise");
+        ensure_sodium();
         secret.assign(bytes, '\0');
         randombytes_buf(secret.data(), secret.size());
     }

@@ -1,6 +1,5 @@
 #include "server/app/server_app.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -34,11 +33,10 @@
 #include "server/http/static_files.hpp"
 #include "server/base/storage_bridge.hpp"
 #include "storage/open/open_backend.hpp"
+#include "server/base/awaitables.hpp"
 
 namespace nidan::server {
 namespace {
-
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // Every configured portal's texts are in the default language's catalog (the others have the
 // same keys, message_catalogs checks that), and its language, if it names one, is a catalog's:

@@ -6,6 +6,7 @@
 #include "core/base/log.hpp"
 #include "server/cli/cli_options.hpp"
 #include "server/cli/commands.hpp"
+#include "server/cli/run_command.hpp"
 #include "storage/open/schema_admin.hpp"
 
 namespace nidan::cli {
@@ -23,7 +24,7 @@ all also take --config FILE and --set section.key=value
 }  // namespace
 
 int db_command(std::vector<std::string> args) {
-    try {
+    return run_command("db", db_usage, [&]() -> int {
         auto options = take_common_options(args);
         if (args.empty()) throw std::invalid_argument("missing db command");
         const auto cfg = load(options);
@@ -67,16 +68,7 @@ int db_command(std::vector<std::string> args) {
             return 0;
         }
         throw std::invalid_argument("unknown db command '" + args.front() + "'");
-    } catch (const config_error& e) {
-        std::cerr << "nidan db: config: " << e.what() << "\n";
-        return 2;
-    } catch (const std::invalid_argument& e) {
-        std::cerr << "nidan db: " << e.what() << "\n" << db_usage;
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "nidan db: " << e.what() << "\n";
-        return 1;
-    }
+    });
 }
 
 }  // namespace nidan::cli

@@ -14,6 +14,7 @@
 #include "core/render/message_catalog.hpp"
 #include "server/cli/cli_options.hpp"
 #include "server/cli/commands.hpp"
+#include "server/cli/run_command.hpp"
 #include "server/smtp/smtp_connection.hpp"
 
 namespace nidan::cli {
@@ -66,7 +67,7 @@ smtp::envelope test_mail(const config& cfg, const std::string& to) {
 }  // namespace
 
 int mail_command(std::vector<std::string> args) {
-    try {
+    return run_command("mail", mail_usage, [&]() -> int {
         auto options = take_common_options(args);
         if (args.empty() || args.front() != "test") throw std::invalid_argument("unknown or missing mail command");
         args.erase(args.begin());
@@ -98,16 +99,7 @@ int mail_command(std::vector<std::string> args) {
                   << " (" << o.stage << ": " << o.reply << ")\n";
         if (!accepted) std::cerr << "nidan mail: the relay did not accept the mail: " << o.stage << ": " << o.reply << "\n";
         return accepted ? 0 : 1;
-    } catch (const config_error& e) {
-        std::cerr << "nidan mail: config: " << e.what() << "\n";
-        return 2;
-    } catch (const std::invalid_argument& e) {
-        std::cerr << "nidan mail: " << e.what() << "\n" << mail_usage;
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "nidan mail: " << e.what() << "\n";
-        return 1;
-    }
+    });
 }
 
 }  // namespace nidan::cli

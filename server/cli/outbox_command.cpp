@@ -9,6 +9,7 @@
 #include "core/base/log.hpp"
 #include "server/cli/cli_options.hpp"
 #include "server/cli/commands.hpp"
+#include "server/cli/run_command.hpp"
 #include "storage/open/open_backend.hpp"
 
 namespace nidan::cli {
@@ -62,7 +63,7 @@ std::uint64_t parse_id(const std::string& text) {
 }  // namespace
 
 int outbox_command(std::vector<std::string> args) {
-    try {
+    return run_command("outbox", outbox_usage, [&]() -> int {
         auto options = take_common_options(args);
         if (args.empty()) throw std::invalid_argument("missing outbox command");
         const std::string sub = args.front();
@@ -119,16 +120,7 @@ int outbox_command(std::vector<std::string> args) {
             return 0;
         }
         throw std::invalid_argument("unknown outbox command '" + sub + "'");
-    } catch (const config_error& e) {
-        std::cerr << "nidan outbox: config: " << e.what() << "\n";
-        return 2;
-    } catch (const std::invalid_argument& e) {
-        std::cerr << "nidan outbox: " << e.what() << "\n" << outbox_usage;
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "nidan outbox: " << e.what() << "\n";
-        return 1;
-    }
+    });
 }
 
 }  // namespace nidan::cli

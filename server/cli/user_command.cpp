@@ -23,6 +23,7 @@
 #include "core/base/text.hpp"
 #include "server/cli/cli_options.hpp"
 #include "server/cli/commands.hpp"
+#include "server/cli/run_command.hpp"
 #include "server/cli/password_input.hpp"
 #include "storage/open/open_backend.hpp"
 
@@ -440,7 +441,7 @@ int import(const config& cfg, std::vector<std::string> args) {
 }  // namespace
 
 int user_command(std::vector<std::string> args) {
-    try {
+    return run_command("user", user_usage, [&]() -> int {
         auto options = take_common_options(args);
         if (args.empty()) throw usage_failure("missing user command");
         const std::string sub = args.front();
@@ -455,19 +456,7 @@ int user_command(std::vector<std::string> args) {
         const auto cfg = load(options);
         log::init(cfg.log);
         return it->second(cfg, std::move(args));
-    } catch (const usage_failure& e) {
-        std::cerr << "nidan user: " << e.what() << "\n" << user_usage;
-        return 2;
-    } catch (const config_error& e) {
-        std::cerr << "nidan user: config: " << e.what() << "\n";
-        return 2;
-    } catch (const std::invalid_argument& e) {
-        std::cerr << "nidan user: " << e.what() << "\n" << user_usage;
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "nidan user: " << e.what() << "\n";
-        return 1;
-    }
+    });
 }
 
 }  // namespace nidan::cli

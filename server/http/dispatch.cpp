@@ -1,8 +1,6 @@
 #include "server/http/dispatch.hpp"
 
-#include "core/base/error.hpp"
-#include "core/base/log.hpp"
-#include "server/http/error_status.hpp"
+#include "server/http/error_response.hpp"
 
 namespace nidan::server {
 
@@ -27,7 +25,7 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
         co_return res;
     }
 
-    std::error_code failure;
+    std::exception_ptr failure;
     try {
         auto res = co_await (*match.target)(ctx);
         if (req.method() == http::verb::head) {
@@ -37,16 +35,11 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
             if (res.result() != http::status::not_modified) res.content_length(length);
         }
         co_return res;
-    } catch (const std::system_error& e) {
-        failure = e.code();
-        auto event = failure == errc::storage_full ? log::error("storage.full") : log::error("request.failed");
-        event.add("path", ctx.path).add("error", e.what());
-        if (failure == errc::storage_full) event.add("hint", "raise storage.map_size_mib");
-    } catch (const std::exception& e) {
-        failure = make_error_code(std::errc::io_error);
-        log::error("request.failed").add("path", ctx.path).add("error", e.what());
+    } catch (...) {
+        failure = std::current_exception();  // co_await is not allowed in a handler
     }
-    auto res = app.errors.make(status_for(failure), req.version(), req.keep_alive(), ctx.path, app.errors.language_of(req));
+    auto res = app.errors.make(failed_request_status(failure, ctx.path), req.version(), req.keep_alive(), ctx.path,
+                               app.errors.language_of(req));
     if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "5");
     co_return res;
 }

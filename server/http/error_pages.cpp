@@ -1,5 +1,8 @@
 #include "server/http/error_pages.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
 #include "core/render/language_choice.hpp"
 #include "core/web/cookies.hpp"
 #include "server/http/request_language.hpp"
@@ -44,7 +47,7 @@ error_pages::error_pages(const template_store& templates)
                                                                                  : std::string(t.en));
             bodies_[language].emplace(t.status, templates.render(language, "error.html", data));
         }
-        json_bodies_.emplace(t.status, std::string("{\"error\":\"") + t.code + "\",\"message\":\"" + t.en + "\"}");
+        json_bodies_.emplace(t.status, boost::json::serialize(boost::json::object{{"error", t.code}, {"message", t.en}}));
     }
 }
 

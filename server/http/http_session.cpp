@@ -1,6 +1,5 @@
 #include "server/http/http_session.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -11,11 +10,11 @@
 #include "core/base/log.hpp"
 #include "server/http/dispatch.hpp"
 #include "server/http/request_guard.hpp"
+#include "server/base/awaitables.hpp"
 
 namespace nidan::server {
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t first_read_size = 4096;
 
 template <class Stream>

@@ -1,6 +1,5 @@
 #include "server/http/listener.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -9,11 +8,11 @@
 #include "core/security/throttle.hpp"
 #include "server/http/client_address.hpp"
 #include "server/http/http_session.hpp"
+#include "server/base/awaitables.hpp"
 
 namespace nidan::server {
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // Past server.max_connections a client gets a one-line 503 instead of a hang. The write is
 // non-blocking and best effort: the socket buffer of a fresh connection always takes it.
@@ -25,15 +24,6 @@ void refuse(tcp::socket& socket) {
     socket.write_some(net::buffer(busy), ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
-}
-
-void log_escaped(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        log::error("session.crashed").add("error", ex.what());
-    }
 }
 
 }  // namespace
@@ -75,9 +65,9 @@ awaitable<void> accept_connections(tcp::acceptor& acceptor, app_state& app, net:
         beast::error_code nodelay_ec;
         socket.set_option(tcp::no_delay(true), nodelay_ec);
         if (tls) {
-            net::co_spawn(home, run_session(tls_stream(beast::tcp_stream(std::move(socket)), *tls), app, std::move(client)), log_escaped);
+            net::co_spawn(home, run_session(tls_stream(beast::tcp_stream(std::move(socket)), *tls), app, std::move(client)), log_escaped("session.crashed"));
         } else {
-            net::co_spawn(home, run_session(plain_stream(std::move(socket)), app, std::move(client)), log_escaped);
+            net::co_spawn(home, run_session(plain_stream(std::move(socket)), app, std::move(client)), log_escaped("session.crashed"));
         }
     }
 }

@@ -6,6 +6,7 @@
 
 #include "core/base/text.hpp"
 #include "server/http/error_pages.hpp"
+#include "core/base/sodium.hpp"
 
 namespace nidan::server {
 namespace {
@@ -54,7 +55,7 @@ std::string_view content_type_for(std::string_view filename) {
 static_files::static_files(const std::filesystem::path& dir, std::chrono::seconds max_age,
                            std::size_t max_total_bytes)
     : cache_control_("public, max-age=" + std::to_string(max_age.count())) {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    ensure_sodium();
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec)) return;  // no static files is a valid set-up
     std::size_t total = 0;

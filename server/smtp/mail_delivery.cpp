@@ -2,7 +2,6 @@
 
 #include "core/mail/sealed_mail.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -14,11 +13,11 @@
 #include "core/base/log.hpp"
 #include "server/smtp/smtp_connection.hpp"
 #include "server/base/storage_bridge.hpp"
+#include "server/base/awaitables.hpp"
 
 namespace nidan::server {
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // Mails queued by another process (`nidan outbox retry`, an import) are not announced through
 // notify(); the scheduler looks at least this often.
 constexpr std::chrono::milliseconds poll_interval{1000};
@@ -38,15 +37,6 @@ std::string recipients(const outbox_mail& mail) {
     return out;
 }
 
-void log_escaped(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        log::error("mail.delivery_crashed").add("error", ex.what());
-    }
-}
-
 }  // namespace
 
 mail_delivery::mail_delivery(net::io_context& ioc, const config& cfg, storage::backend& store)
@@ -63,8 +53,8 @@ mail_delivery::mail_delivery(net::io_context& ioc, const config& cfg, storage::b
 mail_delivery::~mail_delivery() = default;
 
 void mail_delivery::start() {
-    net::co_spawn(strand_, schedule(), log_escaped);
-    for (std::size_t i = 0; i < worker_wake_.size(); ++i) net::co_spawn(strand_, work(i), log_escaped);
+    net::co_spawn(strand_, schedule(), log_escaped("mail.delivery_crashed"));
+    for (std::size_t i = 0; i < worker_wake_.size(); ++i) net::co_spawn(strand_, work(i), log_escaped("mail.delivery_crashed"));
 }
 
 void mail_delivery::notify() {

@@ -1,6 +1,6 @@
 #include "server/smtp/smtp_connection.hpp"
+#include "server/base/awaitables.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,7 +17,6 @@
 namespace nidan::server {
 namespace {
 
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 bool is_ip_literal(const std::string& host) {
     beast::error_code ec;

@@ -1,6 +1,5 @@
 #include "server/steps/login_steps.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -9,6 +8,7 @@
 #include <chrono>
 
 #include "core/base/clock.hpp"
+#include "server/base/awaitables.hpp"
 #include "server/base/storage_bridge.hpp"
 
 namespace nidan::server {
@@ -23,7 +23,7 @@ awaitable<bool> pause(std::chrono::milliseconds delay, const std::atomic<bool>& 
     while (std::chrono::steady_clock::now() < until) {
         if (stopping) co_return false;
         wait.expires_after(std::min<std::chrono::steady_clock::duration>(slice, until - std::chrono::steady_clock::now()));
-        co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+        co_await wait.async_wait(use_tuple);
     }
     co_return !stopping;
 }
@@ -38,7 +38,7 @@ awaitable<bool> wait_served(shared_attempt_gate& gate, shared_attempt_gate::pass
     while (!co_await gate.served(pass)) {
         if (stopping) co_return false;
         wait.expires_after(slice);
-        co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+        co_await wait.async_wait(use_tuple);
     }
     co_return !stopping;
 }

@@ -7,6 +7,7 @@
 #include "core/base/log.hpp"
 #include "core/base/tokens.hpp"
 #include "server/web/page_response.hpp"
+#include "core/web/cookie_names.hpp"
 
 namespace nidan::server {
 namespace {
@@ -72,42 +73,14 @@ awaitable<response> portal_flow::render_account(const request& req, http::status
     co_return html_page(req, status, s_.templates.render(language, "account.html", data), {}, language);
 }
 
-// The checks every form behind the login shares; on refusal `refusal` holds the answer.
-awaitable<std::optional<current_session>> portal_flow::authenticated_post(const request& req,
-                                                                       std::optional<form_data>& form,
-                                                                       response& refusal) {
-    if (!same_origin(req)) {
-        refusal = refuse(req, http::status::forbidden);
-        co_return std::nullopt;
-    }
-    if (!is_form(req)) {
-        refusal = refuse(req, http::status::unsupported_media_type);
-        co_return std::nullopt;
-    }
-    auto session = co_await load_session(req);
-    if (!session || session->record.state != session_state::authenticated) {
-        refusal = see_other(req, portal_.login_path);
-        co_return std::nullopt;
-    }
-    std::string form_error;
-    form = parse_form(req.body(), form_error);
-    if (!form) {
-        refusal = co_await render_account(req, http::status::bad_request, *session, "", message(req, msg_bad_form));
-        co_return std::nullopt;
-    }
-    if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
-        refusal = refuse(req, http::status::forbidden);
-        co_return std::nullopt;
-    }
-    co_return session;
-}
-
 awaitable<response> portal_flow::change_email(request_context& ctx) {
     const auto& req = ctx.req;
-    std::optional<form_data> form;
-    response refusal;
-    auto session = co_await authenticated_post(req, form, refusal);
-    if (!session) co_return refusal;
+    auto checked = co_await check_form(ctx, form_kind::signed_in);
+    if (checked.refusal == form_refusal::bad_form)
+        co_return co_await render_account(req, http::status::bad_request, *checked.session, "", message(req, msg_bad_form));
+    if (!checked.ok()) co_return refuse_form(req, checked.refusal);
+    const auto& session = checked.session;
+    const auto& form = checked.form;
     const std::string email(form->get("new_email"));
     const std::string current(form->get("email_current_password"));
     const auto client = ctx.client.to_string();
@@ -137,10 +110,12 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
 
 awaitable<response> portal_flow::change_password(request_context& ctx) {
     const auto& req = ctx.req;
-    std::optional<form_data> form;
-    response refusal;
-    auto session = co_await authenticated_post(req, form, refusal);
-    if (!session) co_return refusal;
+    auto checked = co_await check_form(ctx, form_kind::signed_in);
+    if (checked.refusal == form_refusal::bad_form)
+        co_return co_await render_account(req, http::status::bad_request, *checked.session, "", message(req, msg_bad_form));
+    if (!checked.ok()) co_return refuse_form(req, checked.refusal);
+    const auto& session = checked.session;
+    const auto& form = checked.form;
     const std::string current(form->get("current_password"));
     const std::string replacement(form->get("new_password"));
     const auto client = ctx.client.to_string();
@@ -150,7 +125,7 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
         // The account's other sessions and device tokens ended with the change; this browser
         // keeps its session and gets a device token under the new credentials.
         auto res = co_await render_account(req, http::status::ok, *session, message(req, "account.password_changed"), "");
-        res.insert(http::field::set_cookie, set_cookie_value("nidan_device", outcome.device_token, {secure(), device_lifetime_s}));
+        res.insert(http::field::set_cookie, set_cookie_value(cookie_names::device, outcome.device_token, {secure(), device_lifetime_s}));
         co_return res;
     }
     case password_change_result::bad_password:
@@ -177,13 +152,11 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
 
 awaitable<response> portal_flow::logout(request_context& ctx) {
     const auto& req = ctx.req;
-    if (!same_origin(req)) co_return refuse(req, http::status::forbidden);
-    auto session = co_await load_session(req);
-    if (!session) co_return see_other(req, portal_.login_path, {expired_session_cookie()});
-    std::string form_error;
-    auto form = parse_form(req.body(), form_error);
-    if (!form || !constant_time_equal(form->get("csrf"), session->record.csrf_secret))
-        co_return refuse(req, http::status::forbidden);
+    auto checked = co_await check_form(ctx, form_kind::any_session);
+    if (checked.refusal == form_refusal::no_session) co_return see_other(req, portal_.login_path, {expired_session_cookie()});
+    if (!checked.ok()) co_return refuse_form(req, checked.refusal);  // an unreadable form too: 403
+    const auto& session = checked.session;
+    const auto& form = checked.form;
     const auto client = ctx.client.to_string();
     const auto result = co_await steps_.logout_step(*session, client);
     if (result == logout_result::unavailable) co_return refuse(req, http::status::service_unavailable);

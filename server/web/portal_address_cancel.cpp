@@ -17,6 +17,7 @@ std::string token_in(const request& req) {
     if (query == std::string_view::npos) return {};
     std::string error;
     const auto form = parse_form(target.substr(query + 1), error);
+    if (!form) log::info("address.cancel_link_unreadable").add("error", error);
     return form ? std::string(form->get("t")) : std::string();
 }
 
@@ -47,20 +48,12 @@ awaitable<response> portal_flow::cancel_page(request_context& ctx) {
 awaitable<response> portal_flow::cancel_submit(request_context& ctx) {
     const auto& req = ctx.req;
     const auto client = ctx.client.to_string();
-    if (!same_origin(req)) {
-        log::audit("address.cancel_refused").add("portal", portal_.id).add("client", client).add("reason", "cross_site");
-        co_return refuse(req, http::status::forbidden);
-    }
-    if (!is_form(req)) co_return refuse(req, http::status::unsupported_media_type);
-    std::string form_error;
-    const auto form = parse_form(req.body(), form_error);
-    if (!form) {
-        log::audit("address.cancel_refused").add("portal", portal_.id).add("client", client).add("reason", form_error);
-        co_return render_cancel(req, http::status::bad_request, "invalid", "");
-    }
-    const std::string token(form->get("t"));
-    if (!form_token_ok(req, form->get("csrf"))) {
-        log::audit("address.cancel_refused").add("portal", portal_.id).add("client", client).add("reason", "csrf");
+    const auto checked = co_await check_form(ctx, form_kind::login_token);
+    if (checked.refusal == form_refusal::bad_form) co_return render_cancel(req, http::status::bad_request, "invalid", "");
+    if (checked.refusal != form_refusal::none && checked.refusal != form_refusal::bad_csrf)
+        co_return refuse_form(req, checked.refusal);
+    const std::string token(checked.form->get("t"));
+    if (checked.refusal == form_refusal::bad_csrf) {
         // The link still works: the page is shown again with a fresh form.
         co_return render_cancel(req, http::status::forbidden, steps_.cancel_link_valid(token) ? "confirm" : "invalid", token);
     }

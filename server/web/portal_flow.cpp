@@ -1,13 +1,12 @@
 #include "server/web/portal_flow.hpp"
 
-#include <boost/beast/core/string.hpp>
-
 #include "core/base/clock.hpp"
 #include "core/web/cookies.hpp"
 #include "core/base/tokens.hpp"
 #include "server/http/request_language.hpp"
 #include "server/web/language_switch.hpp"
 #include "server/web/page_response.hpp"
+#include "core/web/cookie_names.hpp"
 
 namespace nidan::server {
 
@@ -51,40 +50,22 @@ template_data portal_flow::page_data(const request& req, const std::string& lang
     return data;
 }
 
-bool portal_flow::same_origin(const request& req) const {
-    // Browsers send these on cross-site form posts; a request without them (an old browser, a
-    // script) still needs the CSRF token.
-    const auto site = req["Sec-Fetch-Site"];
-    if (!site.empty() && site != "same-origin" && site != "none") return false;
-    const auto origin = req[http::field::origin];
-    if (origin.empty()) return true;
-    const auto host = req[http::field::host];
-    if (origin == "https://" + std::string(host)) return true;
-    // Over HTTPS an http:// origin is another site (RFC 6454): a network attacker can serve it.
-    return !secure() && origin == "http://" + std::string(host);
-}
-
-bool portal_flow::is_form(const request& req) {
-    const auto type = req[http::field::content_type];
-    return beast::iequals(type.substr(0, type.find(';')), "application/x-www-form-urlencoded");
-}
-
 awaitable<std::optional<current_session>> portal_flow::load_session(const request& req) {
-    const auto cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_session", secure()));
+    const auto cookie = find_cookie(req[http::field::cookie], cookie_name(cookie_names::session, secure()));
     if (!cookie) co_return std::nullopt;
     co_return co_await steps_.find_session(*cookie);
 }
 
 std::string portal_flow::session_cookie(const std::string& id) const {
-    return set_cookie_value("nidan_session", id, {secure(), std::nullopt});
+    return set_cookie_value(cookie_names::session, id, {secure(), std::nullopt});
 }
 
 std::string portal_flow::expired_session_cookie() const {
-    return set_cookie_value("nidan_session", "x", {secure(), 0});
+    return set_cookie_value(cookie_names::session, "x", {secure(), 0});
 }
 
 std::string portal_flow::expired_device_cookie() const {
-    return set_cookie_value("nidan_device", "x", {secure(), 0});
+    return set_cookie_value(cookie_names::device, "x", {secure(), 0});
 }
 
 response portal_flow::render_login(const request& req, http::status status, const std::string& error, const std::string& id) {
@@ -102,12 +83,12 @@ response portal_flow::render_login(const request& req, http::status status, cons
 
 std::pair<std::string, std::string> portal_flow::fresh_form_token() const {
     auto token = sign_token(s_.server_secret, login_csrf_purpose, random_token(16), unix_now() + login_form_lifetime_s);
-    auto cookie = set_cookie_value("nidan_login", token, {secure(), login_form_lifetime_s});
+    auto cookie = set_cookie_value(cookie_names::login_form, token, {secure(), login_form_lifetime_s});
     return {std::move(token), std::move(cookie)};
 }
 
 bool portal_flow::form_token_ok(const request& req, std::string_view field) const {
-    const auto cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_login", secure()));
+    const auto cookie = find_cookie(req[http::field::cookie], cookie_name(cookie_names::login_form, secure()));
     return cookie && constant_time_equal(*cookie, field) &&
            verify_token(s_.server_secret, login_csrf_purpose, field, unix_now()).has_value();
 }

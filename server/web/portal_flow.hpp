@@ -36,6 +36,24 @@ inline constexpr std::string_view msg_wrong_phone = "message.wrong_phone";
 inline constexpr std::string_view msg_try_later = "message.try_later";
 inline constexpr std::string_view msg_unavailable = "message.unavailable";
 
+// What a POST of the pages must carry besides a same-origin, urlencoded body (form_checks.cpp).
+enum class form_kind {
+    login_token,      // no session yet: the signed double-submit token (login form, cancel link)
+    any_session,      // a session in any state and its CSRF secret (code form, logout)
+    pending_session,  // a session still waiting for its code (address form)
+    signed_in,        // an authenticated session (the account page's changes)
+};
+
+// Why check_form refused a POST; each is one audit line "form.refused" with this as reason.
+enum class form_refusal { none, cross_site, not_a_form, no_session, bad_form, bad_csrf };
+
+struct checked_form {
+    form_refusal refusal = form_refusal::none;
+    std::optional<form_data> form;            // set unless the body was never read or unreadable
+    std::optional<current_session> session;   // set when the kind needs one and it was found
+    bool ok() const { return refusal == form_refusal::none; }
+};
+
 class portal_flow {
 public:
     portal_flow(portal_services s, const portal_config& p, const error_pages& errors)
@@ -58,8 +76,13 @@ private:
     // co_await expression is what g++ 12 may destroy twice.
     awaitable<response> render_account(const request& req, http::status status, const current_session& session,
                                        std::string_view notice, std::string_view error, std::string_view kept_email = {});
-    awaitable<std::optional<current_session>> authenticated_post(const request& req, std::optional<form_data>& form,
-                                                                 response& refusal);
+    // Every POST's checks in one order: same origin, urlencoded body, the session the route
+    // needs, a readable form, its CSRF token. A refusal is logged (audit "form.refused": portal,
+    // route, reason, client; the form parser's error for bad_form, never a field's value).
+    awaitable<checked_form> check_form(request_context& ctx, form_kind kind);
+    // The refusals every form answers alike: 403 (cross_site, bad_csrf), 415 (not_a_form), back to
+    // the login page (no_session). Forms answer bad_form with their own page.
+    response refuse_form(const request& req, form_refusal refusal) const;
     awaitable<response> logout(request_context& ctx);
     // The link in the notice to the registered address (core/login/address_change.hpp): GET shows what
     // it will do (mail scanners follow links), POST does it.

@@ -12,6 +12,7 @@
 #include "core/base/log.hpp"
 #include "core/base/tokens.hpp"
 #include "server/web/page_response.hpp"
+#include "core/web/cookie_names.hpp"
 
 namespace nidan::server {
 
@@ -22,20 +23,18 @@ awaitable<response> portal_flow::login_page(request_context& ctx) {
 awaitable<response> portal_flow::login_submit(request_context& ctx) {
     const auto& req = ctx.req;
     const auto client = ctx.client.to_string();
-    if (!same_origin(req)) co_return refuse(req, http::status::forbidden);
-    if (!is_form(req)) co_return refuse(req, http::status::unsupported_media_type);
-    std::string form_error;
-    auto form = parse_form(req.body(), form_error);
-    if (!form) co_return render_login(req, http::status::bad_request, message(req, msg_bad_form), "");
+    auto checked = co_await check_form(ctx, form_kind::login_token);
+    if (checked.refusal == form_refusal::bad_form) co_return render_login(req, http::status::bad_request, message(req, msg_bad_form), "");
+    if (checked.refusal != form_refusal::none && checked.refusal != form_refusal::bad_csrf)
+        co_return refuse_form(req, checked.refusal);
+    const auto& form = checked.form;
     const std::string id(form->get("selfcare_id"));
     const std::string password(form->get("password"));
 
-    if (!form_token_ok(req, form->get("csrf"))) {
-        log::audit("login.csrf_refused").add("portal", portal_.id).add("client", client);
+    if (checked.refusal == form_refusal::bad_csrf)
         co_return render_login(req, http::status::forbidden, message(req, msg_form_expired), is_valid_utf8(id) ? id : "");
-    }
 
-    const auto device_cookie = find_cookie(req[http::field::cookie], cookie_name("nidan_device", secure()));
+    const auto device_cookie = find_cookie(req[http::field::cookie], cookie_name(cookie_names::device, secure()));
     const std::string_view device_token = device_cookie ? *device_cookie : std::string_view{};
     const auto old_session = co_await load_session(req);
     const std::string_view old_session_hash = old_session ? std::string_view(old_session->hash) : std::string_view{};
@@ -74,17 +73,12 @@ awaitable<response> portal_flow::code_page(request_context& ctx) {
 
 awaitable<response> portal_flow::code_submit(request_context& ctx) {
     const auto& req = ctx.req;
-    if (!same_origin(req)) co_return refuse(req, http::status::forbidden);
-    if (!is_form(req)) co_return refuse(req, http::status::unsupported_media_type);
-    auto session = co_await load_session(req);
-    if (!session) co_return see_other(req, portal_.login_path);
-    std::string form_error;
-    auto form = parse_form(req.body(), form_error);
-    if (!form) co_return co_await render_code(req, http::status::bad_request, *session, message(req, msg_bad_form));
-    if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
-        log::audit("code.csrf_refused").add("portal", portal_.id).add("client", ctx.client.to_string());
-        co_return refuse(req, http::status::forbidden);
-    }
+    auto checked = co_await check_form(ctx, form_kind::any_session);
+    if (checked.refusal == form_refusal::bad_form)
+        co_return co_await render_code(req, http::status::bad_request, *checked.session, message(req, msg_bad_form));
+    if (!checked.ok()) co_return refuse_form(req, checked.refusal);
+    const auto& session = checked.session;
+    const auto& form = checked.form;
     const auto raw_code = form->get("code");
     const auto client = ctx.client.to_string();
     const auto outcome = co_await steps_.code_step(*session, raw_code, client);
@@ -93,7 +87,7 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
     case code_result::accepted:
         co_return see_other(req, base_ + "/home",
                             {session_cookie(outcome.session_id),
-                             set_cookie_value("nidan_device", outcome.device_token, {secure(), device_lifetime_s})});
+                             set_cookie_value(cookie_names::device, outcome.device_token, {secure(), device_lifetime_s})});
     case code_result::wrong:
         co_return co_await render_code(req, http::status::unauthorized, *session, message(req, msg_wrong_code));
     case code_result::dead:
@@ -121,17 +115,12 @@ awaitable<response> portal_flow::address_page(request_context& ctx) {
 
 awaitable<response> portal_flow::address_submit(request_context& ctx) {
     const auto& req = ctx.req;
-    if (!same_origin(req)) co_return refuse(req, http::status::forbidden);
-    if (!is_form(req)) co_return refuse(req, http::status::unsupported_media_type);
-    auto session = co_await load_session(req);
-    if (!session || session->record.state != session_state::code_pending) co_return see_other(req, portal_.login_path);
-    std::string form_error;
-    auto form = parse_form(req.body(), form_error);
-    if (!form) co_return render_address(req, http::status::bad_request, *session, message(req, msg_bad_form), "", "");
-    if (!constant_time_equal(form->get("csrf"), session->record.csrf_secret)) {
-        log::audit("address.csrf_refused").add("portal", portal_.id).add("client", ctx.client.to_string());
-        co_return refuse(req, http::status::forbidden);
-    }
+    auto checked = co_await check_form(ctx, form_kind::pending_session);
+    if (checked.refusal == form_refusal::bad_form)
+        co_return render_address(req, http::status::bad_request, *checked.session, message(req, msg_bad_form), "", "");
+    if (!checked.ok()) co_return refuse_form(req, checked.refusal);
+    const auto& session = checked.session;
+    const auto& form = checked.form;
     const std::string email(form->get("email"));
     const std::string phone_raw(form->get("phone"));
     // Nothing is stored for input that breaks the rules; the values are shown again to fix.

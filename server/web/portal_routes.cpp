@@ -6,6 +6,7 @@
 #include "server/web/page_response.hpp"
 #include "server/web/portal_flow.hpp"
 #include "server/base/storage_bridge.hpp"
+#include "core/web/cookie_names.hpp"
 
 namespace nidan::server {
 
@@ -29,7 +30,7 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
         add_page_headers(res);
         res.keep_alive(ctx.req.keep_alive());
         const auto cookie = find_cookie(ctx.req[http::field::cookie],
-                                        cookie_name("nidan_session", services.cfg.tls.enabled || services.cfg.server.behind_tls));
+                                        cookie_name(cookie_names::session, services.cfg.tls.enabled || services.cfg.server.behind_tls));
         if (cookie) {
             std::optional<session_record> record;
             const auto ec = co_await read(services.store, [&](const storage::record_view& r) {

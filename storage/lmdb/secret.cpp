@@ -6,6 +6,7 @@
 
 #include "storage/error.hpp"
 #include "storage/lmdb/schema.hpp"
+#include "core/base/sodium.hpp"
 
 namespace nidan::storage {
 namespace {
@@ -19,9 +20,7 @@ void check_name(std::string_view name) {
 }
 
 std::string random_bytes(std::size_t bytes) {
-    // sodium_init() is idempotent and thread-safe; the static only skips repeated calls.
-    static const bool sodium_ready = sodium_init() >= 0;
-    if (!sodium_ready) throw error(errc::storage_unavailable, "libsodium failed to initialise");
+    ensure_sodium();
     std::string secret(bytes, '\0');
     randombytes_buf(secret.data(), secret.size());
     return secret;

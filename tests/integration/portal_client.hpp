@@ -12,6 +12,7 @@
 #include "nidan_test/browser.hpp"
 #include "nidan_test/catalog.hpp"
 #include "nidan_test/login_world.hpp"
+#include "core/web/cookie_names.hpp"
 
 namespace nidan_test {
 
@@ -59,7 +60,7 @@ std::string open_login(Browser& b, const portal_account& a) {
     const auto csrf = input_value(page.body, "csrf");
     BOOST_TEST_REQUIRE(csrf.has_value());
     BOOST_TEST_REQUIRE(!csrf->empty());
-    BOOST_TEST(nidan_cookie(b, "nidan_login").value_or("") == *csrf);
+    BOOST_TEST(nidan_cookie(b, nidan::cookie_names::login_form).value_or("") == *csrf);
     return *csrf;
 }
 
@@ -76,7 +77,7 @@ std::string log_in_to_code(Browser& b, const portal_account& a, const std::strin
     const auto reply = submit_login(b, a, csrf, a.id, pw);
     BOOST_TEST_REQUIRE(reply.status == 303, "login POST: " << reply.status << "\n" << reply.body);
     BOOST_TEST_REQUIRE(reply.header("location") == a.code_path());
-    const auto session = nidan_cookie(b, "nidan_session");
+    const auto session = nidan_cookie(b, nidan::cookie_names::session);
     BOOST_TEST_REQUIRE(session.has_value());
     return *session;
 }
@@ -107,13 +108,13 @@ std::string log_in(login_world& w, Browser& b, const portal_account& a, const st
     const auto reply = submit_code(b, a, csrf, mail.code);
     BOOST_TEST_REQUIRE(reply.status == 303, "code POST: " << reply.status << "\n" << reply.body);
     BOOST_TEST_REQUIRE(reply.header("location") == a.home_path());
-    return nidan_cookie(b, "nidan_session").value_or("");
+    return nidan_cookie(b, nidan::cookie_names::session).value_or("");
 }
 
 // GET path with exactly this session cookie ("" for none), from a browser of its own.
 inline http_reply get_with_session(unsigned short port, const std::string& path, const std::string& session) {
     browser b(port);
-    if (!session.empty()) b.set_cookie("nidan_session", session);
+    if (!session.empty()) b.set_cookie(nidan::cookie_names::session, session);
     return b.get(path);
 }
 

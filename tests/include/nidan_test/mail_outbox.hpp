@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/clock.hpp"
 #include "core/mail/code_mail.hpp"
 #include "core/config/config.hpp"
 #include "core/mail/mail_message.hpp"
@@ -23,11 +24,9 @@
 
 namespace nidan_test {
 
-inline std::int64_t unix_now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-inline std::int64_t unix_now() { return unix_now_ms() / 1000; }
+// The server's clock (core/base/clock.hpp), so due times compare as the server compares them.
+using nidan::unix_now;
+using nidan::unix_now_ms;
 
 // conf/nidan.toml as shipped, pointed at data_dir.
 inline nidan::config shipped_config(const std::filesystem::path& data_dir) {

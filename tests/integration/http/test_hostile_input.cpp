@@ -63,6 +63,7 @@
 
 #include "core/account/account_rules.hpp"
 #include "core/config/config.hpp"
+#include "core/web/cookie_names.hpp"
 #include "core/web/form_data.hpp"
 #include "core/login/login_context.hpp"
 #include "core/security/throttle.hpp"
@@ -1667,7 +1668,7 @@ std::string api_login(unsigned short port, const std::string& portal, const worl
 }
 
 std::string session_cookie(const browser& b) {
-    const auto cookie = b.cookie("nidan_session");
+    const auto cookie = b.cookie(nidan::cookie_names::session);
     BOOST_TEST_REQUIRE(cookie.has_value());
     return *cookie;
 }
@@ -1680,7 +1681,7 @@ live_values prepare(login_world& w) {
     for (const auto& p : portals) {
         browser b(w.port());
         live.login_csrf[p.id] = page_csrf(b, p.login_path);
-        BOOST_TEST_REQUIRE(b.cookie("nidan_login").value_or("") == live.login_csrf[p.id]);
+        BOOST_TEST_REQUIRE(b.cookie(nidan::cookie_names::login_form).value_or("") == live.login_csrf[p.id]);
     }
     {
         browser b(w.port());

@@ -27,6 +27,7 @@
 #include "portal_client.hpp"
 #include "stored_state.hpp"
 #include "tls_client.hpp"
+#include "core/web/cookie_names.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -93,7 +94,7 @@ bool server_secret_in_lmdb(const std::string& data_dir) {
 // behind_tls or TLS would call it __Host-nidan_device; these servers are plain loopback).
 http_reply password_step_with_device(unsigned short port, const std::string& device) {
     browser b(port);
-    b.set_cookie("nidan_device", device);
+    b.set_cookie(nidan::cookie_names::device, device);
     return submit_login(b, ip_phone, open_login(b, ip_phone), ip_phone.id, account_password);
 }
 
@@ -140,7 +141,7 @@ BOOST_AUTO_TEST_CASE(cookies_are_secure_host_cookies_behind_tls) {
     browser b(w.port());
     const auto page = b.get(ip_phone.login_path);
     BOOST_TEST_REQUIRE(page.status == 200);
-    BOOST_TEST(!set_cookie_named(page, "nidan_login").has_value());
+    BOOST_TEST(!set_cookie_named(page, nidan::cookie_names::login_form).has_value());
     const auto login_cookie = set_cookie_named(page, "__Host-nidan_login");
     BOOST_TEST_REQUIRE(login_cookie.has_value());
     BOOST_TEST(login_cookie->has("secure"));
@@ -165,7 +166,7 @@ BOOST_AUTO_TEST_CASE(cookies_are_secure_host_cookies_behind_tls) {
         BOOST_TEST(c->has("secure"), name);
         BOOST_TEST(c->attribute("path") == "/", name);
     }
-    for (const std::string bare : {"nidan_session", "nidan_device", "nidan_login"})
+    for (const std::string bare : {nidan::cookie_names::session, nidan::cookie_names::device, nidan::cookie_names::login_form})
         BOOST_TEST(!b.cookie(bare).has_value(), bare);
     BOOST_TEST(b.get(ip_phone.verify_path()).status == 200);
     BOOST_TEST(b.get(ip_phone.home_path()).status == 200);
@@ -174,7 +175,7 @@ BOOST_AUTO_TEST_CASE(cookies_are_secure_host_cookies_behind_tls) {
     // plain-http page could plant) is not read.
     const auto session = b.cookie("__Host-nidan_session").value_or("");
     browser bare(w.port());
-    bare.set_cookie("nidan_session", session);
+    bare.set_cookie(nidan::cookie_names::session, session);
     BOOST_TEST(bare.get(ip_phone.verify_path()).status == 401);
 }
 
@@ -192,7 +193,7 @@ BOOST_AUTO_TEST_CASE(a_login_over_tls_uses_secure_host_cookies) {
     BOOST_TEST(!session.empty());
     BOOST_TEST(b.cookie("__Host-nidan_session").value_or("") == session);
     BOOST_TEST(b.cookie("__Host-nidan_device").has_value());
-    BOOST_TEST(!b.cookie("nidan_session").has_value());
+    BOOST_TEST(!b.cookie(nidan::cookie_names::session).has_value());
     const auto verified = b.get(ip_phone.verify_path());
     BOOST_TEST(verified.status == 200);
     BOOST_TEST(verified.header("x-nidan-selfcare-id") == ip_phone.id);
@@ -205,7 +206,7 @@ BOOST_AUTO_TEST_CASE(plain_loopback_cookies_are_not_secure) {
     const auto page = b.get(ip_phone.login_path);
     BOOST_TEST_REQUIRE(page.status == 200);
     BOOST_TEST(!set_cookie_named(page, "__Host-nidan_login").has_value());
-    const auto login_cookie = set_cookie_named(page, "nidan_login");
+    const auto login_cookie = set_cookie_named(page, nidan::cookie_names::login_form);
     BOOST_TEST_REQUIRE(login_cookie.has_value());
     // A browser drops a Secure cookie set over http://, and nobody could log in.
     BOOST_TEST(!login_cookie->has("secure"));
@@ -404,7 +405,7 @@ BOOST_AUTO_TEST_CASE(secret_file_holds_the_key_outside_the_data_folder) {
 
     browser b(w.port());
     const auto session = log_in(w, b, ip_phone);
-    const auto device = b.cookie("nidan_device").value_or("");
+    const auto device = b.cookie(nidan::cookie_names::device).value_or("");
     BOOST_TEST_REQUIRE(!device.empty());
 
     // Restarted with the same file: the key is the same, the device cookie still counts.
@@ -434,7 +435,7 @@ BOOST_AUTO_TEST_CASE(a_key_in_lmdb_moves_to_the_secret_file_and_tokens_stay_vali
     login_world w({ip_phone.for_world()});
     browser b(w.port());
     log_in(w, b, ip_phone);
-    const auto device = b.cookie("nidan_device").value_or("");
+    const auto device = b.cookie(nidan::cookie_names::device).value_or("");
     BOOST_TEST_REQUIRE(!device.empty());
     w.stop();
     BOOST_TEST_REQUIRE(server_secret_in_lmdb(w.data_dir()));

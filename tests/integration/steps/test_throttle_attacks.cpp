@@ -27,6 +27,7 @@
 #include "nidan_test/raw_http.hpp"
 #include "log_lines.hpp"
 #include "portal_client.hpp"
+#include "core/web/cookie_names.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -173,7 +174,7 @@ BOOST_AUTO_TEST_CASE(thirty_addresses_guessing_one_account_get_its_budget_and_th
                                        "throttle.account_max_delay_ms=500"});
     browser owner(w.port());
     log_in(w, owner, taro);
-    BOOST_TEST_REQUIRE(owner.cookie("nidan_device").has_value());
+    BOOST_TEST_REQUIRE(owner.cookie(nidan::cookie_names::device).has_value());
 
     const auto attacker = [](std::size_t i) { return "203.0.113." + std::to_string(i + 1); };
     burst wave(w.port(), taro, 10);
@@ -213,7 +214,7 @@ BOOST_AUTO_TEST_CASE(thirty_addresses_guessing_one_account_get_its_budget_and_th
     BOOST_TEST(page.status == 429);
     BOOST_TEST(alert_of(page.body) == msg_try_later);
     BOOST_TEST(retry_after(page) >= 1, "page Retry-After: '" << page.header("retry-after") << "'");
-    BOOST_TEST(!stranger.cookie("nidan_session").has_value());
+    BOOST_TEST(!stranger.cookie(nidan::cookie_names::session).has_value());
     const auto api = call(w.port(), "POST", "/api/v1/" + taro.portal + "/login", login_body(taro.id, password), "",
                           "application/json", from("198.51.100.2"));
     BOOST_TEST(api.status == 429);
@@ -249,7 +250,7 @@ BOOST_AUTO_TEST_CASE(on_a_shared_address_a_strangers_delayed_guess_neither_block
                    "throttle.address_base_delay_ms=3000", "throttle.address_max_delay_ms=3000"});
     browser owner(w.port());
     log_in(w, owner, taro);  // from elsewhere: the device cookie is the account's, not the address's
-    BOOST_TEST_REQUIRE(owner.cookie("nidan_device").has_value());
+    BOOST_TEST_REQUIRE(owner.cookie(nidan::cookie_names::device).has_value());
 
     // The attacker's free failure, then a guess that waits out the address's delay.
     browser attacker(w.port());

@@ -39,6 +39,7 @@
 #include "nidan_test/raw_http.hpp"
 #include "log_lines.hpp"
 #include "portal_client.hpp"
+#include "core/web/cookie_names.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -267,7 +268,7 @@ BOOST_AUTO_TEST_CASE(a_login_whose_requests_reach_three_nodes_holds_on_all_and_o
     const auto accepted = submit_code(c, taro, code_form, mail.code);
     BOOST_TEST_REQUIRE(accepted.status == 303, "code through node 2: " << accepted.status << "\n" << accepted.body);
     BOOST_TEST_REQUIRE(accepted.header("location") == taro.home_path());
-    const auto session = nidan_cookie(c, "nidan_session").value_or("");
+    const auto session = nidan_cookie(c, nidan::cookie_names::session).value_or("");
     BOOST_TEST_REQUIRE(!session.empty());
 
     for (std::size_t i = 0; i < 3; ++i) {

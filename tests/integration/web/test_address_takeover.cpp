@@ -26,6 +26,7 @@
 #include "nidan_test/catalog.hpp"
 #include "portal_client.hpp"
 #include "stored_state.hpp"
+#include "core/web/cookie_names.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -174,7 +175,7 @@ std::string finish_attack(world& w, attack& a, const std::string& code_page_text
     const auto in = submit_code(a.thief, taro, csrf, a.code);
     BOOST_TEST_REQUIRE(in.status == 303, in.body);
     BOOST_TEST_REQUIRE(in.header("location") == taro.home_path());
-    const auto session = a.thief.cookie("nidan_session").value_or("");
+    const auto session = a.thief.cookie(nidan::cookie_names::session).value_or("");
     BOOST_TEST_REQUIRE(get_with_session(w.port(), taro.verify_path(), session).status == 200);
     return session;
 }

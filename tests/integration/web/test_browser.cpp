@@ -35,6 +35,7 @@
 #include "nidan_test/process.hpp"
 #include "nidan_test/raw_http.hpp"
 #include "nidan_test/temp_dir.hpp"
+#include "core/web/cookie_names.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -458,7 +459,7 @@ BOOST_AUTO_TEST_CASE(mobile_choice_login_with_fullwidth_code_and_logout) {
     BOOST_TEST(b.count("ul.menu li a") == mc050_menu.size());
     w.screenshot("home", "mc050-home");
 
-    const auto session = b.cookie("nidan_session");
+    const auto session = b.cookie(nidan::cookie_names::session);
     BOOST_TEST_REQUIRE(session.has_value(), "no nidan_session cookie in the browser");
     BOOST_TEST(session->at("httpOnly").as_bool());
     BOOST_TEST(json::value_to<std::string>(session->at("sameSite")) == "Lax");
@@ -470,7 +471,7 @@ BOOST_AUTO_TEST_CASE(mobile_choice_login_with_fullwidth_code_and_logout) {
     const auto after_logout = b.wait_for_url("/mfes/users/login");
     BOOST_TEST_REQUIRE(ends_with(after_logout, "/mfes/users/login"), w.diagnostics());
     BOOST_TEST(contains(b.source(), "<h1>セルフケアログイン</h1>"));
-    BOOST_TEST(!b.cookie("nidan_session").has_value());
+    BOOST_TEST(!b.cookie(nidan::cookie_names::session).has_value());
     // The old session is dead: home sends the browser back to the login page.
     b.navigate(w.url("/portal/mc050/home"));
     BOOST_TEST(ends_with(b.wait_for_url("/mfes/users/login"), "/mfes/users/login"));
@@ -547,7 +548,7 @@ BOOST_AUTO_TEST_CASE(another_site_cannot_post_the_login_form) {
     BOOST_TEST_REQUIRE(ends_with(b.wait_for_url("/mfes/users/login"), "/mfes/users/login"), w.diagnostics());
     BOOST_TEST_REQUIRE(eventually([&] { return contains(b.source(), msg_forbidden); }, step_timeout, 100ms),
                        w.diagnostics());
-    BOOST_TEST(!b.cookie("nidan_session").has_value());
+    BOOST_TEST(!b.cookie(nidan::cookie_names::session).has_value());
     w.screenshot("cross-site-post", "cross-site-post");
 
     // The same browser, on the site itself, still logs in: the refusal was about the origin.

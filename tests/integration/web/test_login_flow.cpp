@@ -24,6 +24,7 @@
 #include "nidan_test/raw_http.hpp"
 #include "nidan_test/temp_dir.hpp"
 #include "portal_client.hpp"
+#include "core/web/cookie_names.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -88,7 +89,7 @@ private:
 // /auth/verify with exactly this session cookie ("" for none).
 http_reply verify_with(unsigned short port, const std::string& session) {
     browser b(port);
-    if (!session.empty()) b.set_cookie("nidan_session", session);
+    if (!session.empty()) b.set_cookie(nidan::cookie_names::session, session);
     return b.get("/auth/verify");
 }
 
@@ -129,7 +130,7 @@ BOOST_AUTO_TEST_CASE(successful_login_on_every_portal) {
             BOOST_TEST(alert_of(login.body).empty());
             const auto csrf = input_value(login.body, "csrf").value_or("");
             BOOST_TEST_REQUIRE(!csrf.empty());
-            const auto login_cookie = set_cookie_named(login, "nidan_login");
+            const auto login_cookie = set_cookie_named(login, nidan::cookie_names::login_form);
             BOOST_TEST_REQUIRE(login_cookie.has_value());
             BOOST_TEST(login_cookie->value == csrf);
             BOOST_TEST(login_cookie->has("httponly"));
@@ -137,7 +138,7 @@ BOOST_AUTO_TEST_CASE(successful_login_on_every_portal) {
             const auto posted = submit_login(b, a, csrf, a.id, password);
             BOOST_TEST_REQUIRE(posted.status == 303, posted.body);
             BOOST_TEST(posted.header("location") == a.code_path());
-            const auto pending_cookie = set_cookie_named(posted, "nidan_session");
+            const auto pending_cookie = set_cookie_named(posted, nidan::cookie_names::session);
             BOOST_TEST_REQUIRE(pending_cookie.has_value());
             BOOST_TEST(pending_cookie->value.size() >= 32u);
             BOOST_TEST(pending_cookie->has("httponly"));
@@ -167,7 +168,7 @@ BOOST_AUTO_TEST_CASE(successful_login_on_every_portal) {
             const auto accepted = submit_code(b, a, code_form_csrf, mail.code);
             BOOST_TEST_REQUIRE(accepted.status == 303, accepted.body);
             BOOST_TEST(accepted.header("location") == a.home_path());
-            const auto session_cookie = set_cookie_named(accepted, "nidan_session");
+            const auto session_cookie = set_cookie_named(accepted, nidan::cookie_names::session);
             BOOST_TEST_REQUIRE(session_cookie.has_value());
             BOOST_TEST(session_cookie->has("httponly"));
             BOOST_TEST(session_cookie->attribute("samesite") == "Lax");
@@ -198,7 +199,7 @@ BOOST_AUTO_TEST_CASE(successful_login_on_every_portal) {
             // The code-pending id died with the login.
             BOOST_TEST(verify_with(w.port(), pending).status == 401);
             browser stale(w.port());
-            stale.set_cookie("nidan_session", pending);
+            stale.set_cookie(nidan::cookie_names::session, pending);
             const auto stale_code = stale.get(a.code_path());
             BOOST_TEST(stale_code.status == 303);
             BOOST_TEST(stale_code.header("location") == a.login_path);
@@ -206,7 +207,7 @@ BOOST_AUTO_TEST_CASE(successful_login_on_every_portal) {
             // The code is used up: posting it again (with the code form's token, which the login
             // replaced) is refused and changes nothing.
             const auto reused = submit_code(b, a, code_form_csrf, mail.code);
-            BOOST_TEST(!set_cookie_named(reused, "nidan_session").has_value());
+            BOOST_TEST(!set_cookie_named(reused, nidan::cookie_names::session).has_value());
             if (reused.status == 303)
                 BOOST_TEST(reused.header("location") == a.login_path);
             else
@@ -259,17 +260,17 @@ BOOST_AUTO_TEST_CASE(wrong_password_and_unknown_id_look_the_same) {
     BOOST_TEST(wrong.status == 401);
     BOOST_TEST(contains(wrong.body, login_heading));
     BOOST_TEST(alert_of(wrong.body) == msg_bad_credentials);
-    BOOST_TEST(!set_cookie_named(wrong, "nidan_session").has_value());
+    BOOST_TEST(!set_cookie_named(wrong, nidan::cookie_names::session).has_value());
     BOOST_TEST(!contains(wrong.body, password));
 
     csrf = input_value(wrong.body, "csrf").value_or("");
     BOOST_TEST_REQUIRE(!csrf.empty());
-    BOOST_TEST(b.cookie("nidan_login").value_or("") == csrf);  // the refusal hands out a fresh form
+    BOOST_TEST(b.cookie(nidan::cookie_names::login_form).value_or("") == csrf);  // the refusal hands out a fresh form
     const auto unknown = submit_login(b, ip_phone, csrf, "nobody", password);
     BOOST_TEST(unknown.status == 401);
     BOOST_TEST(contains(unknown.body, login_heading));
     BOOST_TEST(alert_of(unknown.body) == alert_of(wrong.body));
-    BOOST_TEST(!set_cookie_named(unknown, "nidan_session").has_value());
+    BOOST_TEST(!set_cookie_named(unknown, nidan::cookie_names::session).has_value());
 
     // An ID of another portal is unknown here.
     browser c(w.port());
@@ -277,8 +278,8 @@ BOOST_AUTO_TEST_CASE(wrong_password_and_unknown_id_look_the_same) {
     BOOST_TEST(elsewhere.status == 401);
     BOOST_TEST(alert_of(elsewhere.body) == msg_bad_credentials);
 
-    BOOST_TEST(!b.cookie("nidan_session").has_value());
-    BOOST_TEST(!c.cookie("nidan_session").has_value());
+    BOOST_TEST(!b.cookie(nidan::cookie_names::session).has_value());
+    BOOST_TEST(!c.cookie(nidan::cookie_names::session).has_value());
     BOOST_TEST(b.get("/auth/verify").status == 401);
     BOOST_TEST(b.get(ip_phone.code_path()).header("location") == ip_phone.login_path);
     BOOST_TEST(w.no_mail_for(2s), w.relay().output());
@@ -297,7 +298,7 @@ BOOST_AUTO_TEST_CASE(full_width_code_with_blanks_is_accepted_letters_are_not) {
             BOOST_TEST(refused.status == 400);
             BOOST_TEST(contains(refused.body, code_heading));
             BOOST_TEST(alert_of(refused.body) == msg_code_format);
-            BOOST_TEST(b.cookie("nidan_session").value_or("") == pending);
+            BOOST_TEST(b.cookie(nidan::cookie_names::session).value_or("") == pending);
         }
     }
     BOOST_TEST(verify_with(w.port(), pending).status == 401);
@@ -339,8 +340,8 @@ BOOST_AUTO_TEST_CASE(five_wrong_codes_kill_the_code) {
     const auto too_late = submit_code(b, mc050, csrf, right);
     BOOST_TEST(too_late.status == 303);
     BOOST_TEST(too_late.header("location") == mc050.login_path);
-    BOOST_TEST(!set_cookie_named(too_late, "nidan_session").has_value());
-    BOOST_TEST(b.cookie("nidan_session").value_or("") == pending);
+    BOOST_TEST(!set_cookie_named(too_late, nidan::cookie_names::session).has_value());
+    BOOST_TEST(b.cookie(nidan::cookie_names::session).value_or("") == pending);
     BOOST_TEST(b.get("/auth/verify").status == 401);
     BOOST_TEST(b.get(mc050.home_path()).header("location") == mc050.login_path);
 }
@@ -360,7 +361,7 @@ BOOST_AUTO_TEST_CASE(an_expired_code_is_refused) {
     BOOST_TEST(expired.status == 401);
     BOOST_TEST(contains(expired.body, login_heading));
     BOOST_TEST(alert_of(expired.body) == msg_expired_prefix + "1" + msg_expired_suffix);
-    BOOST_TEST(!set_cookie_named(expired, "nidan_session").has_value());
+    BOOST_TEST(!set_cookie_named(expired, nidan::cookie_names::session).has_value());
     BOOST_TEST(b.get("/auth/verify").status == 401);
     // Trying again does not revive it.
     BOOST_TEST(submit_code(b, ip_phone, csrf, right).status == 401);
@@ -381,7 +382,7 @@ BOOST_AUTO_TEST_CASE(only_the_newest_code_of_an_account_is_live) {
     const auto superseded = submit_code(first, ip_phone, first_csrf, first_code);
     BOOST_TEST(superseded.status == 401);
     BOOST_TEST(contains(superseded.body, login_heading));
-    BOOST_TEST(!set_cookie_named(superseded, "nidan_session").has_value());
+    BOOST_TEST(!set_cookie_named(superseded, nidan::cookie_names::session).has_value());
     BOOST_TEST(first.get("/auth/verify").status == 401);
 
     const auto accepted = submit_code(second, ip_phone, second_csrf, second_code);
@@ -411,15 +412,15 @@ BOOST_AUTO_TEST_CASE(logout_ends_the_session) {
     const auto out = b.post_form(freevoice.logout_path(), {{"csrf", csrf}});
     BOOST_TEST(out.status == 303);
     BOOST_TEST(out.header("location") == freevoice.login_path);
-    const auto cleared = set_cookie_named(out, "nidan_session");
+    const auto cleared = set_cookie_named(out, nidan::cookie_names::session);
     BOOST_TEST_REQUIRE(cleared.has_value());
     BOOST_TEST(cleared->attribute("max-age") == "0");
     BOOST_TEST(cleared->attribute("path") == "/");
-    BOOST_TEST(!b.cookie("nidan_session").has_value());
+    BOOST_TEST(!b.cookie(nidan::cookie_names::session).has_value());
 
     BOOST_TEST(verify_with(w.port(), session).status == 401);
     browser old(w.port());
-    old.set_cookie("nidan_session", session);
+    old.set_cookie(nidan::cookie_names::session, session);
     const auto after = old.get(freevoice.home_path());
     BOOST_TEST(after.status == 303);
     BOOST_TEST(after.header("location") == freevoice.login_path);
@@ -440,7 +441,7 @@ BOOST_AUTO_TEST_CASE(login_csrf_is_enforced) {
         {"no nidan_login cookie",
          [&](browser& b) {
              const auto csrf = open_login(b, a);
-             b.drop_cookie("nidan_login");
+             b.drop_cookie(nidan::cookie_names::login_form);
              return submit_login(b, a, csrf, a.id, password);
          }},
         {"field from another form",
@@ -456,7 +457,7 @@ BOOST_AUTO_TEST_CASE(login_csrf_is_enforced) {
          }},
         {"unsigned token in cookie and field",
          [&](browser& b) {
-             b.set_cookie("nidan_login", "forged-token");
+             b.set_cookie(nidan::cookie_names::login_form, "forged-token");
              return submit_login(b, a, "forged-token", a.id, password);
          }},
         {"Origin of another site",
@@ -469,8 +470,8 @@ BOOST_AUTO_TEST_CASE(login_csrf_is_enforced) {
             browser b(w.port());
             const auto reply = r.send(b);
             BOOST_TEST(reply.status == 403);
-            BOOST_TEST(!set_cookie_named(reply, "nidan_session").has_value());
-            BOOST_TEST(!b.cookie("nidan_session").has_value());
+            BOOST_TEST(!set_cookie_named(reply, nidan::cookie_names::session).has_value());
+            BOOST_TEST(!b.cookie(nidan::cookie_names::session).has_value());
             BOOST_TEST(b.get("/auth/verify").status == 401);
             BOOST_TEST(b.get(a.code_path()).header("location") == a.login_path);
             if (contains(reply.body, login_heading)) BOOST_TEST(alert_of(reply.body) == msg_form_expired);
@@ -485,7 +486,7 @@ BOOST_AUTO_TEST_CASE(login_csrf_is_enforced) {
     const auto code = w.next_code(a.email).code;
     const auto bad_token = submit_code(b, a, csrf + "x", code);
     BOOST_TEST(bad_token.status == 403);
-    BOOST_TEST(!set_cookie_named(bad_token, "nidan_session").has_value());
+    BOOST_TEST(!set_cookie_named(bad_token, nidan::cookie_names::session).has_value());
     BOOST_TEST(submit_code(b, a, "", code).status == 403);
     BOOST_TEST(b.get("/auth/verify").status == 401);
     const auto accepted = submit_code(b, a, csrf, code);
@@ -531,13 +532,13 @@ BOOST_AUTO_TEST_CASE(bad_login_input_gets_a_clear_4xx) {
         BOOST_TEST_CONTEXT(row.name) {
             auto body = row.body;
             for (auto at = body.find("{csrf}"); at != std::string::npos; at = body.find("{csrf}"))
-                body.replace(at, 6, form_encode(b.cookie("nidan_login").value_or("")));
+                body.replace(at, 6, form_encode(b.cookie(nidan::cookie_names::login_form).value_or("")));
             const auto reply = b.post(a.login_path, body, row.content_type);
             BOOST_TEST(reply.status == row.status);
             BOOST_TEST(reply.status >= 400);
             BOOST_TEST(reply.status < 500);
-            BOOST_TEST(!set_cookie_named(reply, "nidan_session").has_value());
-            BOOST_TEST(!b.cookie("nidan_session").has_value());
+            BOOST_TEST(!set_cookie_named(reply, nidan::cookie_names::session).has_value());
+            BOOST_TEST(!b.cookie(nidan::cookie_names::session).has_value());
             if (reply.status == 401) BOOST_TEST(alert_of(reply.body) == msg_bad_credentials);
             if (reply.status == 400) BOOST_TEST(alert_of(reply.body) == msg_bad_form);
             BOOST_TEST(!contains(reply.body, password));
@@ -609,7 +610,7 @@ BOOST_AUTO_TEST_CASE(a_known_device_is_not_slowed_by_failures_from_elsewhere) {
     world w({"server.trusted_proxies=127.0.0.1"});
     browser owner(w.port());
     log_in(w, owner, ip_phone);
-    BOOST_TEST_REQUIRE(owner.cookie("nidan_device").has_value());
+    BOOST_TEST_REQUIRE(owner.cookie(nidan::cookie_names::device).has_value());
 
     // Seven wrong passwords, each from another address (through the trusted proxy), so only the
     // per-account counter grows.
@@ -640,7 +641,7 @@ BOOST_AUTO_TEST_CASE(a_lock_limit_locks_strangers_out_until_support_unlocks) {
     const auto& a = freevoice;
     browser owner(w.port());
     log_in(w, owner, a);
-    BOOST_TEST_REQUIRE(owner.cookie("nidan_device").has_value());
+    BOOST_TEST_REQUIRE(owner.cookie(nidan::cookie_names::device).has_value());
 
     for (int i = 0; i < 3; ++i) {
         browser attacker(w.port());
@@ -657,7 +658,7 @@ BOOST_AUTO_TEST_CASE(a_lock_limit_locks_strangers_out_until_support_unlocks) {
     BOOST_TEST(right.status == 403);
     BOOST_TEST(contains(right.body, "ログインはロックされています"));
     BOOST_TEST(contains(right.body, "https://comm.rakuten.co.jp/toiawase/selfcare-mail/"));
-    BOOST_TEST(!stranger.cookie("nidan_session").has_value());
+    BOOST_TEST(!stranger.cookie(nidan::cookie_names::session).has_value());
     // The owner's browser, which logged in before, is not locked out.
     const auto mails_before = w.mails_received();
     log_in(w, owner, a);

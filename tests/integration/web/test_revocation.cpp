@@ -17,6 +17,7 @@
 #include "nidan_test/browser.hpp"
 #include "nidan_test/login_world.hpp"
 #include "portal_client.hpp"
+#include "core/web/cookie_names.hpp"
 
 using namespace nidan_test;
 using namespace std::chrono_literals;
@@ -70,7 +71,7 @@ credentials collect(world& w) {
     credentials c;
     browser b(w.port());
     c.cookie_session = log_in(w, b, taro);
-    c.device_cookie = b.cookie("nidan_device").value_or("");
+    c.device_cookie = b.cookie(nidan::cookie_names::device).value_or("");
     BOOST_TEST_REQUIRE(!c.device_cookie.empty());
     const auto api_side = log_in_over_api(w);
     c.api_token = api_side.token;
@@ -89,7 +90,7 @@ credentials collect(world& w) {
 // The code of the half-way browser, entered after the revocation with the form it had read.
 http_reply redeem_pending(world& w, const credentials& c) {
     browser b(w.port());
-    b.set_cookie("nidan_session", c.pending_session);
+    b.set_cookie(nidan::cookie_names::session, c.pending_session);
     return b.post_form(taro.code_path(), {{"csrf", c.pending_csrf}, {"code", c.pending_code}});
 }
 
@@ -104,14 +105,14 @@ void check_sessions_refused(world& w, const credentials& c) {
     BOOST_TEST(api_session.error() == "unauthenticated");
     const auto redeemed = redeem_pending(w, c);
     BOOST_TEST(redeemed.header("location") != taro.home_path(), "a revoked pending code logged in");
-    if (const auto issued = set_cookie_named(redeemed, "nidan_session"))
+    if (const auto issued = set_cookie_named(redeemed, nidan::cookie_names::session))
         BOOST_TEST(get_with_session(w.port(), taro.verify_path(), issued->value).status == 401);
 }
 
 // A browser presenting the device cookie (and the right password) tries to log in again.
 http_reply log_in_with_device(world& w, const std::string& device_cookie, const std::string& pw = account_password) {
     browser b(w.port());
-    b.set_cookie("nidan_device", device_cookie);
+    b.set_cookie(nidan::cookie_names::device, device_cookie);
     const auto csrf = open_login(b, taro);
     return submit_login(b, taro, csrf, taro.id, pw);
 }
@@ -218,7 +219,7 @@ BOOST_AUTO_TEST_CASE(the_web_password_change_ends_the_other_sessions_and_keeps_i
     BOOST_TEST(contains(changed.body, catalog_text("ja", "account.password_changed")));
     // This browser stays logged in and gets a new device cookie; the others are out.
     BOOST_TEST(get_with_session(w.port(), taro.verify_path(), my_session).status == 200);
-    const auto new_device = set_cookie_named(changed, "nidan_device");
+    const auto new_device = set_cookie_named(changed, nidan::cookie_names::device);
     BOOST_TEST_REQUIRE(new_device.has_value());
     BOOST_TEST(new_device->value != c.device_cookie);
     check_sessions_refused(w, c);
@@ -251,14 +252,14 @@ BOOST_AUTO_TEST_CASE(logout_can_forget_the_device_cookie) {
         BOOST_TEST_CONTEXT("forget_device " << forget) {
             browser b(w.port());
             log_in(w, b, taro);
-            BOOST_TEST_REQUIRE(b.cookie("nidan_device").has_value());
+            BOOST_TEST_REQUIRE(b.cookie(nidan::cookie_names::device).has_value());
             const auto home = b.get(taro.home_path());
             BOOST_TEST(contains(home.body, "name=\"forget_device\""));
             form_fields fields{{"csrf", input_value(home.body, "csrf").value_or("")}};
             if (forget) fields.emplace_back("forget_device", "1");
             const auto out = b.post_form(taro.logout_path(), fields);
             BOOST_TEST(out.status == 303);
-            BOOST_TEST(b.cookie("nidan_device").has_value() == !forget);
+            BOOST_TEST(b.cookie(nidan::cookie_names::device).has_value() == !forget);
             const auto log = w.server().log_text();
             BOOST_TEST(contains(log, "event=logout.device_forgotten portal=ip-phone id=taro") == forget, log);
         }

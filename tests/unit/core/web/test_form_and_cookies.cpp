@@ -3,6 +3,7 @@
 
 #include "core/web/cookies.hpp"
 #include "core/web/form_data.hpp"
+#include "core/web/cookie_names.hpp"
 
 using namespace nidan;
 
@@ -36,14 +37,14 @@ BOOST_AUTO_TEST_CASE(forms_parse_strictly) {
 BOOST_AUTO_TEST_CASE(cookies_are_found_and_written_with_their_flags) {
     const std::string header = "other=1; __Host-nidan_session=abc_DEF-123; broken; nidan_session=plain; q=\"quoted\"";
     BOOST_TEST(find_cookie(header, "__Host-nidan_session").value_or("") == "abc_DEF-123");
-    BOOST_TEST(find_cookie(header, "nidan_session").value_or("") == "plain");
+    BOOST_TEST(find_cookie(header, nidan::cookie_names::session).value_or("") == "plain");
     BOOST_TEST(find_cookie(header, "q").value_or("") == "quoted");
     BOOST_TEST(!find_cookie(header, "missing").has_value());
     BOOST_TEST(!find_cookie("", "x").has_value());
 
-    BOOST_TEST(set_cookie_value("nidan_session", "v1", {false, std::nullopt}) ==
+    BOOST_TEST(set_cookie_value(nidan::cookie_names::session, "v1", {false, std::nullopt}) ==
                "nidan_session=v1; Path=/; HttpOnly; SameSite=Lax");
-    BOOST_TEST(set_cookie_value("nidan_session", "v1", {true, 0}) ==
+    BOOST_TEST(set_cookie_value(nidan::cookie_names::session, "v1", {true, 0}) ==
                "__Host-nidan_session=v1; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0");
     BOOST_CHECK_THROW(set_cookie_value("n", "a;b", {}), std::invalid_argument);
     BOOST_CHECK_THROW(set_cookie_value("n", "a b", {}), std::invalid_argument);
