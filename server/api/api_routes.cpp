@@ -173,7 +173,7 @@ public:
         : templates_(s.templates), portal_(p), base_("/api/v1/" + p.id), steps_(s, p),
           default_language_(p.language.empty() ? s.cfg.operator_info.language : p.language) {}
 
-    void add_routes(router& routes);
+    void add_routes(router& routes, const std::vector<route_row>& table);
 
 private:
     using member = awaitable<response> (api_flow::*)(request_context&);
@@ -364,13 +364,19 @@ awaitable<response> api_flow::logout(request_context& ctx) {
     co_return res;
 }
 
-void api_flow::add_routes(router& routes) {
-    auto bind = [this](member m) { return [this, m](request_context& ctx) { return guarded(ctx, m); }; };
-    routes.add(http::verb::post, base_ + "/login", bind(&api_flow::login));
-    routes.add(http::verb::post, base_ + "/code", bind(&api_flow::code));
-    routes.add(http::verb::post, base_ + "/address", bind(&api_flow::address));
-    routes.add(http::verb::get, base_ + "/session", bind(&api_flow::session));
-    routes.add(http::verb::post, base_ + "/logout", bind(&api_flow::logout));
+void api_flow::add_routes(router& routes, const std::vector<route_row>& table) {
+    auto bind = [this](member m) -> handler { return [this, m](request_context& ctx) { return guarded(ctx, m); }; };
+    for (const auto& row : table) {
+        if (row.portal != portal_.id) continue;
+        switch (row.kind) {
+        case route_kind::api_login: routes.add(row, bind(&api_flow::login)); break;
+        case route_kind::api_code: routes.add(row, bind(&api_flow::code)); break;
+        case route_kind::api_address: routes.add(row, bind(&api_flow::address)); break;
+        case route_kind::api_session: routes.add(row, bind(&api_flow::session)); break;
+        case route_kind::api_logout: routes.add(row, bind(&api_flow::logout)); break;
+        default: break;  // the portal's pages
+        }
+    }
 }
 
 }  // namespace
@@ -382,7 +388,7 @@ struct api_site::flows {
 api_site::api_site(app_state& app, const portal_services& services) : flows_(std::make_unique<flows>()) {
     for (const auto& portal : services.cfg.portals) {
         flows_->all.push_back(std::make_unique<api_flow>(services, portal));
-        flows_->all.back()->add_routes(app.routes);
+        flows_->all.back()->add_routes(app.routes, app.route_rows);
     }
 }
 

@@ -135,7 +135,7 @@ struct server_app::parts {
           statics(cfg.server.static_dir, cfg.server.static_max_age),
           hashes(cfg.hash.threads, cfg.hash.max_queue),
           tls(make_tls_context(cfg.tls)),
-          state(cfg, errors),
+          state(cfg, errors, templates.languages()),
           hasher(hash_params{cfg.hash.memory_kib, cfg.hash.iterations}, cfg.hash.max_cost_factor),
           mailer(cfg, templates),
           nodes_gate(gate, *store, gate_entry_life(cfg.throttle)),
@@ -147,7 +147,7 @@ struct server_app::parts {
           sweep_timer(ioc) {
         check_portal_texts(cfg, templates);
         warn_exposed_files(cfg);
-        add_health_routes(state.routes, *store);
+        add_health_routes(state.routes, state.route_rows, *store);
         add_metrics_route(state, {*store, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
@@ -157,12 +157,17 @@ struct server_app::parts {
                                        state.stopping, [this] { delivery.notify(); }, std::move(secret)};
         portals = std::make_unique<portal_site>(state, services);
         api = std::make_unique<api_site>(state, services);
-        state.routes.add_prefix(http::verb::get, std::string(static_files::url_prefix),
-                                [this](request_context& ctx) -> awaitable<response> {
-                                    if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);
-                                    co_return errors.make(http::status::not_found, ctx.req.version(), ctx.req.keep_alive());
-                                });
-        bind();
+        for (const auto& row : state.route_rows)
+            if (row.kind == route_kind::static_files)
+                state.routes.add(row, [this](request_context& ctx) -> awaitable<response> {
+                    if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);
+                    co_return errors.make(http::status::not_found, ctx.req.version(), ctx.req.keep_alive(), {},
+                                          errors.language_of(ctx.req));
+                });
+        // Each row of the table has its handler, or the table and the code have drifted apart.
+        if (state.routes.rows_added() != state.route_rows.size())
+            throw std::logic_error("route table: " + std::to_string(state.route_rows.size()) + " rows, " +
+                                   std::to_string(state.routes.rows_added()) + " bound");        bind();
     }
 
     // Created on first start; keys the code MACs and the signed form tokens. With

@@ -12,5 +12,6 @@ int user_command(std::vector<std::string> args);
 int outbox_command(std::vector<std::string> args);
 int db_command(std::vector<std::string> args);
 int mail_command(std::vector<std::string> args);
+int routes_command(std::vector<std::string> args);
 
 }  // namespace nidan::cli

@@ -16,6 +16,7 @@ commands:
   outbox  the mail queue            nidan outbox list|retry|purge ...
   db      the storage schema        nidan db status|migrate
   mail    check the relay settings  nidan mail test --to ADDRESS
+  routes  every route it serves     nidan routes
   help    this text
 
 Every command takes --config FILE and --set section.key=value (repeatable).
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     if (command == "outbox") return nidan::cli::outbox_command(std::move(args));
     if (command == "db") return nidan::cli::db_command(std::move(args));
     if (command == "mail") return nidan::cli::mail_command(std::move(args));
+    if (command == "routes") return nidan::cli::routes_command(std::move(args));
     std::cerr << "nidan: unknown command '" << command << "'\n" << usage;
     return 2;
 }

@@ -12,14 +12,16 @@ namespace nidan::server {
 
 struct app_state {
     const config& cfg;
+    // Every route (server/http/route_table.hpp); `routes` is filled from it.
+    const std::vector<route_row> route_rows;
     router routes;
     const error_pages& errors;
     connection_tracker connections;
     std::atomic<bool> stopping{false};
     const std::vector<net::ip::address> trusted_proxies;
 
-    app_state(const config& c, const error_pages& e)
-        : cfg(c), errors(e), connections(c.server.max_connections, c.server.max_connections_per_client), trusted_proxies(parse_proxies(c.server.trusted_proxies)) {}
+    app_state(const config& c, const error_pages& e, const std::vector<std::string>& languages)
+        : cfg(c), route_rows(route_table(c, languages)), errors(e), connections(c.server.max_connections, c.server.max_connections_per_client), trusted_proxies(parse_proxies(c.server.trusted_proxies)) {}
 };
 
 }  // namespace nidan::server

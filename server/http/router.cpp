@@ -2,6 +2,14 @@
 
 namespace nidan::server {
 
+void router::add(const route_row& row, handler h) {
+    if (row.prefix)
+        add_prefix(row.method, row.path, std::move(h));
+    else
+        add(row.method, row.path, std::move(h));
+    ++rows_added_;
+}
+
 void router::add(http::verb method, std::string path, handler h) {
     exact_[std::move(path)][method] = std::move(h);
 }

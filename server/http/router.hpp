@@ -10,6 +10,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "server/base/http_types.hpp"
+#include "server/http/route_table.hpp"
 
 namespace nidan::server {
 
@@ -24,6 +25,12 @@ using handler = std::function<awaitable<response>(request_context&)>;
 
 class router {
 public:
+    // A row of the route table (server/http/route_table.hpp) and its handler: how every route
+    // gets here.
+    void add(const route_row& row, handler h);
+    // Rows added so far: the app checks that each row of the table got its handler.
+    std::size_t rows_added() const { return rows_added_; }
+
     void add(http::verb method, std::string path, handler h);
     // Every path under prefix (which ends in '/').
     void add_prefix(http::verb method, std::string prefix, handler h);
@@ -40,6 +47,7 @@ private:
 
     std::map<std::string, methods, std::less<>> exact_;
     std::vector<std::pair<std::string, methods>> prefixes_;
+    std::size_t rows_added_ = 0;
 };
 
 }  // namespace nidan::server

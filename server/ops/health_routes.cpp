@@ -20,12 +20,11 @@ response plain(const request& req, http::status status, std::string body) {
 
 }  // namespace
 
-void add_health_routes(router& routes, storage::backend& store) {
-    routes.add(http::verb::get, "/healthz", [](request_context& ctx) -> awaitable<response> {
+void add_health_routes(router& routes, const std::vector<route_row>& table, storage::backend& store) {
+    const handler healthz = [](request_context& ctx) -> awaitable<response> {
         co_return plain(ctx.req, http::status::ok, "ok\n");
-    });
-
-    routes.add(http::verb::get, "/readyz", [&store](request_context& ctx) -> awaitable<response> {
+    };
+    const handler readyz = [&store](request_context& ctx) -> awaitable<response> {
         // An empty write proves the storage takes writes: the LMDB write lock and writer thread,
         // or a database connection that commits.
         const auto ec = co_await write(store, [](storage::record_store&) {});
@@ -35,7 +34,11 @@ void add_health_routes(router& routes, storage::backend& store) {
             co_return plain(ctx.req, http::status::service_unavailable, "not ready: " + why + "\n");
         }
         co_return plain(ctx.req, http::status::ok, "ready\n");
-    });
+    };
+    for (const auto& row : table) {
+        if (row.kind == route_kind::healthz) routes.add(row, healthz);
+        if (row.kind == route_kind::readyz) routes.add(row, readyz);
+    }
 }
 
 }  // namespace nidan::server

@@ -6,6 +6,6 @@
 
 namespace nidan::server {
 
-void add_health_routes(router& routes, storage::backend& store);
+void add_health_routes(router& routes, const std::vector<route_row>& table, storage::backend& store);
 
 }  // namespace nidan::server

@@ -92,7 +92,7 @@ void storage_samples(std::string& out, const std::vector<storage::metric_sample>
 }  // namespace
 
 void add_metrics_route(app_state& app, metrics_sources sources) {
-    app.routes.add(http::verb::get, "/metrics", [&app, sources](request_context& ctx) -> awaitable<response> {
+    const handler serve = [&app, sources](request_context& ctx) -> awaitable<response> {
         storage::outbox_stats outbox;
         const auto read_ec = co_await read(sources.store, [&outbox](const storage::record_view& v) { outbox = v.outbox_statistics(); });
         if (read_ec) throw std::system_error(read_ec, "storage read");
@@ -149,7 +149,9 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
         res.body() = std::move(body);
         res.prepare_payload();
         co_return res;
-    });
+    };
+    for (const auto& row : app.route_rows)
+        if (row.kind == route_kind::metrics) app.routes.add(row, serve);
 }
 
 }  // namespace nidan::server

@@ -144,24 +144,31 @@ portal_flow::locked_form portal_flow::address_lock_of(login::address_lock lock) 
     return lock == login::address_lock::change_cancelled ? locked_form::address_cancelled : locked_form::address;
 }
 
-void portal_flow::add_routes(router& routes) {
-    auto bind = [this](awaitable<response> (portal_flow::*member)(request_context&)) {
+void portal_flow::add_routes(router& routes, const std::vector<route_row>& table) {
+    using k = route_kind;
+    auto bind = [this](awaitable<response> (portal_flow::*member)(request_context&)) -> handler {
         return [this, member](request_context& ctx) { return (this->*member)(ctx); };
     };
-    routes.add(http::verb::get, portal_.login_path, bind(&portal_flow::login_page));
-    routes.add(http::verb::post, portal_.login_path, bind(&portal_flow::login_submit));
-    routes.add(http::verb::get, base_ + "/code", bind(&portal_flow::code_page));
-    routes.add(http::verb::post, base_ + "/code", bind(&portal_flow::code_submit));
-    routes.add(http::verb::get, base_ + "/address", bind(&portal_flow::address_page));
-    routes.add(http::verb::post, base_ + "/address", bind(&portal_flow::address_submit));
-    routes.add(http::verb::get, base_ + "/home", bind(&portal_flow::home_page));
-    if (portal_.home == "account") {
-        routes.add(http::verb::post, base_ + "/email", bind(&portal_flow::change_email));
-        routes.add(http::verb::post, base_ + "/password", bind(&portal_flow::change_password));
+    for (const auto& row : table) {
+        if (row.portal != portal_.id) continue;
+        awaitable<response> (portal_flow::*member)(request_context&) = nullptr;
+        switch (row.kind) {
+        case k::login_page: member = &portal_flow::login_page; break;
+        case k::login_submit: member = &portal_flow::login_submit; break;
+        case k::code_page: member = &portal_flow::code_page; break;
+        case k::code_submit: member = &portal_flow::code_submit; break;
+        case k::address_page: member = &portal_flow::address_page; break;
+        case k::address_submit: member = &portal_flow::address_submit; break;
+        case k::home_page: member = &portal_flow::home_page; break;
+        case k::change_email: member = &portal_flow::change_email; break;
+        case k::change_password: member = &portal_flow::change_password; break;
+        case k::logout: member = &portal_flow::logout; break;
+        case k::cancel_page: member = &portal_flow::cancel_page; break;
+        case k::cancel_submit: member = &portal_flow::cancel_submit; break;
+        default: continue;  // the API's and the proxies' rows of this portal
+        }
+        routes.add(row, bind(member));
     }
-    routes.add(http::verb::post, base_ + "/logout", bind(&portal_flow::logout));
-    routes.add(http::verb::get, base_ + "/address/cancel", bind(&portal_flow::cancel_page));
-    routes.add(http::verb::post, base_ + "/address/cancel", bind(&portal_flow::cancel_submit));
 }
 
 }  // namespace nidan::server

@@ -59,7 +59,8 @@ public:
     portal_flow(portal_services s, const portal_config& p, const error_pages& errors)
         : s_(s), portal_(p), errors_(errors), base_("/portal/" + p.id), steps_(std::move(s), p) {}
 
-    void add_routes(router& routes);
+    // Binds the table's rows of this portal's pages.
+    void add_routes(router& routes, const std::vector<route_row>& table);
 
 private:
     awaitable<response> login_page(request_context& ctx);

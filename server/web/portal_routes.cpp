@@ -17,7 +17,7 @@ struct portal_site::flows {
 portal_site::portal_site(app_state& app, portal_services services) : flows_(std::make_unique<flows>()) {
     for (const auto& portal : services.cfg.portals) {
         flows_->all.push_back(std::make_unique<portal_flow>(services, portal, app.errors));
-        flows_->all.back()->add_routes(app.routes);
+        flows_->all.back()->add_routes(app.routes, app.route_rows);
     }
 
     // GET /auth/verify/<portal>: 200 only for a session of that portal. GET /auth/verify: 200 for
@@ -46,22 +46,27 @@ portal_site::portal_site(app_state& app, portal_services services) : flows_(std:
         res.prepare_payload();
         co_return res;
     };
-    // GET /lang/<tag>: the language switch of every page (server/web/language_switch.hpp).
+    // The language switch of every page (server/web/language_switch.hpp): back to ?next=, or to
+    // the first portal's login page.
     const bool secure = services.cfg.tls.enabled || services.cfg.server.behind_tls;
     const auto home = services.cfg.portals.front().login_path;
-    for (const auto& language : services.templates.languages()) {
-        app.routes.add(http::verb::get, std::string(language_switch_prefix) + language,
-                       [language, secure, home](request_context& ctx) -> awaitable<response> {
-                           co_return switch_language(ctx.req, language, secure, home);
-                       });
-    }
-    if (services.cfg.auth.verify_any_portal) {
-        app.routes.add(http::verb::get, "/auth/verify",
-                       [verify](request_context& ctx) -> awaitable<response> { co_return co_await verify(ctx, {}); });
-    }
-    for (const auto& portal : services.cfg.portals) {
-        app.routes.add(http::verb::get, "/auth/verify/" + portal.id,
-                       [verify, id = portal.id](request_context& ctx) -> awaitable<response> { co_return co_await verify(ctx, id); });
+    for (const auto& row : app.route_rows) {
+        switch (row.kind) {
+        case route_kind::language_switch:
+            app.routes.add(row, [language = row.language, secure, home](request_context& ctx) -> awaitable<response> {
+                co_return switch_language(ctx.req, language, secure, home);
+            });
+            break;
+        case route_kind::verify_any:
+            app.routes.add(row, [verify](request_context& ctx) -> awaitable<response> { co_return co_await verify(ctx, {}); });
+            break;
+        case route_kind::verify_portal:
+            app.routes.add(row, [verify, id = row.portal](request_context& ctx) -> awaitable<response> {
+                co_return co_await verify(ctx, id);
+            });
+            break;
+        default: break;
+        }
     }
 }
 
