@@ -18,46 +18,6 @@ static_assert(lists_every_value_in_order(all_throttle_refusals));
 
 }  // namespace
 
-std::string_view name_of(password_result r) noexcept {
-    switch (r) {
-    case password_result::code_sent: return "code_sent";
-    case password_result::address_required: return "address_required";
-    case password_result::invalid_credentials: return "invalid_credentials";
-    case password_result::locked: return "locked";
-    case password_result::too_many_codes: return "too_many_codes";
-    case password_result::busy: return "busy";
-    case password_result::unavailable: return "unavailable";
-    }
-    return "unknown";
-}
-
-std::string_view name_of(code_result r) noexcept {
-    switch (r) {
-    case code_result::accepted: return "accepted";
-    case code_result::wrong: return "wrong";
-    case code_result::dead: return "dead";
-    case code_result::expired: return "expired";
-    case code_result::bad_format: return "bad_format";
-    case code_result::unavailable: return "unavailable";
-    }
-    return "unknown";
-}
-
-std::string_view name_of(address_result r) noexcept {
-    switch (r) {
-    case address_result::code_sent: return "code_sent";
-    case address_result::wrong_phone: return "wrong_phone";
-    case address_result::locked: return "locked";
-    case address_result::rate_limited: return "rate_limited";
-    case address_result::no_account: return "no_account";
-    case address_result::bad_email: return "bad_email";
-    case address_result::bad_phone: return "bad_phone";
-    case address_result::unavailable: return "unavailable";
-    case address_result::not_offered: return "not_offered";
-    }
-    return "unknown";
-}
-
 std::string_view name_of(address_cancel_result r) noexcept {
     switch (r) {
     case address_cancel_result::cancelled: return "cancelled";

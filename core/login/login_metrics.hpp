@@ -14,9 +14,8 @@
 
 namespace nidan::login {
 
-std::string_view name_of(password_result r) noexcept;
-std::string_view name_of(code_result r) noexcept;
-std::string_view name_of(address_result r) noexcept;
+// The steps' results are labelled by their rows in server/steps/step_outcomes.hpp; the cancel
+// link's here.
 std::string_view name_of(address_cancel_result r) noexcept;
 
 inline constexpr std::array all_password_results{

@@ -1,6 +1,7 @@
 #include "server/api/api_routes.hpp"
 
 #include "server/http/request_language.hpp"
+#include "server/steps/step_outcomes.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>
@@ -53,7 +54,15 @@ response json_reply(const request& req, http::status status, const json::object&
 
 // {"error": code, "message": message} plus any members of `more` (attempts_left, strikes).
 response json_error(const request& req, http::status status, std::string_view code, std::string_view message,
-                    json::object more = {}) {
+                    json::object more = {});
+
+// A step's refusal as its row of the outcome table says (server/steps/step_outcomes.hpp).
+response refusal_of(const request& req, const outcome_row& row, json::object more = {}) {
+    return json_error(req, row.status, row.api_error, row.api_message, std::move(more));
+}
+
+response json_error(const request& req, http::status status, std::string_view code, std::string_view message,
+                    json::object more) {
     json::object body = std::move(more);
     body["error"] = code;
     body["message"] = message;
@@ -241,25 +250,18 @@ awaitable<response> api_flow::login(request_context& ctx) {
         if (outcome.result == password_result::code_sent) body["code_sent_to"] = outcome.masked_email;
         co_return json_reply(req, http::status::ok, body);
     }
-    case password_result::invalid_credentials:
-        co_return json_error(req, http::status::unauthorized, "invalid_credentials", "The self-care ID or password is wrong.");
-    case password_result::too_many_codes:
-        co_return json_error(req, http::status::too_many_requests, "too_many_codes",
-                             "Too many codes were sent for this account; retry later.");
-    case password_result::busy:
-    {
-        auto res = json_error(req, http::status::too_many_requests, "too_many_attempts",
-                              "Another attempt for this address or account is being checked; retry later.");
+    case password_result::busy: {
+        auto res = refusal_of(req, outcome_of(outcome.result));
         res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
         co_return res;
     }
+    case password_result::invalid_credentials:
+    case password_result::too_many_codes:
     case password_result::locked:
-        co_return json_error(req, http::status::forbidden, "account_locked",
-                             "Password login is locked for this account; contact support.");
     case password_result::unavailable:
         break;
     }
-    co_return unavailable(req);
+    co_return refusal_of(req, outcome_of(outcome.result));
 }
 
 awaitable<response> api_flow::code(request_context& ctx) {
@@ -281,20 +283,18 @@ awaitable<response> api_flow::code(request_context& ctx) {
         co_return json_reply(req, http::status::ok, body);
     }
     case code_result::wrong:
-        co_return json_error(req, http::status::unauthorized, "wrong_code", "The code is wrong.",
-                             {{"attempts_left", outcome.attempts_left}});
+        co_return refusal_of(req, outcome_of(outcome.result), {{"attempts_left", outcome.attempts_left}});
+    case code_result::expired: {
+        const auto& row = outcome_of(outcome.result);
+        co_return json_error(req, row.status, row.api_error,
+                             "The code has expired (" + outcome.minutes + " minutes); log in again for a new one.");
+    }
     case code_result::dead:
-        co_return json_error(req, http::status::unauthorized, "code_dead",
-                             "Too many wrong codes; log in again with the password.");
     case code_result::bad_format:
-        co_return json_error(req, http::status::bad_request, "bad_code_format", "The code must be digits.");
     case code_result::unavailable:
-        co_return unavailable(req);
-    case code_result::expired:
         break;
     }
-    co_return json_error(req, http::status::unauthorized, "code_expired",
-                         "The code has expired (" + outcome.minutes + " minutes); log in again for a new one.");
+    co_return refusal_of(req, outcome_of(outcome.result));
 }
 
 awaitable<response> api_flow::address(request_context& ctx) {
@@ -316,28 +316,18 @@ awaitable<response> api_flow::address(request_context& ctx) {
         body["code_sent_to"] = outcome.masked_email;
         co_return json_reply(req, http::status::ok, body);
     }
-    case address_result::bad_email:
-        co_return json_error(req, http::status::bad_request, "bad_email", "The mail address is not valid.");
-    case address_result::bad_phone:
-        co_return json_error(req, http::status::bad_request, "bad_phone", "The phone number must be digits without hyphens.");
     case address_result::wrong_phone:
-        co_return json_error(req, http::status::unauthorized, "wrong_phone",
-                             "The phone number does not match the registered one.", {{"strikes", outcome.strikes}});
+        co_return refusal_of(req, outcome_of(outcome.result), {{"strikes", outcome.strikes}});
+    case address_result::bad_email:
+    case address_result::bad_phone:
     case address_result::locked:
-        co_return json_error(req, http::status::forbidden, "address_form_locked",
-                             "The address form is locked for this account; contact support.");
     case address_result::rate_limited:
-        co_return json_error(req, http::status::too_many_requests, "too_many_codes",
-                             "Too many codes were sent for this account; retry later.");
     case address_result::unavailable:
-        co_return unavailable(req);
     case address_result::not_offered:
-        co_return json_error(req, http::status::forbidden, "address_form_not_offered",
-                             "This account has a working registered address; contact support to change it.");
     case address_result::no_account:
         break;
     }
-    co_return unauthenticated(req);
+    co_return refusal_of(req, outcome_of(outcome.result));
 }
 
 awaitable<response> api_flow::session(request_context& ctx) {

@@ -1,5 +1,7 @@
 #include "server/ops/metrics_routes.hpp"
 
+#include "server/steps/step_outcomes.hpp"
+
 #include "server/base/storage_bridge.hpp"
 
 #include <charconv>
@@ -35,6 +37,11 @@ void metric(std::string& out, const char* name, const char* type, const char* he
     out += '\n';
 }
 
+std::string_view label(login::password_result r) { return outcome_of(r).metric; }
+std::string_view label(login::code_result r) { return outcome_of(r).metric; }
+std::string_view label(login::address_result r) { return outcome_of(r).metric; }
+std::string_view label(login::address_cancel_result r) { return login::name_of(r); }
+
 // One counter family with a "result" label, every result listed (zeros included), so a graph
 // has its series from the start.
 template <class Results, class Count>
@@ -43,7 +50,7 @@ void labelled(std::string& out, const char* name, const char* help, const Result
     for (const auto r : results) {
         out += name;
         out += "{result=\"";
-        out += login::name_of(r);
+        out += label(r);
         out += "\"} ";
         out += std::to_string(count(r));
         out += '\n';

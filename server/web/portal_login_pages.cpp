@@ -11,6 +11,7 @@
 #include "core/web/cookies.hpp"
 #include "core/base/log.hpp"
 #include "core/base/tokens.hpp"
+#include "server/steps/step_outcomes.hpp"
 #include "server/web/page_response.hpp"
 #include "core/web/cookie_names.hpp"
 
@@ -40,6 +41,8 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     const std::string_view old_session_hash = old_session ? std::string_view(old_session->hash) : std::string_view{};
     const auto language = language_of(req);
     const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash, language);
+    // Status and message from the outcome table (server/steps/step_outcomes.hpp), as the API's.
+    const auto& row = outcome_of(outcome.result);
     const auto shown_id = is_valid_utf8(id) ? id : std::string();
     switch (outcome.result) {
     case password_result::code_sent:
@@ -47,21 +50,21 @@ awaitable<response> portal_flow::login_submit(request_context& ctx) {
     case password_result::address_required:
         co_return see_other(req, base_ + "/address", {session_cookie(outcome.session_id)});
     case password_result::invalid_credentials:
-        co_return render_login(req, http::status::unauthorized, message(req, msg_bad_credentials), shown_id);
+        co_return render_login(req, row.status, message(req, row.message_key), shown_id);
     case password_result::too_many_codes:
-        co_return render_login(req, http::status::too_many_requests, message(req, msg_too_many_mails), shown_id);
+        co_return render_login(req, row.status, message(req, row.message_key), shown_id);
     case password_result::locked:
         co_return render_locked(req, outcome.locked_by_support ? locked_form::support : locked_form::password);
     case password_result::busy: {
         // As the API's 429: when to try again (the delay, or when the account's budget has room).
-        auto res = render_login(req, http::status::too_many_requests, message(req, msg_try_later), shown_id);
+        auto res = render_login(req, row.status, message(req, row.message_key), shown_id);
         res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
         co_return res;
     }
     case password_result::unavailable:
         break;
     }
-    co_return render_login(req, http::status::service_unavailable, message(req, msg_unavailable), shown_id);
+    co_return render_login(req, row.status, message(req, row.message_key), shown_id);
 }
 
 awaitable<response> portal_flow::code_page(request_context& ctx) {
@@ -82,6 +85,7 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
     const auto raw_code = form->get("code");
     const auto client = ctx.client.to_string();
     const auto outcome = co_await steps_.code_step(*session, raw_code, client);
+    const auto& row = outcome_of(outcome.result);
     const auto& id = session->record.selfcare_id;
     switch (outcome.result) {
     case code_result::accepted:
@@ -89,18 +93,18 @@ awaitable<response> portal_flow::code_submit(request_context& ctx) {
                             {session_cookie(outcome.session_id),
                              set_cookie_value(cookie_names::device, outcome.device_token, {secure(), device_lifetime_s})});
     case code_result::wrong:
-        co_return co_await render_code(req, http::status::unauthorized, *session, message(req, msg_wrong_code));
+        co_return co_await render_code(req, row.status, *session, message(req, row.message_key));
     case code_result::dead:
-        co_return render_login(req, http::status::unauthorized, message(req, msg_code_dead), id);
+        co_return render_login(req, row.status, message(req, row.message_key), id);
     case code_result::bad_format:
-        co_return co_await render_code(req, http::status::bad_request, *session, message(req, msg_code_format));
+        co_return co_await render_code(req, row.status, *session, message(req, row.message_key));
     case code_result::unavailable:
-        co_return co_await render_code(req, http::status::service_unavailable, *session, message(req, msg_unavailable));
+        co_return co_await render_code(req, row.status, *session, message(req, row.message_key));
     case code_result::expired:
         break;
     }
-    const auto expired = s_.templates.text_with(language_of(req), "message.code_expired", {{"minutes", outcome.minutes}});
-    co_return render_login(req, http::status::unauthorized, expired, id);
+    const auto expired = s_.templates.text_with(language_of(req), row.message_key, {{"minutes", outcome.minutes}});
+    co_return render_login(req, row.status, expired, id);
 }
 
 awaitable<response> portal_flow::address_page(request_context& ctx) {
@@ -127,23 +131,24 @@ awaitable<response> portal_flow::address_submit(request_context& ctx) {
     const auto client = ctx.client.to_string();
     const auto language = language_of(req);
     const auto outcome = co_await steps_.address_step(*session, email, phone_raw, client, language);
+    const auto& row = outcome_of(outcome.result);
     switch (outcome.result) {
     case address_result::code_sent:
         co_return see_other(req, base_ + "/code");
     case address_result::bad_email:
-        co_return render_address(req, http::status::bad_request, *session, message(req, msg_bad_address), email, phone_raw);
+        co_return render_address(req, row.status, *session, message(req, row.message_key), email, phone_raw);
     case address_result::bad_phone:
-        co_return render_address(req, http::status::bad_request, *session, message(req, msg_bad_phone), email, phone_raw);
+        co_return render_address(req, row.status, *session, message(req, row.message_key), email, phone_raw);
     case address_result::wrong_phone:
-        co_return render_address(req, http::status::unauthorized, *session, message(req, msg_wrong_phone), email, "");
+        co_return render_address(req, row.status, *session, message(req, row.message_key), email, "");
     case address_result::locked:
         co_return render_locked(req, address_lock_of(co_await steps_.address_form_lock(*session)));
     case address_result::not_offered:
         co_return render_locked(req, locked_form::not_offered);
     case address_result::rate_limited:
-        co_return render_address(req, http::status::too_many_requests, *session, message(req, msg_too_many_mails), email, phone_raw);
+        co_return render_address(req, row.status, *session, message(req, row.message_key), email, phone_raw);
     case address_result::unavailable:
-        co_return render_address(req, http::status::service_unavailable, *session, message(req, msg_unavailable), email, phone_raw);
+        co_return render_address(req, row.status, *session, message(req, row.message_key), email, phone_raw);
     case address_result::no_account:
         break;
     }
