@@ -146,15 +146,15 @@ bool is_header(const csv_record& record) {
     return true;
 }
 
-void append(std::string& reasons, const std::string& reason) {
-    if (reason.empty()) return;
+void append(std::string& reasons, const problem& reason) {
+    if (!reason) return;
     if (!reasons.empty()) reasons += "; ";
-    reasons += reason;
+    reasons += *reason;
 }
 
 // A ready-made hash: its shape, then what checking it at every login would cost. A string with
 // the shape but p != 1 gets the cost reason, which says why, rather than "malformed".
-std::string phc_problem(const std::string& phc, const import_rules& rules) {
+problem phc_problem(const std::string& phc, const import_rules& rules) {
     const auto cost = password_hasher::cost_of(phc);
     if (!cost || (cost->parallelism == 1 && !password_hasher::looks_like_phc(phc)))
         return "password: malformed argon2id hash";

@@ -26,7 +26,7 @@ bool is_phone_separator(char32_t c) {
 
 }  // namespace
 
-std::string portal_problem(std::string_view portal,
+problem portal_problem(std::string_view portal,
                            std::span<const std::string_view> known_portals) {
     if (std::find(known_portals.begin(), known_portals.end(), portal) != known_portals.end())
         return {};
@@ -39,7 +39,7 @@ std::string portal_problem(std::string_view portal,
     return reason;
 }
 
-std::string selfcare_id_problem(std::string_view id) {
+problem selfcare_id_problem(std::string_view id) {
     if (id.empty()) return "id: must not be empty";
     if (id.size() > 64) return "id: longer than 64 characters";
     const bool allowed = std::all_of(id.begin(), id.end(), [](char c) {
@@ -69,12 +69,12 @@ std::optional<std::string> normalise_phone(std::string_view raw) {
     return digits;
 }
 
-std::string phone_problem(std::string_view raw) {
+problem phone_problem(std::string_view raw) {
     if (normalise_phone(raw)) return {};
     return "phone: not a valid phone number (10 or 11 digits)";
 }
 
-std::string password_problem(std::string_view password, std::size_t min_chars,
+problem password_problem(std::string_view password, std::size_t min_chars,
                              std::size_t max_bytes) {
     // The byte cap comes first so an oversized input is refused before any per-character work.
     if (password.size() > max_bytes)

@@ -1,7 +1,7 @@
 #pragma once
 // The rules an account's fields must pass, shared by the CLI, the CSV import and the web forms so
-// that no entry point is looser than another. Each *_problem() returns an empty string when the
-// value is fine, otherwise a short English reason starting with the field name, e.g.
+// that no entry point is looser than another. Each *_problem() returns nullopt when the value is
+// fine (nidan::problem, core/base/error.hpp), otherwise a short English reason starting with the field name, e.g.
 // "id: longer than 64 characters". Reasons never echo the value itself (it may be a password or
 // arbitrary bytes), so they are safe to log and to print.
 #include <array>
@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/base/error.hpp"
 #include "core/base/mail_address.hpp"  // email_problem: the config and the mails check addresses too
 
 namespace nidan {
@@ -19,11 +20,11 @@ namespace nidan {
 inline constexpr std::array<std::string_view, 3> default_portals{"ip-phone", "mc050", "freevoice"};
 
 // The portal must be one of known_portals (exact, case-sensitive).
-std::string portal_problem(std::string_view portal,
+problem portal_problem(std::string_view portal,
                            std::span<const std::string_view> known_portals = default_portals);
 
 // 1..64 bytes of ASCII letters, digits and . _ - @.
-std::string selfcare_id_problem(std::string_view id);
+problem selfcare_id_problem(std::string_view id);
 
 // Japanese phone numbers as people type them: drops ASCII spaces and hyphens, the full-width
 // space U+3000 and hyphen-minus U+FF0D, and the dash look-alikes U+30FC (long vowel mark),
@@ -32,8 +33,8 @@ std::string selfcare_id_problem(std::string_view id);
 // remains, otherwise nullopt (also for invalid UTF-8).
 std::optional<std::string> normalise_phone(std::string_view raw);
 
-// normalise_phone() as a reason: empty when it yields a number.
-std::string phone_problem(std::string_view raw);
+// normalise_phone() as a reason: nullopt when it yields a number.
+problem phone_problem(std::string_view raw);
 
 // Password policy (NIST SP 800-63B style): valid UTF-8, at least min_chars code points, at most
 // max_bytes bytes. Any characters are allowed, there are no composition rules and nothing is ever
@@ -41,7 +42,7 @@ std::string phone_problem(std::string_view raw);
 // 64 characters we promise customers. Both count the text as typed, which is what the customer
 // sees; password_hasher hashes its NFKC form (core/base/nfkc.hpp), at most 18 times as many code
 // points, which changes nothing in Argon2id's cost.
-std::string password_problem(std::string_view password, std::size_t min_chars = 8,
+problem password_problem(std::string_view password, std::size_t min_chars = 8,
                              std::size_t max_bytes = 1024);
 
 }  // namespace nidan

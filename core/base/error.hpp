@@ -17,12 +17,17 @@
 //   exit status: config_error and usage errors -> 2, any other failure -> 1, each with one
 //   stderr line. `nidan serve` past its config: a failure to start -> 1 and a log line.
 // - A coroutine spawned detached logs what escapes it (log_escaped, server/base/awaitables.hpp).
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <system_error>
 
 namespace nidan {
+
+// The outcome of a check of a value: nullopt when it is fine, else a short English reason safe to
+// log and print. (Not an empty string for "fine": a caller cannot mistake one for the other.)
+using problem = std::optional<std::string>;
 
 enum class errc {
     ok = 0,

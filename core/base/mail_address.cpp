@@ -38,7 +38,7 @@ bool is_domain(std::string_view domain) {
 
 }  // namespace
 
-std::string email_problem(std::string_view email) {
+problem email_problem(std::string_view email) {
     if (email.empty()) return {};
     if (email.size() > 254) return "email: longer than 254 characters";
     const auto at = email.find('@');

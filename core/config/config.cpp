@@ -500,7 +500,7 @@ std::string url_problem(std::string_view text) {
 }
 
 std::string email_address_problem(std::string_view text) {
-    std::string why = email_problem(text);
+    std::string why = email_problem(text).value_or("");
     constexpr std::string_view prefix = "email: ";
     if (why.starts_with(prefix)) why.erase(0, prefix.size());
     return why;

@@ -22,7 +22,7 @@ email_change_step::email_change_step(const context& c, const current_session& se
                                      std::string current, std::string client, std::int64_t now)
     : c_(c), session_(session), email_(std::move(email)), client_(std::move(client)), now_(now),
       check_(c, session_, std::move(current), client_, now) {
-    if (!email_.empty() && email_problem(email_).empty())
+    if (!email_.empty() && !email_problem(email_))
         code_ = prepare_code(c_, session_.record.selfcare_id, email_, code_purpose::address_change, session_.hash, now_);
 }
 
@@ -80,7 +80,7 @@ password_change_step::password_change_step(const context& c, const current_sessi
                                            std::string replacement, std::string client, std::int64_t now)
     : c_(c), session_(session), replacement_(std::move(replacement)), client_(std::move(client)), now_(now),
       check_(c, session_, std::move(current), client_, now) {
-    acceptable_ = password_problem(replacement_, c_.cfg.password.min_length, password_config::max_length).empty();
+    acceptable_ = !password_problem(replacement_, c_.cfg.password.min_length, password_config::max_length);
 }
 
 void password_change_step::write(record_writer& w) {

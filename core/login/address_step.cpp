@@ -10,7 +10,7 @@ namespace nidan::login {
 address_step::address_step(const context& c, const current_session& session, std::string email, std::string_view phone,
                            std::string client, std::int64_t now)
     : c_(c), session_(session), email_(std::move(email)), client_(std::move(client)), now_(now) {
-    if (email_.empty() || !email_problem(email_).empty()) {
+    if (email_.empty() || email_problem(email_).has_value()) {
         result_ = address_result::bad_email;
         return;
     }

@@ -10,7 +10,7 @@ namespace nidan::login {
 namespace {
 
 bool well_formed_attempt(const password_attempt& a) {
-    return selfcare_id_problem(a.id).empty() && !a.password.empty() && a.password.size() <= password_config::max_length;
+    return !selfcare_id_problem(a.id) && !a.password.empty() && a.password.size() <= password_config::max_length;
 }
 
 }  // namespace

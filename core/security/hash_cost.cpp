@@ -25,7 +25,7 @@ bool within_cost_ceiling(const phc_cost& stored, hash_params ours, std::uint32_t
            stored.iterations <= ceiling(ours.iterations, max_factor);
 }
 
-std::string import_cost_problem(const phc_cost& stored, hash_params ours, const hash_cost_bounds& bounds) {
+problem import_cost_problem(const phc_cost& stored, hash_params ours, const hash_cost_bounds& bounds) {
     std::string reasons;
     const std::string m = "password: argon2id hash with m=" + std::to_string(stored.memory_kib) + " KiB, ";
     const std::string t = "password: argon2id hash with t=" + std::to_string(stored.iterations) + ", ";
@@ -43,6 +43,7 @@ std::string import_cost_problem(const phc_cost& stored, hash_params ours, const 
                             ") = " + std::to_string(ceiling(ours.iterations, bounds.max_factor)));
     if (stored.iterations < bounds.min_iterations)
         append(reasons, t + "below hash.import_min_iterations (" + std::to_string(bounds.min_iterations) + ")");
+    if (reasons.empty()) return std::nullopt;
     return reasons;
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/base/error.hpp"
 #include "core/config/config.hpp"
 #include "core/security/password_hasher.hpp"
 
@@ -32,10 +33,10 @@ hash_cost_bounds cost_bounds_of(const hash_config& c) noexcept;
 // True when stored is within the ceiling of ours (always, when max_factor is 0).
 bool within_cost_ceiling(const phc_cost& stored, hash_params ours, std::uint32_t max_factor) noexcept;
 
-// For the CSV import: "" when stored passes the ceiling, the floor and p = 1; otherwise every
+// For the CSV import: nullopt when stored passes the ceiling, the floor and p = 1; otherwise every
 // problem, "; "-separated, each starting with "password: " and naming the config key that sets
 // the bound, e.g. "password: argon2id hash with m=4194304 KiB, above hash.max_cost_factor (4) x
 // hash.memory_kib (8192) = 32768 KiB".
-std::string import_cost_problem(const phc_cost& stored, hash_params ours, const hash_cost_bounds& bounds);
+problem import_cost_problem(const phc_cost& stored, hash_params ours, const hash_cost_bounds& bounds);
 
 }  // namespace nidan

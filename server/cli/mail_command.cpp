@@ -28,7 +28,7 @@ every form also takes --config FILE and --set section.key=value
 )";
 
 struct test_result {
-    std::string connect_error;
+    problem connect_error;  // nullopt: connected
     smtp::message_outcome outcome;
     std::string tls_version;
     std::string certificate;
@@ -40,7 +40,7 @@ server::awaitable<test_result> send_test(const config& cfg, net::ssl::context& t
                                        [](const std::string& line) { std::cout << line << "\n"; });
     test_result result;
     result.connect_error = co_await connection.open();
-    if (result.connect_error.empty()) result.outcome = co_await connection.send(std::move(mail));
+    if (!result.connect_error) result.outcome = co_await connection.send(std::move(mail));
     result.tls_version = connection.tls_version();
     result.certificate = connection.certificate_check();
     co_await connection.close();
@@ -74,8 +74,8 @@ int mail_command(std::vector<std::string> args) {
         std::string to;
         if (!take_option(args, "--to", to)) throw std::invalid_argument("--to is required");
         if (!args.empty()) throw std::invalid_argument("unexpected argument: " + args.front());
-        if (auto problem = email_problem(to); !problem.empty() || to.empty())
-            throw std::invalid_argument(problem.empty() ? "--to: an address is required" : "--to: " + problem);
+        if (const auto why = email_problem(to); why || to.empty())
+            throw std::invalid_argument(why ? "--to: " + *why : "--to: an address is required");
         const auto cfg = load(options);
         log::init(cfg.log);
 
@@ -88,9 +88,9 @@ int mail_command(std::vector<std::string> args) {
         std::cout << "relay: " << cfg.smtp.relay.to_string() << "\n"
                   << "tls: " << (result.tls_version.empty() ? "none" : result.tls_version) << "\n"
                   << "certificate: " << (result.certificate.empty() ? "-" : result.certificate) << "\n";
-        if (!result.connect_error.empty()) {
-            std::cout << "result: not sent: " << result.connect_error << "\n";
-            std::cerr << "nidan mail: " << result.connect_error << "\n";
+        if (result.connect_error) {
+            std::cout << "result: not sent: " << *result.connect_error << "\n";
+            std::cerr << "nidan mail: " << *result.connect_error << "\n";
             return 1;
         }
         const auto& o = result.outcome;

@@ -64,8 +64,8 @@ void no_more(const std::vector<std::string>& args) {
     if (!args.empty()) throw usage_failure("unexpected argument: " + args.front());
 }
 
-void check(const std::string& problem) {
-    if (!problem.empty()) throw command_failure(problem);
+void check(const problem& why) {
+    if (why) throw command_failure(*why);
 }
 
 struct account_key {
@@ -152,7 +152,7 @@ int add(const config& cfg, std::vector<std::string> args) {
     no_more(args);
     check(email_problem(email));
     auto phone = normalise_phone(phone_raw);
-    if (!phone) check(phone_problem(phone_raw).empty() ? "phone: not a valid number" : phone_problem(phone_raw));
+    if (!phone) check(phone_problem(phone_raw).value_or("phone: not a valid number"));
 
     account a;
     a.portal = key.portal;

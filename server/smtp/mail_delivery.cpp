@@ -189,10 +189,10 @@ awaitable<void> mail_delivery::work(std::size_t index) {
                 log::debug("smtp.dialogue").add("line", line);
             });
             metrics_.connections.fetch_add(1, std::memory_order_relaxed);
-            if (auto error = co_await connection->open(); !error.empty()) {
+            if (auto error = co_await connection->open()) {
                 metrics_.connection_failures.fetch_add(1, std::memory_order_relaxed);
-                log::warn("smtp.connect_failed").add("relay", smtp.relay.to_string()).add("error", error);
-                outcome = {smtp::message_outcome::kind::transient, 0, "connection", error};
+                log::warn("smtp.connect_failed").add("relay", smtp.relay.to_string()).add("error", *error);
+                outcome = {smtp::message_outcome::kind::transient, 0, "connection", *error};
                 connection.reset();
             }
         }

@@ -102,7 +102,7 @@ void smtp_connection::trace_sent(const std::string& bytes) {
     if (trace_) trace_("C: " + describe_sent(bytes));
 }
 
-awaitable<std::string> smtp_connection::open() {
+awaitable<problem> smtp_connection::open() {
     opened_at_ = std::chrono::steady_clock::now();
     auto executor = co_await net::this_coro::executor;
     const auto& relay = cfg_.relay;
@@ -124,12 +124,12 @@ awaitable<std::string> smtp_connection::open() {
     tcp_layer.socket().set_option(tcp::no_delay(true), connect_ec);
 
     if (cfg_.tls == smtp_tls_mode::tls) {
-        if (auto error = co_await handshake(); !error.empty()) co_return error;
+        if (auto error = co_await handshake()) co_return error;
     }
     auto result = co_await drive(dialogue_.start(), phase::greeting);
     if (result.what == smtp::action::kind::ready) {
         usable_ = true;
-        co_return std::string();
+        co_return std::nullopt;
     }
     co_return result.error.empty() ? std::string("the relay closed the connection") : result.error;
 }
@@ -208,8 +208,8 @@ awaitable<smtp::action> smtp_connection::drive(smtp::action next, phase during) 
             continue;
         }
         case kind::start_tls: {
-            if (auto error = co_await handshake(); !error.empty()) {
-                next = dialogue_.connection_failed(error);
+            if (auto error = co_await handshake()) {
+                next = dialogue_.connection_failed(*error);
                 continue;
             }
             // RFC 3207 section 6: nothing received before the handshake may be acted on.
@@ -225,7 +225,7 @@ awaitable<smtp::action> smtp_connection::drive(smtp::action next, phase during) 
     }
 }
 
-awaitable<std::string> smtp_connection::handshake() {
+awaitable<problem> smtp_connection::handshake() {
     const auto& host = cfg_.relay.host;
     if (!is_ip_literal(host)) SSL_set_tlsext_host_name(stream_.native_handle(), host.c_str());
     if (cfg_.verify_certificate) {
@@ -244,7 +244,7 @@ awaitable<std::string> smtp_connection::handshake() {
     }
     tls_on_ = true;
     certificate_check_ = cfg_.verify_certificate ? "verified" : "off (smtp.verify_certificate = false)";
-    co_return std::string();
+    co_return std::nullopt;
 }
 
 awaitable<bool> smtp_connection::write(const std::string& bytes, std::chrono::milliseconds timeout) {

@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "core/base/error.hpp"
 #include "core/config/config.hpp"
 #include "core/smtp/smtp_dialogue.hpp"
 #include "server/base/http_types.hpp"
@@ -34,8 +35,8 @@ public:
                     std::optional<smtp::credentials> credentials, transcript trace = {});
 
     // Resolves, connects, reads the greeting, EHLO, STARTTLS/implicit TLS and AUTH as
-    // configured. Empty string on success, otherwise why it failed.
-    awaitable<std::string> open();
+    // configured. nullopt on success, otherwise why it failed.
+    awaitable<problem> open();
     // Sends one mail on an open connection; afterwards usable() tells whether it can take more.
     awaitable<smtp::message_outcome> send(smtp::envelope mail);
     // QUIT and close; never throws, bounded by smtp.command_timeout_ms.
@@ -56,7 +57,7 @@ private:
     enum class phase { greeting, command, data };
 
     awaitable<smtp::action> drive(smtp::action next, phase during);
-    awaitable<std::string> handshake();
+    awaitable<problem> handshake();  // the TLS handshake; nullopt once it is done
     awaitable<bool> write(const std::string& bytes, std::chrono::milliseconds timeout);
     awaitable<std::optional<smtp::reply>> read_reply(std::chrono::milliseconds timeout);
     std::chrono::milliseconds timeout_for(phase p) const;

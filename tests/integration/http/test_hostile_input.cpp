@@ -1505,7 +1505,7 @@ counter_counts predicted_counters(const route_table& routes, const framed_reques
     }
     const auto& [id, password] = *credentials;
     counts[{std::string(nidan::login::failures_per_address), nidan::address_subject(loopback)}] = 1;
-    const bool well_formed = nidan::selfcare_id_problem(id).empty() && !password.empty() &&
+    const bool well_formed = nidan::selfcare_id_problem(id).value_or("").empty() && !password.empty() &&
                              password.size() <= nidan::password_config::max_length;
     if (well_formed)
         counts[{std::string(nidan::login::failures_per_account), nidan::login::account_subject(rule->password_portal, id)}] = 1;
