@@ -455,6 +455,16 @@ public:
         const auto where = page + " (" + language_ + ", " + b.url() + ")";
         BOOST_TEST(json::value_to<std::string>(b.execute("return document.documentElement.lang;")) == language_,
                    where << ": <html lang> is not " << language_);
+        // Nothing sticks out of the phone's screen (a person would have to scroll sideways).
+        const auto widest = b.execute(R"js(
+let widest = {right: 0, what: ''};
+for (const e of document.body.querySelectorAll('*')) {
+  const right = Math.ceil(e.getBoundingClientRect().right);
+  if (right > widest.right) widest = {right: right, what: e.tagName + ' ' + e.textContent.slice(0, 60)};
+}
+return widest;)js");
+        BOOST_TEST(widest.at("right").to_number<int>() <= phone_width,
+                   where << ": wider than the screen (" << phone_width << "px): " << json::serialize(widest));
         ++pages_checked_;
         for (const auto& v : axe_violations(where)) {
             const auto line = where + ": axe " + v.id + " [" + v.impact + "] " + v.help + " at" + v.targets;
