@@ -450,11 +450,13 @@ public:
     // language (<html lang>), and axe-core finds nothing "serious" or "critical" on it. The lesser
     // findings are logged. axe is injected with WebDriver's script execution, which the pages'
     // Content-Security-Policy (no script-src) does not govern.
-    void check_page(const std::string& page) {
+    // `language`: the page's, when the customer chose another than the browser's.
+    void check_page(const std::string& page, const std::string& language = "") {
         auto& b = *browser_;
-        const auto where = page + " (" + language_ + ", " + b.url() + ")";
-        BOOST_TEST(json::value_to<std::string>(b.execute("return document.documentElement.lang;")) == language_,
-                   where << ": <html lang> is not " << language_);
+        const auto& expected = language.empty() ? language_ : language;
+        const auto where = page + " (" + expected + ", " + b.url() + ")";
+        BOOST_TEST(json::value_to<std::string>(b.execute("return document.documentElement.lang;")) == expected,
+                   where << ": <html lang> is not " << expected);
         // Nothing sticks out of the phone's screen (a person would have to scroll sideways).
         const auto widest = b.execute(R"js(
 let widest = {right: 0, what: ''};
@@ -619,6 +621,20 @@ void run_mobile_choice_login_with_fullwidth_code_and_logout(const std::string& l
 
     logout(w, "/mfes/users/login", "/portal/mc050/home");
     w.screenshot("logged-out", "mc050-logged-out-" + language);
+
+    // The switch to the other language: the same page, in that language, from then on.
+    const std::string other = language == "ja" ? "en" : "ja";
+    const auto to_other = b.find("nav.language a[hreflang='" + other + "']");
+    BOOST_TEST(b.text_of(to_other) == catalog_text(other, "language.name"));
+    b.click(to_other);
+    BOOST_TEST_REQUIRE(eventually([&] { return b.text("main h1") == catalog_text(other, "login.title"); },
+                                  step_timeout, 100ms),
+                       w.diagnostics());
+    BOOST_TEST(ends_with(b.url(), "/mfes/users/login"));
+    const auto chosen = b.cookie("nidan_lang");
+    BOOST_TEST_REQUIRE(chosen.has_value(), "no nidan_lang cookie after the switch");
+    BOOST_TEST(json::value_to<std::string>(chosen->at("value")) == other);
+    w.check_page("login after the switch", other);
     BOOST_TEST_MESSAGE(language << ": axe checked " << w.pages_checked() << " pages");
 }
 
