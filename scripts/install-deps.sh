@@ -17,6 +17,9 @@ packages=(
   # The browser test drives headless chromium; the CJK fonts make its screenshots legible.
   chromium chromium-driver fonts-noto-cjk
 )
+# npm, for axe-core below. Debian's npm package brings nodejs with it; a nodejs from elsewhere
+# that already has an npm command is left alone (Debian's npm would conflict with it).
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,4 +36,16 @@ if ((${#missing[@]})); then
   echo 'postfix postfix/main_mailer_type select No configuration' | "${sudo_cmd[@]}" debconf-set-selections
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# axe-core, the accessibility checker the browser test runs on every page it visits. Pinned, and
+# kept inside the repository (git-ignored) so the test finds it by a path relative to the source:
+# tests/support/node_modules/axe-core/axe.min.js. Fetched only when that version is not there yet.
+axe_version=4.10.3
+support_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/support"
+axe_package="$support_dir/node_modules/axe-core/package.json"
+if ! grep -q "\"version\": \"$axe_version\"" "$axe_package" 2>/dev/null; then
+  echo "installing: axe-core@$axe_version (npm)" >&2
+  npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+    --prefix "$support_dir" "axe-core@$axe_version" >/dev/null
 fi
