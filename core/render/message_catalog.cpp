@@ -384,6 +384,22 @@ const std::string& message_catalogs::text(std::string_view tag, std::string_view
     return it->second;
 }
 
+const std::string* message_catalogs::find(std::string_view tag, std::string_view key) const {
+    const auto c = catalogs_.find(tag);
+    if (c == catalogs_.end()) return nullptr;
+    const auto it = c->second.texts.find(key);
+    return it == c->second.texts.end() ? nullptr : &it->second;
+}
+
+std::string fill_tags(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {
+    for (const auto& [name, value] : values) {
+        const std::string tag = "{{" + name + "}}";
+        for (auto at = text.find(tag); at != std::string::npos; at = text.find(tag, at + value.size()))
+            text.replace(at, tag.size(), value);
+    }
+    return text;
+}
+
 const std::string& message_catalogs::language_name(std::string_view tag) const {
     return text(tag, language_name_key);
 }

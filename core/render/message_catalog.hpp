@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace nidan::render {
@@ -46,6 +47,8 @@ public:
     bool has(std::string_view tag) const;
     // Throws catalog_error for an unknown tag or key.
     const std::string& text(std::string_view tag, std::string_view key) const;
+    // The same, or nullptr for an unknown tag or key.
+    const std::string* find(std::string_view tag, std::string_view key) const;
     // text(tag, "language.name").
     const std::string& language_name(std::string_view tag) const;
 
@@ -74,5 +77,9 @@ private:
     std::vector<std::string> tags_;
     std::map<std::string, catalog, std::less<>> catalogs_;  // by tag
 };
+
+// text with each {{name}} tag of `values` replaced by its value, as the code fills a catalog text
+// it shows itself (message.code_expired's {{minutes}}); no escaping, the page escapes what it shows.
+std::string fill_tags(std::string text, const std::vector<std::pair<std::string, std::string>>& values);
 
 }  // namespace nidan::render

@@ -273,24 +273,12 @@ const std::string& template_store::text(std::string_view language, std::string_v
 }
 
 bool template_store::has_text(std::string_view language, std::string_view key) const {
-    if (!catalogs_ || !catalogs_->has(language)) return false;
-    try {
-        catalogs_->text(language, key);
-        return true;
-    } catch (const render::catalog_error&) {
-        return false;
-    }
+    return catalogs_ && catalogs_->find(language, key) != nullptr;
 }
 
 std::string template_store::text_with(std::string_view language, std::string_view key,
                                       const std::vector<std::pair<std::string, std::string>>& values) const {
-    std::string out = text(language, key);
-    for (const auto& [name, value] : values) {
-        const std::string tag = "{{" + name + "}}";
-        for (auto at = out.find(tag); at != std::string::npos; at = out.find(tag, at + value.size()))
-            out.replace(at, tag.size(), value);
-    }
-    return out;
+    return render::fill_tags(text(language, key), values);
 }
 
 }  // namespace nidan

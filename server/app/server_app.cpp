@@ -131,7 +131,7 @@ struct server_app::parts {
         : cfg(std::move(c)),
           store(storage::open_backend(cfg.storage)),
           templates(cfg.server.templates_dir, cfg.operator_info.language),
-          errors(templates),
+          errors(templates, cfg.tls.enabled || cfg.server.behind_tls),
           statics(cfg.server.static_dir, cfg.server.static_max_age),
           hashes(cfg.hash.threads, cfg.hash.max_queue),
           tls(make_tls_context(cfg.tls)),

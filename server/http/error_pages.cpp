@@ -3,8 +3,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "core/render/language_choice.hpp"
-#include "core/web/cookies.hpp"
 #include "server/http/request_language.hpp"
 
 namespace nidan::server {
@@ -34,8 +32,8 @@ constexpr error_text texts[] = {
 
 }  // namespace
 
-error_pages::error_pages(const template_store& templates)
-    : default_language_(templates.default_language()), languages_(templates.languages()) {
+error_pages::error_pages(const template_store& templates, bool secure)
+    : default_language_(templates.default_language()), languages_(templates.languages()), secure_(secure) {
     for (const auto& t : texts) {
         const auto status = std::to_string(static_cast<unsigned>(t.status));
         for (const auto& language : templates.languages()) {
@@ -70,12 +68,7 @@ response error_pages::make(http::status status, unsigned version, bool keep_aliv
 }
 
 std::string error_pages::language_of(const request& req) const {
-    const auto header = req[http::field::cookie];
-    // Under either name: over TLS the cookie carries the __Host- prefix.
-    auto cookie = find_cookie(header, cookie_name(language_cookie, true));
-    if (!cookie) cookie = find_cookie(header, language_cookie);
-    return render::choose_language(cookie ? *cookie : std::string_view{}, req[http::field::accept_language], languages_,
-                                   default_language_);
+    return request_language(req, languages_, default_language_, secure_);
 }
 
 void add_common_headers(response& res) {

@@ -15,7 +15,8 @@ inline constexpr std::string_view api_prefix = "/api/";
 
 class error_pages {
 public:
-    explicit error_pages(const template_store& templates);
+    // secure: TLS or behind_tls, where the language cookie carries the __Host- prefix.
+    error_pages(const template_store& templates, bool secure);
     // A complete response; Allow, Retry-After and the like are added by the caller. A target
     // under api_prefix gets the JSON API's error form, {"error": "...", "message": "..."}, so a
     // script never has to parse HTML - also for refusals made before any route ran (413, 431).
@@ -30,6 +31,7 @@ public:
 private:
     std::string default_language_;
     std::vector<std::string> languages_;
+    bool secure_;
     std::map<std::string, std::map<http::status, std::string>, std::less<>> bodies_;  // by language
     std::map<http::status, std::string> json_bodies_;
 };

@@ -184,28 +184,31 @@ awaitable<void> mail_delivery::work(std::size_t index) {
             connection.reset();
         }
         smtp::message_outcome outcome;
-        if (!connection) {
-            connection = std::make_unique<smtp_connection>(strand_, smtp, *tls_, credentials_, [](const std::string& line) {
-                log::debug("smtp.dialogue").add("line", line);
-            });
-            metrics_.connections.fetch_add(1, std::memory_order_relaxed);
-            if (auto error = co_await connection->open()) {
-                metrics_.connection_failures.fetch_add(1, std::memory_order_relaxed);
-                log::warn("smtp.connect_failed").add("relay", smtp.relay.to_string()).add("error", *error);
-                outcome = {smtp::message_outcome::kind::transient, 0, "connection", *error};
-                connection.reset();
-            }
-        }
         auto opened = mail::open_message(outbox_key_, mail.message);
         if (!opened) {
-            // Sealed under another server secret, or damaged: no relay can be given it.
+            // Sealed under another server secret, or damaged: no relay can be given it, so no
+            // connection is opened for it.
             outcome = {smtp::message_outcome::kind::permanent, 0, "outbox",
                        "the sealed mail does not open with this server's secret"};
-        } else if (connection) {
-            // A named envelope, not a braced temporary inside the co_await expression: GCC 12
-            // destroys such a temporary twice (a double free on every mail sent).
-            smtp::envelope envelope{mail.mail_from, mail.rcpt_to, std::move(*opened)};
-            outcome = co_await connection->send(std::move(envelope));
+        } else {
+            if (!connection) {
+                connection = std::make_unique<smtp_connection>(strand_, smtp, *tls_, credentials_, [](const std::string& line) {
+                    log::debug("smtp.dialogue").add("line", line);
+                });
+                metrics_.connections.fetch_add(1, std::memory_order_relaxed);
+                if (auto error = co_await connection->open()) {
+                    metrics_.connection_failures.fetch_add(1, std::memory_order_relaxed);
+                    log::warn("smtp.connect_failed").add("relay", smtp.relay.to_string()).add("error", *error);
+                    outcome = {smtp::message_outcome::kind::transient, 0, "connection", *error};
+                    connection.reset();
+                }
+            }
+            if (connection) {
+                // A named envelope, not a braced temporary inside the co_await expression: GCC 12
+                // destroys such a temporary twice (a double free on every mail sent).
+                smtp::envelope envelope{mail.mail_from, mail.rcpt_to, std::move(*opened)};
+                outcome = co_await connection->send(std::move(envelope));
+            }
         }
         co_await record(mail, outcome);
         in_flight_.erase(mail.id);

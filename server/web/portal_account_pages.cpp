@@ -73,14 +73,27 @@ awaitable<response> portal_flow::render_account(const request& req, http::status
     co_return html_page(req, status, s_.templates.render(language, "account.html", data), {}, language);
 }
 
-awaitable<response> portal_flow::change_email(request_context& ctx) {
+awaitable<std::optional<checked_form>> portal_flow::account_form(request_context& ctx, response& refusal) {
     const auto& req = ctx.req;
     auto checked = co_await check_form(ctx, form_kind::signed_in);
-    if (checked.refusal == form_refusal::bad_form)
-        co_return co_await render_account(req, http::status::bad_request, *checked.session, "", message(req, msg_bad_form));
-    if (!checked.ok()) co_return refuse_form(req, checked.refusal);
-    const auto& session = checked.session;
-    const auto& form = checked.form;
+    if (checked.refusal == form_refusal::bad_form) {
+        refusal = co_await render_account(req, http::status::bad_request, *checked.session, "", message(req, msg_bad_form));
+        co_return std::nullopt;
+    }
+    if (!checked.ok()) {
+        refusal = refuse_form(req, checked.refusal);
+        co_return std::nullopt;
+    }
+    co_return checked;
+}
+
+awaitable<response> portal_flow::change_email(request_context& ctx) {
+    const auto& req = ctx.req;
+    response refusal;
+    const auto checked = co_await account_form(ctx, refusal);
+    if (!checked) co_return refusal;
+    const auto& session = checked->session;
+    const auto& form = checked->form;
     const std::string email(form->get("new_email"));
     const std::string current(form->get("email_current_password"));
     const auto client = ctx.client.to_string();
@@ -110,12 +123,11 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
 
 awaitable<response> portal_flow::change_password(request_context& ctx) {
     const auto& req = ctx.req;
-    auto checked = co_await check_form(ctx, form_kind::signed_in);
-    if (checked.refusal == form_refusal::bad_form)
-        co_return co_await render_account(req, http::status::bad_request, *checked.session, "", message(req, msg_bad_form));
-    if (!checked.ok()) co_return refuse_form(req, checked.refusal);
-    const auto& session = checked.session;
-    const auto& form = checked.form;
+    response refusal;
+    const auto checked = co_await account_form(ctx, refusal);
+    if (!checked) co_return refusal;
+    const auto& session = checked->session;
+    const auto& form = checked->form;
     const std::string current(form->get("current_password"));
     const std::string replacement(form->get("new_password"));
     const auto client = ctx.client.to_string();

@@ -81,6 +81,9 @@ private:
     // needs, a readable form, its CSRF token. A refusal is logged (audit "form.refused": portal,
     // route, reason, client; the form parser's error for bad_form, never a field's value).
     awaitable<checked_form> check_form(request_context& ctx, form_kind kind);
+    // check_form for the account page's forms: nullopt with `refusal` set (an unreadable form
+    // shows the account page again with the message) when refused.
+    awaitable<std::optional<checked_form>> account_form(request_context& ctx, response& refusal);
     // The refusals every form answers alike: 403 (cross_site, bad_csrf), 415 (not_a_form), back to
     // the login page (no_session). Forms answer bad_form with their own page.
     response refuse_form(const request& req, form_refusal refusal) const;

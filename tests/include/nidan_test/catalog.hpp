@@ -24,13 +24,7 @@ inline const std::string& catalog_text(std::string_view language, std::string_vi
 // The text with its {{name}} tags filled in, as the server fills them.
 inline std::string catalog_text_with(std::string_view language, std::string_view key,
                                      const std::vector<std::pair<std::string, std::string>>& values) {
-    std::string out = catalog_text(language, key);
-    for (const auto& [name, value] : values) {
-        const std::string tag = "{{" + name + "}}";
-        for (auto at = out.find(tag); at != std::string::npos; at = out.find(tag, at + value.size()))
-            out.replace(at, tag.size(), value);
-    }
-    return out;
+    return nidan::render::fill_tags(catalog_text(language, key), values);
 }
 
 }  // namespace nidan_test
