@@ -198,8 +198,8 @@ struct parsed_host_port {
 constexpr std::string_view host_port_expected =
     "must be host:port (IPv4, [IPv6] in brackets or a host name; port 0 to 65535)";
 
-// Returns an empty string on success, otherwise why `text` is not host:port.
-std::string split_host_port(std::string_view text, parsed_host_port& out) {
+// Says why `text` is not host:port; nullopt when it is (and `out` then holds it).
+problem split_host_port(std::string_view text, parsed_host_port& out) {
     std::string_view host;
     std::string_view port;
     if (text.starts_with('[')) {
@@ -236,7 +236,7 @@ std::string split_host_port(std::string_view text, parsed_host_port& out) {
         return "port must be a number from 0 to 65535";
     out.value.host = std::string(host);
     out.value.port = static_cast<std::uint16_t>(number);
-    return {};
+    return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,8 +378,8 @@ setter host_port_key(field<Section, host_port> f, endpoint_use use) {
     return [f, use](config& c, const raw_value& v) {
         const std::string text = read_string(v, host_port_expected);
         parsed_host_port parsed;
-        if (std::string why = split_host_port(text, parsed); !why.empty())
-            reject(v, host_port_expected, why);
+        if (const problem why = split_host_port(text, parsed))
+            reject(v, host_port_expected, *why);
         if (use == endpoint_use::listen && parsed.kind == host_kind::name &&
             parsed.value.host != "localhost")
             reject(v, "must be an IPv4 address, [IPv6] or localhost with a port, to listen on");
@@ -419,8 +419,8 @@ setter string_key(field<Section, std::string> f, empty_string empty) {
     };
 }
 
-// Returns an empty string when the text is fine, otherwise why not.
-using text_check = std::string (*)(std::string_view);
+// Says why the text is not fine; nullopt when it is.
+using text_check = problem (*)(std::string_view);
 
 // A non-empty line of text that must also pass `check`; `what` says what it must be.
 template <class Section>
@@ -428,40 +428,41 @@ setter string_key(field<Section, std::string> f, std::string_view what, text_che
     return [f, expected = "must be " + std::string(what), check](config& c, const raw_value& v) {
         std::string text = read_line_of_text(v, expected);
         if (text.empty()) reject(v, expected);
-        if (std::string why = check(text); !why.empty()) reject(v, expected, why);
+        if (const problem why = check(text)) reject(v, expected, *why);
         f(c) = std::move(text);
     };
 }
 
-std::string host_name_problem(std::string_view text) {
-    if (is_host_name(text)) return {};
+problem host_name_problem(std::string_view text) {
+    if (is_host_name(text)) return std::nullopt;
     return "dot-separated labels of letters, digits and hyphens, at most 253 characters";
 }
 
 // EHLO's argument (RFC 5321 4.1.3): our host name, or an address literal when there is none.
-std::string helo_name_problem(std::string_view text) {
+problem helo_name_problem(std::string_view text) {
     if (text.starts_with('[') && text.ends_with(']')) {
         const std::string_view inner = text.substr(1, text.size() - 2);
         constexpr std::string_view v6_tag = "IPv6:";
         if (inner.starts_with(v6_tag)) {
-            if (is_ipv6(std::string(inner.substr(v6_tag.size())))) return {};
+            if (is_ipv6(std::string(inner.substr(v6_tag.size())))) return std::nullopt;
             return "not an IPv6 address after '[IPv6:'";
         }
-        if (is_ipv4(std::string(inner))) return {};
+        if (is_ipv4(std::string(inner))) return std::nullopt;
         return "not an IPv4 address inside the brackets (IPv6 is written [IPv6:2001:db8::1])";
     }
     return host_name_problem(text);
 }
 
-std::string url_problem(std::string_view text);
+problem url_problem(std::string_view text);
 
-std::string language_tag_problem(std::string_view text) {
-    return is_language_tag(text) ? std::string{} : std::string("not a lower-case language tag");
+problem language_tag_problem(std::string_view text) {
+    if (is_language_tag(text)) return std::nullopt;
+    return "not a lower-case language tag";
 }
 
 // UTC, or a name of the system's time zone database (Debian's tzdata), as TZ reads it.
-std::string time_zone_problem(std::string_view text) {
-    if (text == "UTC") return {};
+problem time_zone_problem(std::string_view text) {
+    if (text == "UTC") return std::nullopt;
     const bool safe = std::all_of(text.begin(), text.end(), [](char ch) {
         return is_ascii_letter(ch) || is_ascii_digit(ch) || ch == '/' || ch == '_' || ch == '-' || ch == '+';
     });
@@ -471,17 +472,17 @@ std::string time_zone_problem(std::string_view text) {
     const std::filesystem::path file = std::filesystem::path(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") / text;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) return "no such time zone in " + file.parent_path().string();
-    return {};
+    return std::nullopt;
 }
 
-std::string public_url_problem(std::string_view text) {
-    if (auto problem = url_problem(text); !problem.empty()) return problem;
+problem public_url_problem(std::string_view text) {
+    if (problem why = url_problem(text)) return why;
     if (text.ends_with('/')) return "leave out the trailing /";
     if (text.find_first_of("?#") != std::string_view::npos) return "a query or fragment has no place here";
-    return {};
+    return std::nullopt;
 }
 
-std::string url_problem(std::string_view text) {
+problem url_problem(std::string_view text) {
     std::string_view rest;
     if (text.starts_with("https://")) {
         rest = text.substr(8);
@@ -496,13 +497,13 @@ std::string url_problem(std::string_view text) {
         return byte <= 0x20 || byte == 0x7f;
     });
     if (!clean) return "spaces and control characters must be percent-encoded";
-    return {};
+    return std::nullopt;
 }
 
-std::string email_address_problem(std::string_view text) {
-    std::string why = email_problem(text).value_or("");
+problem email_address_problem(std::string_view text) {
+    problem why = email_problem(text);
     constexpr std::string_view prefix = "email: ";
-    if (why.starts_with(prefix)) why.erase(0, prefix.size());
+    if (why && why->starts_with(prefix)) why->erase(0, prefix.size());
     return why;
 }
 
@@ -928,13 +929,13 @@ std::string word_list(const std::array<std::string_view, N>& words) {
     return out;
 }
 
-std::string portal_id_problem(std::string_view text) {
+problem portal_id_problem(std::string_view text) {
     if (text.size() > 32) return "at most 32 characters";
     const bool ok = std::all_of(text.begin(), text.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
     });
     if (!ok) return "only lower-case letters a-z, digits 0-9 and '-' are allowed";
-    return {};
+    return std::nullopt;
 }
 
 bool is_path_char(char c) {
@@ -943,7 +944,7 @@ bool is_path_char(char c) {
            extra.find(c) != std::string_view::npos;
 }
 
-std::string login_path_problem(std::string_view text) {
+problem login_path_problem(std::string_view text) {
     if (!text.starts_with('/')) return "it must start with '/'";
     if (!std::all_of(text.begin(), text.end(), is_path_char))
         return "only letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ / are allowed "
@@ -962,11 +963,11 @@ std::string login_path_problem(std::string_view text) {
             (text.starts_with(reserved) && text[reserved.size()] == '/'))
             return "it is under " + std::string(reserved) + ", which nidan serves itself";
     }
-    return {};
+    return std::nullopt;
 }
 
 // A link on a page: a path of this site or an https:// URL.
-std::string link_problem(std::string_view text) {
+problem link_problem(std::string_view text) {
     if (text.starts_with("https://")) return url_problem(text);
     if (!text.starts_with('/')) return "it must start with '/' (this site) or https://";
     if (text.starts_with("//")) return "'//' leads to another site; write https:// for that";
@@ -975,7 +976,7 @@ std::string link_problem(std::string_view text) {
         return byte <= 0x20 || byte == 0x7f;
     });
     if (!clean) return "spaces and control characters must be percent-encoded";
-    return {};
+    return std::nullopt;
 }
 
 // One [[portal]] or [[portal.menu]] table, with the name its errors use ("portal[1]").
@@ -1019,7 +1020,7 @@ struct entry_reader {
             return value;
         }
         if (check != nullptr) {
-            if (std::string why = check(value); !why.empty()) reject(v, expected, why);
+            if (const problem why = check(value)) reject(v, expected, *why);
         }
         return value;
     }
@@ -1080,9 +1081,9 @@ std::vector<portal_config> read_portals(const toml::node& node, const std::strin
         p.login_path = entry.text("login_path", true, "a path starting with '/'",
                                   login_path_problem);
         p.language = entry.text("language", false, "a language tag such as ja or en", language_tag_problem);
-        p.home = entry.text("home", true, "one of account, menu", [](std::string_view text) {
-            return text == "account" || text == "menu" ? std::string{}
-                                                       : std::string("neither account nor menu");
+        p.home = entry.text("home", true, "one of account, menu", [](std::string_view text) -> problem {
+            if (text == "account" || text == "menu") return std::nullopt;
+            return "neither account nor menu";
         });
         p.manual_url = entry.text("manual_url", false,
                                   "empty, a path starting with '/' or an https:// URL",
@@ -1274,9 +1275,9 @@ std::string host_port::to_string() const {
 
 host_port parse_host_port(const std::string& key, const std::string& text) {
     parsed_host_port parsed;
-    if (std::string why = split_host_port(text, parsed); !why.empty())
+    if (const problem why = split_host_port(text, parsed))
         throw config_error(key, std::string(host_port_expected) + ", got " + quote(text) + ": " +
-                                    why);
+                                    *why);
     return parsed.value;
 }
 

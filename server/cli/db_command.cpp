@@ -50,8 +50,8 @@ int db_command(std::vector<std::string> args) {
             const auto s = storage::schema_status(cfg.storage);
             std::cout << "backend: " << s.backend << "\nschema version: " << s.stored << "\nthis nidan needs: " << s.current
                       << "\n";
-            if (!s.problem.empty()) {
-                std::cout << s.problem << "\n";
+            if (s.problem) {
+                std::cout << *s.problem << "\n";
                 return 1;
             }
             std::cout << "up to date\n";

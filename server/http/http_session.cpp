@@ -109,8 +109,9 @@ awaitable<void> serve_requests(Stream& stream, app_state& app, connection_handle
             // holds, so a header that came in one piece with the first read can exceed it.
             refusal = http::status::request_header_fields_too_large;
             reason = "request header over server.max_header_bytes";
-        } else if (reason = framing_problem(parser.get()); !reason.empty()) {
+        } else if (const auto framing = framing_problem(parser.get())) {
             refusal = http::status::bad_request;
+            reason = *framing;
         }
         if (!header_ec) {
             entry.method = http::to_string(parser.get().method());

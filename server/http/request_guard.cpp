@@ -30,7 +30,7 @@ std::optional<std::string_view> single_length(std::string_view value) {
 
 }  // namespace
 
-std::string_view framing_problem(const http::request_header<>& header) {
+std::optional<std::string_view> framing_problem(const http::request_header<>& header) {
     int hosts = 0;
     int transfer_encodings = 0;
     std::string_view transfer_encoding;
@@ -61,7 +61,7 @@ std::string_view framing_problem(const http::request_header<>& header) {
             return "unsupported Transfer-Encoding (only a single \"chunked\" is accepted)";
         if (header.version() < 11) return "chunked Transfer-Encoding on HTTP/1.0";
     }
-    return {};
+    return std::nullopt;
 }
 
 }  // namespace nidan::server

@@ -44,7 +44,7 @@ copy_report copy_from_lmdb(const storage_config& lmdb, const storage_config& tar
     environment env(make_options(lmdb));
     auto source = env.begin_read();
     connection c(options_of(target));
-    if (const auto problem = schema_problem(c); !problem.empty()) throw error(errc::storage_corrupt, problem);
+    if (const problem why = schema_problem(c)) throw error(errc::storage_corrupt, *why);
 
     copy_report report;
     c.exec("BEGIN");

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/base/error.hpp"
 #include "core/config/config.hpp"
 #include "storage/open/copy_from_lmdb.hpp"
 
@@ -13,7 +14,7 @@ struct schema_state {
     std::string backend;       // "lmdb", "postgres"
     std::uint32_t stored = 0;  // 0: no nidan schema there yet
     std::uint32_t current = 0; // what this binary reads and writes
-    std::string problem;       // empty when stored == current; else what to run
+    nidan::problem problem;    // what to run; nullopt when stored == current
 };
 
 // Looks only; throws storage::error when the store cannot be reached.

@@ -36,7 +36,7 @@ connect_options options_of(const storage_config& cfg) {
 pg_backend::pg_backend(const storage_config& cfg) : options_(options_of(cfg)), max_queue_(cfg.writer_max_queue) {
     {
         connection first(options_);
-        if (const auto problem = schema_problem(first); !problem.empty()) throw error(errc::storage_corrupt, problem);
+        if (const problem why = schema_problem(first)) throw error(errc::storage_corrupt, *why);
     }
     connected_ = true;
     for (unsigned i = 0; i < std::max(cfg.postgres_pool_size, 1u); ++i) threads_.emplace_back([this, i] { run(i); });

@@ -162,10 +162,10 @@ std::uint32_t migrate(connection& c) {
     }
 }
 
-std::string schema_problem(connection& c) {
+problem schema_problem(connection& c) {
     const auto stored = stored_schema_version(c);
     const auto current = current_schema_version();
-    if (stored == current) return {};
+    if (stored == current) return std::nullopt;
     if (stored == 0) return "the database has no nidan schema: run `nidan db migrate`";
     if (stored < current)
         return "the database has schema version " + std::to_string(stored) + ", this nidan needs " +

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/base/error.hpp"
 #include "storage/postgres/pg_connection.hpp"
 
 namespace nidan::storage::pg {
@@ -22,7 +23,7 @@ std::uint32_t stored_schema_version(connection& c);
 // binary throws storage::error(storage_corrupt) naming both versions.
 std::uint32_t migrate(connection& c);
 
-// Empty when the stored version is the current one; otherwise what the operator must run.
-std::string schema_problem(connection& c);
+// What the operator must run; nullopt when the stored version is the current one.
+problem schema_problem(connection& c);
 
 }  // namespace nidan::storage::pg
