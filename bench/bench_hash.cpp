@@ -1,6 +1,10 @@
 // Argon2id cost, and what the hash pool does with it. Prints figures; asserts nothing.
 //
-//   bench_hash [--seconds N] [--memory-kib M] [--iterations T] [--coroutines C]
+//   bench_hash [--seconds N] [--memory-kib M] [--iterations T] [--coroutines C] [--sodium-only 1]
+//
+// --sodium-only 1: only libsodium's own crypto_pwhash_argon2id_str_verify on this one thread, for
+// M and T, printed as one line "sodium_verify_per_s=R count=N ms=X" (bench/hash_limit.sh divides
+// the whole-login rate by it).
 //
 // 1. One thread calling password_hasher directly: hash() and verify() per second, ms each.
 // 2. verify_dummy() (the unknown-ID path) against verify() with the right and a wrong password:
@@ -11,6 +15,7 @@
 //    coroutines, never hash) and the lateness of a 1 ms periodic timer running on it.
 //
 // Every loop stops after --seconds (default 2) or a fixed count, whichever comes first.
+#include <sodium.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -54,12 +59,13 @@ struct options {
     std::uint32_t memory_kib = nidan::hash_config{}.memory_kib;
     std::uint32_t iterations = nidan::hash_config{}.iterations;
     unsigned coroutines = 4;
+    bool sodium_only = false;
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "bench_hash: %s\nusage: bench_hash [--seconds N (0.1-60)] [--memory-kib M] [--iterations T] "
-                 "[--coroutines C (1-64)]\n",
+                 "[--coroutines C (1-64)] [--sodium-only 1]\n",
                  why);
     std::exit(2);
 }
@@ -78,6 +84,7 @@ options parse(int argc, char** argv) {
         else if (arg == "--memory-kib" && v >= 8 && v <= 4194304) o.memory_kib = static_cast<std::uint32_t>(v);
         else if (arg == "--iterations" && v >= 1 && v <= 100) o.iterations = static_cast<std::uint32_t>(v);
         else if (arg == "--coroutines" && v >= 1 && v <= 64) o.coroutines = static_cast<unsigned>(v);
+        else if (arg == "--sodium-only" && (v == 0 || v == 1)) o.sodium_only = v == 1;
         else usage("unknown option or value out of range");
     }
     return o;
@@ -256,9 +263,28 @@ void print_io_thread(const pool_result& idle, const std::vector<const pool_resul
 
 }  // namespace
 
+// libsodium alone, no nidan code in the loop: the ceiling a login's password step can reach
+// on one core with these parameters.
+int sodium_only(const options& o) {
+    if (sodium_init() < 0) throw std::runtime_error("sodium_init failed");
+    char phc[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_argon2id_str(phc, password.data(), password.size(), o.iterations,
+                                   static_cast<std::size_t>(o.memory_kib) * 1024) != 0)
+        throw std::runtime_error("crypto_pwhash_argon2id_str failed (out of memory?)");
+    bool all_right = true;
+    const auto r = repeat(o.seconds, [&] {
+        all_right = crypto_pwhash_argon2id_str_verify(phc, password.data(), password.size()) == 0 && all_right;
+    });
+    if (!all_right) throw std::runtime_error("crypto_pwhash_argon2id_str_verify refused the right password");
+    std::printf("sodium_verify_per_s=%.2f count=%zu ms=%.1f m=%u t=%u\n", static_cast<double>(r.first) * 1e3 / r.second,
+                r.first, r.second, o.memory_kib, o.iterations);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const options o = parse(argc, argv);
     try {
+        if (o.sodium_only) return sodium_only(o);
         const nidan::password_hasher hasher({o.memory_kib, o.iterations});
         std::printf("Argon2id m=%u KiB t=%u p=1; %.1f s per case; %u coroutines on the pool\n\n", o.memory_kib,
                     o.iterations, o.seconds, o.coroutines);

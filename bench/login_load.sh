@@ -70,16 +70,9 @@ for f in "$bench" "$nidan"; do
 done
 
 summary=$(mktemp)
-pg_dir=""
-as_postgres=()
-pg_bin=/usr/lib/postgresql/15/bin
-stop_cluster() {
-  if [[ -n $pg_dir ]]; then
-    timeout 30 "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -w -t 20 -m fast stop >/dev/null 2>&1 || true
-    rm -rf "$pg_dir"
-  fi
-}
-trap 'stop_cluster; rm -f "$summary"' EXIT
+# shellcheck source=bench/lib/postgres.sh
+source bench/lib/postgres.sh
+trap 'pg_cluster_stop; rm -f "$summary"' EXIT
 
 args=(--seconds "$phase_seconds" --clients "$clients" --accounts "$accounts" --wrong-share "$wrong_share"
       --nidan "$nidan" --summary "$summary" --nodes "$nodes")
@@ -87,28 +80,9 @@ args=(--seconds "$phase_seconds" --clients "$clients" --accounts "$accounts" --w
 for s in "${extra_set[@]}"; do args+=(--set "$s"); done
 
 if [[ $backend == postgres ]]; then
-  [[ -x $pg_bin/initdb ]] || { echo "login_load: PostgreSQL 15 not found in $pg_bin" >&2; exit 1; }
-  pg_dir=$(mktemp -d -t nidan-bench-pg-XXXXXX)
-  if ((EUID == 0)); then
-    chown postgres: "$pg_dir"
-    as_postgres=(runuser -u postgres --)
-  fi
-  timeout 60 "${as_postgres[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U nidan --no-sync >"$pg_dir/setup.log" 2>&1 ||
-    { echo "login_load: initdb failed: $(tail -3 "$pg_dir/setup.log")" >&2; exit 1; }
   pg_extra=""
-  [[ ${STATEMENTS:-0} == 1 ]] && pg_extra=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
-  # A port that was free a moment ago; another process may take it first, so a few tries.
-  pg_port=""
-  for attempt in 1 2 3 4 5; do
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    if timeout 60 "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
-      -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=64MB$pg_extra" \
-      start >>"$pg_dir/setup.log" 2>&1; then
-      pg_port=$port
-      break
-    fi
-  done
-  [[ -n $pg_port ]] || { echo "login_load: pg_ctl start failed: $(tail -3 "$pg_dir/server.log")" >&2; exit 1; }
+  [[ ${STATEMENTS:-0} == 1 ]] && pg_extra="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+  pg_cluster_start "$pg_extra"
   echo "PostgreSQL cluster on 127.0.0.1:$pg_port in $pg_dir"
 fi
 
@@ -118,10 +92,8 @@ for hash in $hashes; do
   run_args=(--hash "$hash" "${args[@]}")
   if [[ $backend == postgres ]]; then
     # A fresh database per run: each run imports the same accounts.
-    url="postgresql://nidan@127.0.0.1:$pg_port/bench_$hash"
-    psql -q -h 127.0.0.1 -p "$pg_port" -U nidan -d postgres -c "CREATE DATABASE bench_$hash" >/dev/null
+    url=$(pg_database "bench_$hash" "$nidan")
     db_set=(--set storage.backend=postgres --set "storage.postgres_url=$url")
-    timeout 60 "$nidan" db migrate --config conf/nidan.toml "${db_set[@]}" >/dev/null
     run_args+=("${db_set[@]}" --postgres-data "$pg_dir/data")
     if [[ ${STATEMENTS:-0} == 1 ]]; then
       psql -q -h 127.0.0.1 -p "$pg_port" -U nidan -d "bench_$hash" \

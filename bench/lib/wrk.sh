@@ -1,0 +1,39 @@
+# wrk helpers for the bench scripts (bash, sourced).
+#
+#   to_ms "1.23ms" | "456.00us" | "1.50s" | "2.00m"   prints milliseconds
+#   wrk_run SECONDS THREADS CONNECTIONS URL [wrk options...]
+#       runs wrk --latency (bounded by timeout) and sets wrk_rps, wrk_p50, wrk_p99 (ms),
+#       wrk_non2xx, wrk_errors (connect + read + write + timeout); "?" when wrk printed none
+to_ms() {
+  awk -v t="$1" 'BEGIN {
+    if (t == "" || t == "?") { print "?"; exit }
+    n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.2f", n }'
+}
+
+wrk_run() {
+  local seconds=$1 threads=$2 connections=$3 url=$4 out
+  shift 4
+  out=$(timeout $((seconds + 30)) wrk --latency -d "${seconds}s" -t "$threads" -c "$connections" "$@" "$url" || true)
+  wrk_rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  wrk_rps=${wrk_rps:-?}
+  wrk_p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  wrk_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  wrk_non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+  wrk_non2xx=${wrk_non2xx:-0}
+  wrk_errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
+  wrk_errors=${wrk_errors:-0}
+}
+
+# Installs wrk from the distribution when it is missing.
+wrk_ensure() {
+  command -v wrk >/dev/null && return 0
+  echo "installing wrk" >&2
+  local sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  if ! DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null; then
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null
+  fi
+}
