@@ -5,6 +5,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -89,19 +90,49 @@ std::optional<std::string> verify_parts(std::string_view secret, std::string_vie
     return payload;
 }
 
+// Random bytes from a per-thread pool: randombytes_buf is one getrandom system call, and every
+// login form asks for a token. One refill serves 256 16-byte tokens. No lock (the pool is the
+// thread's own); each byte is handed out once and wiped from the pool as it goes.
+class random_pool {
+public:
+    void fill(unsigned char* out, std::size_t n) {
+        if (n > bytes_.size() / 4) {
+            randombytes_buf(out, n);
+            return;
+        }
+        if (used_ + n > bytes_.size()) {
+            randombytes_buf(bytes_.data(), bytes_.size());
+            used_ = 0;
+        }
+        std::memcpy(out, bytes_.data() + used_, n);
+        sodium_memzero(bytes_.data() + used_, n);
+        used_ += n;
+    }
+    ~random_pool() { sodium_memzero(bytes_.data(), bytes_.size()); }
+
+private:
+    std::array<unsigned char, 4096> bytes_{};
+    std::size_t used_ = bytes_.size();
+};
+
+void random_bytes(void* out, std::size_t n) {
+    thread_local random_pool pool;
+    pool.fill(static_cast<unsigned char*>(out), n);
+}
+
 }  // namespace
 
 std::uint64_t random_u64() {
     ensure_sodium();
     std::uint64_t value = 0;
-    randombytes_buf(&value, sizeof value);
+    random_bytes(&value, sizeof value);
     return value;
 }
 
 std::string random_token(std::size_t bytes) {
     ensure_sodium();
     std::string raw(bytes, '\0');
-    randombytes_buf(raw.data(), raw.size());
+    random_bytes(raw.data(), raw.size());
     auto token = to_base64url(raw);
     sodium_memzero(raw.data(), raw.size());
     return token;
