@@ -75,7 +75,7 @@ echo "sodium_before/after: libsodium crypto_pwhash_argon2id_str_verify per secon
 echo "after the logins; ratio: logins/s / (threads × their mean); cores, srv_ms: the server's CPU / wall time and per login"
 if [[ -n ${SUMMARY:-} ]]; then
   for line in "${results[@]}"; do
-    read -r t rate before after limit ratio _ <<<"$line"
+    read -r t rate before after _ ratio _ <<<"$line"
     printf 'hash_limit.%s.logins_per_s\t%s\nhash_limit.%s.sodium_per_s\t%s\nhash_limit.%s.ratio\t%s\n' \
       "$t" "$rate" "$t" "$(awk -v b="$before" -v a="$after" 'BEGIN { printf "%.2f", (b + a) / 2 }')" "$t" "$ratio" >>"$SUMMARY"
   done

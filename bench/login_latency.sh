@@ -89,7 +89,7 @@ portal=$(sed -n 's/^id *= *"\([^"]*\)".*/\1/p' conf/nidan.toml | head -n 1)
 password=bench-password-1
 common_set=(--set server.trusted_proxies=127.0.0.1 --set code.mails_per_hour=100)
 for s in "${extra_set[@]}"; do common_set+=(--set "$s"); done
-if [[ $backend == postgres ]]; then pg_cluster_start; fi
+if [[ $backend == postgres ]]; then pg_cluster_start ""; fi
 
 # start_case NAME RELAY_PORT PREPARED: storage, accounts (bench0.., and prep0.. for prepared code
 # steps) and a server for one relay; sets case_port, case_pid.
@@ -190,11 +190,12 @@ nidan_stop "$stalled_pid" || stalled_rc=$?
 
 # stats CASE KIND -> "count p50 p99 max non2xx" (non2xx: statuses other than 200)
 stats() {
-  awk -v k="$2" '$1 == k { print $2; if ($3 != 200) bad++ } END { print "bad", bad + 0 > "/dev/stderr" }' "$samples/$1" 2>"$tmp/bad" |
-    sort -n | awk -v bad="$(sed -n 's/^bad //p' "$tmp/bad" 2>/dev/null)" '{ v[NR] = $1 } END {
+  local bad
+  bad=$(awk -v k="$2" '$1 == k && $3 != 200 { n++ } END { print n + 0 }' "$samples/$1")
+  awk -v k="$2" '$1 == k { print $2 }' "$samples/$1" | sort -n | awk -v bad="$bad" '{ v[NR] = $1 } END {
       if (NR == 0) { print 0, "-", "-", "-", 0; exit }
       i50 = int(NR * 0.50 + 0.999999); i99 = int(NR * 0.99 + 0.999999)
-      printf "%d %.2f %.2f %.2f %s\n", NR, v[i50], v[i99], v[NR], bad + 0 }'
+      printf "%d %.2f %.2f %.2f %s\n", NR, v[i50], v[i99], v[NR], bad }'
 }
 declare -A p99
 echo
