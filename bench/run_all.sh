@@ -94,7 +94,7 @@ for b in lmdb postgres; do
     "$(get latency.$b.saturated_code_p99_ratio) ($(get latency.$b.saturated_code_p99_ms) / $(get latency.$b.healthy_code_p99_ms) ms)" "≤ 1.10"
 done
 row "server VmRSS with idle keep-alive connections, projected to 50,000" \
-  "$(idle_figure projected_50000_mb) MB ($(idle_figure kb_per_connection) KiB each; $(idle_figure held) held, $(idle_figure rss_before_kb) → $(idle_figure rss_with_kb) KiB)" "< 300 MB"
+  "$(idle_figure projected_50000_mb) MiB ($(idle_figure kb_per_connection) KiB each; $(idle_figure held) held, $(idle_figure rss_before_kb) → $(idle_figure rss_with_kb) KiB)" "< 300 MB"
 row "login throughput (minimal hash) with $(idle_figure held) idle connections / without" "${idle_ratio:--}" "≥ 0.90"
 echo
 awk -v r="$(get hash_limit.2.logins_per_s)" -v n="$(nproc)" -v m="$(get hash_limit.memory_kib)" -v i="$(get hash_limit.iterations)" \
