@@ -6,6 +6,16 @@
 //                    [--max-logins M] [--wrong-share F] [--few-addresses K] [--victims V]
 //                    [--attackers A] [--nidan PATH] [--set key=value]... [--summary FILE]
 //                    [--nodes N] [--pin-cores C0,C1,...] [--postgres-data DIR]
+//                    [--idle-connections N] [--idle-binary PATH]
+//
+// --idle-connections N: the baseline alternates (ABBA, --rounds) with the same load while N idle
+// keep-alive connections are held open to the (first) server by bench_idle_connections (next to
+// this program, or --idle-binary), from 127.0.0.2 and up, 200 per address and at most 19000 per
+// process (the open-files limit of one process), started before and stopped after each stretch
+// of such phases. The server gets server.max_connections = N + 1000 (at least the shipped value)
+// and server.idle_timeout_ms = 600000 before the --set ones; the open-files limit is raised to
+// the hard one for this process and its children. Reports the server's VmRSS before and with
+// them, per connection and projected to 50,000; wrong passwords are not sent then.
 //
 // With --set storage.backend=postgres (and storage.postgres_url, a migrated empty database),
 // --nodes N starts N servers on that one database and the clients spread over them (client i on
@@ -151,6 +161,8 @@ struct options {
     unsigned nodes = 1;             // servers on one database (PostgreSQL only beyond 1)
     std::vector<int> pin_cores;     // node i on core pin_cores[i]; empty: not pinned
     std::string postgres_data;      // the cluster's data folder, for its CPU; "" -> not measured
+    unsigned idle_connections = 0;  // held open during the "idle connections" phases; 0: none
+    std::string idle_binary;        // "" -> bench_idle_connections next to this program
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -162,7 +174,8 @@ struct options {
                  " [--few-addresses K (1-254)] [--victims V (1-1000)] [--attackers A (1-64)]\n"
                  "         [--nidan PATH]"
                  " [--set section.key=value]... [--summary FILE]\n"
-                 "         [--nodes N (1-3)] [--pin-cores C0,C1,...] [--postgres-data DIR]\n",
+                 "         [--nodes N (1-3)] [--pin-cores C0,C1,...] [--postgres-data DIR]\n"
+                 "         [--idle-connections N (0-1000000)] [--idle-binary PATH]\n",
                  why.c_str());
     std::exit(2);
 }
@@ -206,6 +219,8 @@ options parse(int argc, char** argv) {
             for (std::string core; std::getline(cores, core, ',');)
                 o.pin_cores.push_back(static_cast<int>(whole_in(core, 0, 1023, flag)));
         } else if (flag == "--postgres-data") o.postgres_data = value;
+        else if (flag == "--idle-connections") o.idle_connections = whole_in(value, 0, 1000000, flag);
+        else if (flag == "--idle-binary") o.idle_binary = value;
         else usage("unknown option " + flag);
     }
     if (!o.pin_cores.empty() && o.pin_cores.size() < o.nodes) usage("--pin-cores needs a core for every node");
@@ -466,6 +481,128 @@ private:
     pid_t pid_ = -1;
     unsigned short port_ = 0;
     std::optional<int> exit_code_;
+};
+
+// VmRSS of a process in KiB; 0 when unreadable.
+long rss_kib(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    for (int n = 0; n < 200 && std::getline(in, line); ++n)
+        if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
+    return 0;
+}
+
+// The number after "key=" in text; 0 when absent.
+double figure_in(const std::string& text, const std::string& key) {
+    const auto at = text.find(key + "=");
+    return at == std::string::npos ? 0 : std::strtod(text.c_str() + at + key.size() + 1, nullptr);
+}
+
+// bench_idle_connections children holding idle keep-alive connections to one server, and what
+// they cost its memory.
+class idle_holders {
+public:
+    static constexpr unsigned per_process = 19000;  // below one process's open-files limit here
+    static constexpr unsigned per_address = 200;    // below server.max_connections_per_client
+
+    idle_holders(std::string binary, fs::path dir, unsigned connections)
+        : binary_(std::move(binary)), dir_(std::move(dir)), connections_(connections) {}
+    ~idle_holders() { close(); }
+    idle_holders(const idle_holders&) = delete;
+    idle_holders& operator=(const idle_holders&) = delete;
+
+    // Opens them all (bounded: 3 minutes) and measures the server's VmRSS before and after.
+    void open(unsigned short port, pid_t server) {
+        if (!pids_.empty()) return;
+        const auto before = static_cast<double>(rss_kib(server));
+        const auto start = clock_type::now();
+        std::vector<fs::path> ready;
+        unsigned first_address = 2;
+        for (unsigned left = connections_, i = 0; left > 0; ++i) {
+            const unsigned n = std::min(left, per_process);
+            left -= n;
+            const auto name = "idle" + std::to_string(i) + "-" + std::to_string(++openings_);
+            ready.push_back(dir_ / (name + ".ready"));
+            pids_.push_back(spawn(binary_,
+                                  {"--port", std::to_string(port), "--connections", std::to_string(n), "--per-address",
+                                   std::to_string(per_address), "--first-address", std::to_string(first_address),
+                                   "--hold-seconds", "900", "--ready-file", ready.back().string()},
+                                  dir_ / (name + ".out"), dir_ / (name + ".err")));
+            outs_.push_back(dir_ / (name + ".out"));
+            first_address += (n + per_address - 1) / per_address;
+        }
+        std::string lines;
+        for (std::size_t i = 0; i < ready.size(); ++i) {
+            while (!fs::exists(ready[i])) {
+                if (clock_type::now() - start > std::chrono::minutes(3))
+                    throw std::runtime_error("the idle connections were not open within 3 minutes");
+                if (auto code = wait_exit(pids_[i], std::chrono::milliseconds(50))) {
+                    pids_[i] = -1;
+                    throw std::runtime_error("bench_idle_connections exited with " + std::to_string(*code) + ": " +
+                                             tail_of(outs_[i].parent_path() / (outs_[i].stem().string() + ".err")));
+                }
+            }
+            lines += first_line_of(ready[i]) + "\n";
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        const auto after = static_cast<double>(rss_kib(server));
+        if (rss_before_kib_ == 0) {  // the first opening's figures are the ones reported
+            rss_before_kib_ = before;
+            rss_with_kib_ = after;
+            std::size_t at = 0;
+            while (at < lines.size()) {
+                const auto end = lines.find('\n', at);
+                const auto line = lines.substr(at, end - at);
+                held_ += static_cast<unsigned>(figure_in(line, "held"));
+                refused_ += static_cast<unsigned>(figure_in(line, "refused"));
+                failed_ += static_cast<unsigned>(figure_in(line, "failed"));
+                at = end + 1;
+            }
+            open_s_ = seconds_of(clock_type::now() - start);
+        }
+    }
+
+    // SIGTERM to every holder; they close their connections and report those the server dropped.
+    void close() {
+        for (std::size_t i = 0; i < pids_.size(); ++i) {
+            if (pids_[i] < 0) continue;
+            ::kill(pids_[i], SIGTERM);
+            if (!wait_exit(pids_[i], std::chrono::seconds(20))) kill_and_reap(pids_[i]);
+            std::ifstream in(outs_[i]);
+            std::string line;
+            for (int n = 0; n < 10 && std::getline(in, line); ++n)
+                dropped_ += static_cast<unsigned>(figure_in(line, "dropped_by_server"));
+        }
+        pids_.clear();
+        outs_.clear();
+    }
+
+    void print() const {
+        const double per = held_ ? (rss_with_kib_ - rss_before_kib_) / held_ : 0;
+        std::printf("\nidle connections: %u held (%u refused, %u failed) in %.1f s by %u process(es); dropped by the "
+                    "server while held: %u\n",
+                    held_, refused_, failed_, open_s_, (connections_ + per_process - 1) / per_process, dropped_);
+        std::printf("  server VmRSS %.1f MiB before, %.1f MiB with them: %.2f KiB per idle connection, "
+                    "%.1f MiB projected for 50,000\n",
+                    rss_before_kib_ / 1024.0, rss_with_kib_ / 1024.0, per, (rss_before_kib_ + 50000 * per) / 1024.0);
+        std::printf("idle_connections_summary held=%u refused=%u failed=%u dropped=%u rss_before_kb=%.0f rss_with_kb=%.0f "
+                    "kb_per_connection=%.2f projected_50000_mb=%.1f\n",
+                    held_, refused_, failed_, dropped_, rss_before_kib_, rss_with_kib_, per,
+                    (rss_before_kib_ + 50000 * per) / 1024.0);
+    }
+
+private:
+    static double seconds_of(clock_type::duration d) { return std::chrono::duration<double>(d).count(); }
+
+    std::string binary_;
+    fs::path dir_;
+    unsigned connections_;
+    unsigned openings_ = 0;
+    std::vector<pid_t> pids_;
+    std::vector<fs::path> outs_;
+    double rss_before_kib_ = 0, rss_with_kib_ = 0;
+    unsigned held_ = 0, refused_ = 0, failed_ = 0, dropped_ = 0;
+    double open_s_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -747,6 +884,7 @@ struct phase_plan {
     std::vector<std::string> attacker_addresses;
     bool at_victims = false;  // wrong passwords for the victims only, else for any account
     int round = -1;           // which baseline/attack pair it belongs to; -1: none
+    bool idle_held = false;   // the idle connections are held open during it
 };
 
 struct phase_stats {
@@ -1100,6 +1238,19 @@ std::string address_in_range(const std::string& prefix, std::size_t i) { return 
 std::vector<phase_plan> plan_phases(const options& o) {
     const auto slice = o.seconds / o.rounds;
     const phase_plan baseline{"no wrong passwords", slice, 0, {}};
+    if (o.idle_connections > 0) {
+        phase_plan idle = baseline;
+        idle.name = std::to_string(o.idle_connections) + " idle conns held";
+        idle.idle_held = true;
+        std::vector<phase_plan> plans;
+        for (unsigned r = 0; r < o.rounds; ++r) {
+            const bool baseline_first = r % 2 == 0;
+            plans.push_back(baseline_first ? baseline : idle);
+            plans.push_back(baseline_first ? idle : baseline);
+            plans[plans.size() - 2].round = plans.back().round = static_cast<int>(r);
+        }
+        return plans;
+    }
     if (o.wrong_share <= 0) return {{baseline.name, o.seconds, 0, {}}};
     const auto percent = std::to_string(static_cast<int>(o.wrong_share * 100 + 0.5)) + "% wrong, ";
     std::vector<std::string> many, few;
@@ -1248,10 +1399,12 @@ double ratio(double value, double base) { return base > 0 ? value / base : 0; }
 // Logins/s of the attack against the baseline within each round: their spread is the noise.
 std::string round_ratios(const std::vector<phase_result>& results) {
     std::string out;
+    // The other phase of a pair sends wrong passwords or holds the idle connections.
+    auto other = [](const phase_plan& p) { return p.wrong_share > 0 || p.idle_held; };
     for (const auto& attack : results) {
-        if (attack.plan->round < 0 || attack.plan->wrong_share <= 0) continue;
+        if (attack.plan->round < 0 || !other(*attack.plan)) continue;
         for (const auto& base : results) {
-            if (base.plan->round != attack.plan->round || base.plan->wrong_share > 0) continue;
+            if (base.plan->round != attack.plan->round || other(*base.plan)) continue;
             char figure[16];
             std::snprintf(figure, sizeof figure, " x%.2f", ratio(attack.stats.logins_per_s(), base.stats.logins_per_s()));
             out += figure;
@@ -1308,6 +1461,10 @@ std::string default_nidan_binary() {
     return (self.parent_path().parent_path() / "nidan").string();
 }
 
+std::string default_idle_binary() {
+    return (fs::canonical("/proc/self/exe").parent_path() / "bench_idle_connections").string();
+}
+
 std::string source_dir() { return NIDAN_BENCH_SOURCE_DIR; }
 
 // The server's settings; the user's --set come last and win.
@@ -1323,6 +1480,9 @@ std::vector<std::string> settings_for(const options& o, const fs::path& data, un
     if (o.hash == hash_choice::fast) s.insert(s.end(), {"hash.memory_kib=8192", "hash.iterations=1"});
     if (o.hash == hash_choice::minimal)
         s.insert(s.end(), {"hash.memory_kib=8", "hash.iterations=1", "hash.import_min_memory_kib=8"});
+    if (o.idle_connections > 0)
+        s.insert(s.end(), {"server.max_connections=" + std::to_string(std::max(o.idle_connections + 1000, 10000u)),
+                           "server.idle_timeout_ms=600000"});
     s.insert(s.end(), o.overrides.begin(), o.overrides.end());
     return s;
 }
@@ -1430,13 +1590,20 @@ int run(const options& o, const fs::path& work) {
 
     const auto plans = plan_phases(o);
     std::vector<phase_result> results;
+    std::unique_ptr<idle_holders> idle;
+    if (o.idle_connections > 0)
+        idle = std::make_unique<idle_holders>(o.idle_binary.empty() ? default_idle_binary() : o.idle_binary, work,
+                                              o.idle_connections);
     {
         io_thread io(ioc);
         const phase_plan warm_up{"warm-up", warm_up_seconds, 0, {}};
         std::fprintf(stderr, "warm-up %.0f s, then %zu phases\n", warm_up_seconds, plans.size());
         net::co_spawn(ioc, run_phase(warm_up, world), net::use_future).get();
-        for (const auto& plan : plans) {
+        for (std::size_t i = 0; i < plans.size(); ++i) {
+            const auto& plan = plans[i];
+            if (plan.idle_held) idle->open(world.ports.front(), world.server_pids.front());
             results.push_back({&plan, net::co_spawn(ioc, run_phase(plan, world), net::use_future).get()});
+            if (plan.idle_held && (i + 1 == plans.size() || !plans[i + 1].idle_held)) idle->close();
             std::fprintf(stderr, "  %-26s %4.1f s %7.1f logins/s\n", plan.name.c_str(), results.back().stats.seconds,
                          results.back().stats.logins_per_s());
         }
@@ -1451,6 +1618,7 @@ int run(const options& o, const fs::path& work) {
     print_latencies(rows);
     print_outcomes(rows);
     print_ratios(rows, results);
+    if (idle) idle->print();
     std::printf("\nsink: %llu mails (%llu without a code) over %llu SMTP connections\n",
                 static_cast<unsigned long long>(sink.mails()), static_cast<unsigned long long>(sink.without_code()),
                 static_cast<unsigned long long>(sink.connections()));
@@ -1463,6 +1631,11 @@ int run(const options& o, const fs::path& work) {
 
 int main(int argc, char** argv) {
     const auto o = parse(argc, argv);
+    // The server and the idle connection holders inherit it.
+    if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     std::string pattern = (fs::temp_directory_path() / "nidan-login-load-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) {
         std::perror("mkdtemp");

@@ -16,6 +16,8 @@
 #   NIDAN_SET []      extra overrides, space separated: NIDAN_SET="log.access_log=false storage.durability=no_sync"
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib/wrk.sh
+source bench/lib/wrk.sh
 
 duration=${DURATION:-10}
 threads=${THREADS:-2}
@@ -35,15 +37,7 @@ fi
 nidan=$build_dir/nidan
 [[ -x $nidan ]] || { echo "http_load: $nidan not found (build first, or unset SKIP_BUILD)" >&2; exit 1; }
 
-if ! command -v wrk >/dev/null; then
-  echo "http_load: installing wrk" >&2
-  sudo_cmd=()
-  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-  if ! DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null; then
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null
-  fi
-fi
+wrk_ensure
 
 tmp=$(mktemp -d)
 server_pid=
@@ -97,26 +91,13 @@ stop_server() {
   return "$rc"
 }
 
-# to_ms "1.23ms" / "456.00us" / "1.50s" / "2.00m" -> milliseconds
-to_ms() {
-  awk -v t="$1" 'BEGIN {
-    n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-    printf "%.2f", n }'
-}
-
 results=()  # "io_threads path req/s p50 p99 non2xx errors"
 # load IO_THREADS PATH: runs wrk against the server started with IO_THREADS io threads.
 load() {
-  local n=$1 path=$2 out rps p50 p99 non2xx errors
-  out=$(timeout $((duration + 30)) wrk --latency -d "${duration}s" -t "$threads" -c "$connections" "$base_url$path")
-  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
-  errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
-  results+=("$n $path ${rps:-?} $p50 $p99 ${non2xx:-0} ${errors:-0}")
-  printf '  io_threads=%s %-18s %10s req/s\n' "$n" "$path" "${rps:-?}" >&2
+  local n=$1 path=$2
+  wrk_run "$duration" "$threads" "$connections" "$base_url$path"
+  results+=("$n $path $wrk_rps $wrk_p50 $wrk_p99 $wrk_non2xx $wrk_errors")
+  printf '  io_threads=%s %-18s %10s req/s\n' "$n" "$path" "$wrk_rps" >&2
 }
 
 status=0

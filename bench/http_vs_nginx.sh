@@ -45,7 +45,7 @@ done
 [[ ${SKIP_BUILD:-0} == 1 ]] || BUILD_DIR=$build_dir scripts/build.sh
 nidan=$build_dir/nidan
 [[ -x $nidan ]] || { echo "http_vs_nginx: $nidan not found (build first, or unset SKIP_BUILD)" >&2; exit 1; }
-[[ -x $nginx_bin ]] || { echo "http_vs_nginx: $nginx_bin not found (apt-get install nginx-light)" >&2; exit 1; }
+[[ -x $nginx_bin ]] || { echo "http_vs_nginx: $nginx_bin not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
 wrk_ensure
 
 tmp=$(mktemp -d)
@@ -79,7 +79,7 @@ page_bytes=$(stat -c %s "$tmp/www/login.html")
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 nginx_url=
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   port=$(free_port)
   cat >"$tmp/nginx/nginx.conf" <<CONF
 user root;

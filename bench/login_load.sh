@@ -32,6 +32,9 @@
 #                                                   NIDAN_SET="hash.threads=2 storage.durability=no_sync"
 #   SUMMARY []         a file to append the summary lines to, prefixed with backend, nodes and cores
 #                      (bench/backends.sh reads them)
+#   ROUNDS [3]         baseline/other pairs (ABBA)   IDLE_CONNECTIONS [0] N: the baseline against the same
+#                                                    while N idle keep-alive connections are held open
+#                                                    (bench_idle_connections; wrong passwords are not sent)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,7 +78,8 @@ source bench/lib/postgres.sh
 trap 'pg_cluster_stop; rm -f "$summary"' EXIT
 
 args=(--seconds "$phase_seconds" --clients "$clients" --accounts "$accounts" --wrong-share "$wrong_share"
-      --nidan "$nidan" --summary "$summary" --nodes "$nodes")
+      --nidan "$nidan" --summary "$summary" --nodes "$nodes" --rounds "${ROUNDS:-3}"
+      --idle-connections "${IDLE_CONNECTIONS:-0}")
 [[ -n $cores ]] && args+=(--pin-cores "$cores")
 for s in "${extra_set[@]}"; do args+=(--set "$s"); done
 

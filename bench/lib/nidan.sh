@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables it sets are for the caller
 # Starting and stopping `nidan serve` for the bench scripts (bash, sourced). The caller sets
 # nidan (the binary) and tmp (a work folder it removes), and calls nidan_stop_all in its EXIT trap.
 #
@@ -8,6 +10,7 @@
 #   nidan_stop PID      SIGTERM, waits (30 s at most, then SIGKILL); returns the exit code
 #   nidan_stop_all      SIGKILL to every server still running (for the EXIT trap)
 nidan_pids=()
+# shellcheck disable=SC2154  # nidan and tmp are the caller's
 
 nidan_start() {
   local name=$1 i

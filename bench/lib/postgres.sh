@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A private PostgreSQL 15 cluster for one benchmark run, sourced by bench scripts (bash):
 # initdb in a temp folder, pg_ctl on a free 127.0.0.1 port (as the postgres user through runuser
 # when run as root), fsync and synchronous_commit as shipped, as LMDB's full_sync. The caller
@@ -13,7 +14,7 @@ pg_port=""
 as_postgres=()
 
 pg_cluster_start() {
-  local extra=${1:-} attempt port
+  local extra=${1:-} port
   [[ -x $pg_bin/initdb ]] || { echo "postgres.sh: PostgreSQL 15 not found in $pg_bin" >&2; exit 1; }
   pg_dir=$(mktemp -d -t nidan-bench-pg-XXXXXX)
   if ((EUID == 0)); then
@@ -23,7 +24,7 @@ pg_cluster_start() {
   timeout 60 "${as_postgres[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U nidan --no-sync >"$pg_dir/setup.log" 2>&1 ||
     { echo "postgres.sh: initdb failed: $(tail -3 "$pg_dir/setup.log")" >&2; exit 1; }
   # A port that was free a moment ago; another process may take it first, so a few tries.
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     if timeout 60 "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
       -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=64MB${extra:+ $extra}" \
@@ -41,7 +42,8 @@ pg_database() {
   url="postgresql://nidan@127.0.0.1:$pg_port/$name"
   psql -q -h 127.0.0.1 -p "$pg_port" -U nidan -d postgres -c "CREATE DATABASE $name" >/dev/null || return 1
   timeout 60 "$nidan" db migrate --config conf/nidan.toml --set storage.backend=postgres \
-    --set "storage.postgres_url=$url" >/dev/null || return 1
+    --set "storage.postgres_url=$url" >/dev/null 2>"$pg_dir/migrate.log" ||
+    { echo "postgres.sh: nidan db migrate failed: $(tail -3 "$pg_dir/migrate.log")" >&2; return 1; }
   echo "$url"
 }
 

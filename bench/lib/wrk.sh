@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables it sets are for the caller
 # wrk helpers for the bench scripts (bash, sourced).
 #
 #   to_ms "1.23ms" | "456.00us" | "1.50s" | "2.00m"   prints milliseconds
