@@ -14,9 +14,6 @@ packages=(
   tzdata
   python3 python3-aiosmtpd curl openssl
   postfix wrk
-  # bench/http_vs_nginx.sh compares nidan with Debian's nginx serving a static file (it starts a
-  # private instance; the package's own service on port 80 is not used).
-  nginx
   # The browser test drives headless chromium; the CJK fonts make its screenshots legible.
   chromium chromium-driver fonts-noto-cjk
 )
