@@ -12,6 +12,7 @@
 
 #include "nidan_test/browser.hpp"
 #include "nidan_test/catalog.hpp"
+#include "nidan_test/html.hpp"
 #include "nidan_test/login_world.hpp"
 #include "nidan_test/process.hpp"
 #include "nidan_test/temp_dir.hpp"
@@ -42,20 +43,8 @@ private:
 };
 
 // As mustache escapes what a page shows.
-std::string html_escape(const std::string& text) {
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
+using html_escape_fn = std::string (*)(const std::string&);
+constexpr html_escape_fn html_escape = nidan_test::html_escaped;
 
 const header_list english{{"Accept-Language", "en-GB,en;q=0.9,ja;q=0.5"}};
 

@@ -17,6 +17,7 @@
 
 #include "core/render/template_store.hpp"
 #include "nidan_test/catalog.hpp"
+#include "nidan_test/html.hpp"
 
 // The pages' texts are the shipped catalogs' (templates/lang/*.toml): every expected text below
 // is read from them with the key the template's {{t:key}} marker names, so a reworded sentence
@@ -112,22 +113,7 @@ std::vector<std::string> all_matches(const std::string& text, const std::string&
     return out;
 }
 
-// The five characters that mustache's {{x}} and the template store's {{t:key}} escape, written
-// out here rather than taken from the code under test.
-std::string html_escaped(const std::string& text) {
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
+using nidan_test::html_escaped;
 
 using tag_values = std::vector<std::pair<std::string, std::string>>;
 
