@@ -18,14 +18,4 @@ static_assert(lists_every_value_in_order(all_throttle_refusals));
 
 }  // namespace
 
-std::string_view name_of(address_cancel_result r) noexcept {
-    switch (r) {
-    case address_cancel_result::cancelled: return "cancelled";
-    case address_cancel_result::invalid_link: return "invalid_link";
-    case address_cancel_result::unavailable: return "unavailable";
-    case address_cancel_result::already_done: return "already_done";
-    }
-    return "unknown";
-}
-
 }  // namespace nidan::login

@@ -14,10 +14,7 @@
 
 namespace nidan::login {
 
-// The steps' results are labelled by their rows in server/steps/step_outcomes.hpp; the cancel
-// link's here.
-std::string_view name_of(address_cancel_result r) noexcept;
-
+// The results are labelled by their rows in server/steps/step_outcomes.hpp.
 inline constexpr std::array all_password_results{
     password_result::code_sent,      password_result::address_required, password_result::invalid_credentials,
     password_result::locked,         password_result::too_many_codes,   password_result::busy,

@@ -1,6 +1,5 @@
 #include "server/api/api_routes.hpp"
 
-#include "server/http/request_language.hpp"
 #include "server/steps/step_outcomes.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -179,8 +178,7 @@ std::optional<json_fields> read_fields(const request& req, std::initializer_list
 class api_flow {
 public:
     api_flow(const portal_services& s, const portal_config& p)
-        : templates_(s.templates), portal_(p), base_("/api/v1/" + p.id), steps_(s, p),
-          default_language_(p.language.empty() ? s.cfg.operator_info.language : p.language) {}
+        : portal_(p), base_("/api/v1/" + p.id), steps_(s, p) {}
 
     void add_routes(router& routes, const std::vector<route_row>& table);
 
@@ -200,16 +198,9 @@ private:
         co_return co_await steps_.find_session(token);
     }
 
-    // The mails' language: the client's Accept-Language, else the portal's (no cookie here).
-    std::string mail_language(const request& req) const {
-        return request_language(req, templates_, default_language_, false);
-    }
-
-    const template_store& templates_;
     const portal_config& portal_;
     std::string base_;
     login_steps steps_;
-    std::string default_language_;
 };
 
 // Errors thrown below a handler (hash queue full, storage full ...) answer in JSON too.
@@ -239,8 +230,8 @@ awaitable<response> api_flow::login(request_context& ctx) {
     // A client that logs in again with its token ends that session, as a browser's cookie does.
     const auto old_session = co_await bearer_session(req);
     const std::string_view old_session_hash = old_session ? std::string_view(old_session->hash) : std::string_view{};
-    const auto language = mail_language(ctx.req);
-    const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash, language);
+    // The mails' language: the request's (request_context), the portal's when it says none.
+    const auto outcome = co_await steps_.password_step(id, password, client, device_token, old_session_hash, ctx.language);
     switch (outcome.result) {
     case password_result::code_sent:
     case password_result::address_required: {
@@ -307,8 +298,7 @@ awaitable<response> api_flow::address(request_context& ctx) {
     const auto client = ctx.client.to_string();
     const auto& email = (*fields)["email"];
     const auto& phone = (*fields)["phone"];
-    const auto language = mail_language(ctx.req);
-    const auto outcome = co_await steps_.address_step(*current, email, phone, client, language);
+    const auto outcome = co_await steps_.address_step(*current, email, phone, client, ctx.language);
     switch (outcome.result) {
     case address_result::code_sent: {
         json::object body;

@@ -20,6 +20,7 @@
 #include "core/base/log.hpp"
 #include "core/mail/sealed_mail.hpp"
 #include "core/render/template_store.hpp"
+#include "server/http/request_language.hpp"
 #include "server/http/app_state.hpp"
 #include "server/app/file_modes.hpp"
 #include "server/base/hash_pool.hpp"
@@ -131,7 +132,7 @@ struct server_app::parts {
         : cfg(std::move(c)),
           store(storage::open_backend(cfg.storage)),
           templates(cfg.server.templates_dir, cfg.operator_info.language),
-          errors(templates, cfg.tls.enabled || cfg.server.behind_tls),
+          errors(templates),
           statics(cfg.server.static_dir, cfg.server.static_max_age),
           hashes(cfg.hash.threads, cfg.hash.max_queue),
           tls(make_tls_context(cfg.tls)),
@@ -161,8 +162,10 @@ struct server_app::parts {
             if (row.kind == route_kind::static_files)
                 state.routes.add(row, [this](request_context& ctx) -> awaitable<response> {
                     if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);
-                    co_return errors.make(http::status::not_found, ctx.req.version(), ctx.req.keep_alive(), {},
-                                          errors.language_of(ctx.req));
+                    // Static rows get no language in dispatch (the hit needs none); the miss's page does.
+                    const auto language = request_language(ctx.req, state.languages, cfg.operator_info.language,
+                                                           cfg.tls.enabled || cfg.server.behind_tls);
+                    co_return errors.make(http::status::not_found, ctx.req.version(), ctx.req.keep_alive(), {}, language);
                 });
         // Each row of the table has its handler, or the table and the code have drifted apart.
         if (state.routes.rows_added() != state.route_rows.size())

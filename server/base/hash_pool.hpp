@@ -20,7 +20,7 @@ public:
 
     // Runs fn() on the pool; the caller resumes on its own executor. Give it a lambda that
     // captures by reference (the caller's locals outlive the co_await): g++ 12 may destroy a
-    // temporary of a co_await expression twice. Throws
+    // temporary of a co_await expression twice (GCC bug 100611, see storage_bridge.hpp). Throws
     // std::system_error(errc::overloaded) when max_queue jobs are already waiting or running,
     // std::system_error(errc::shutting_down) once stop() has been called.
     template <class Fn>

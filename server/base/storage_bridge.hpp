@@ -58,7 +58,12 @@ auto async_read(storage::backend& store, storage::read_work work, Token&& token)
 // `auto ec = co_await read(store, [&](const storage::record_view& v) { ... });`.
 // The std::function is made here, not as a temporary of the caller's co_await expression: g++ 12
 // may destroy such temporaries twice, harmless for a lambda of references, fatal for an object
-// that owns memory.
+// that owns memory. This is GCC's bug 100611 and its kin 101367
+// (https://gcc.gnu.org/bugzilla/show_bug.cgi?id=100611, ...?id=101367): an object initialised in
+// place inside a co_await (a lambda's captures, a braced aggregate) is moved into the coroutine
+// frame and destroyed there as well as where it was made. Both reports' test cases, and a reduced
+// form of ours (`co_await send(envelope{...})`), abort under AddressSanitizer with Debian 12's
+// g++ 12.2. Every workaround in the tree names this comment.
 template <class Work>
 awaitable<std::error_code> write(storage::backend& store, Work&& work) {
     return async_write(store, storage::write_work(std::forward<Work>(work)), net::use_awaitable);

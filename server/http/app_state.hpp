@@ -19,9 +19,11 @@ struct app_state {
     connection_tracker connections;
     std::atomic<bool> stopping{false};
     const std::vector<net::ip::address> trusted_proxies;
+    // The templates' languages, the default first: what a request's language is chosen from.
+    const std::vector<std::string> languages;
 
-    app_state(const config& c, const error_pages& e, const std::vector<std::string>& languages)
-        : cfg(c), route_rows(route_table(c, languages)), errors(e), connections(c.server.max_connections, c.server.max_connections_per_client), trusted_proxies(parse_proxies(c.server.trusted_proxies)) {}
+    app_state(const config& c, const error_pages& e, const std::vector<std::string>& template_languages)
+        : cfg(c), route_rows(route_table(c, template_languages)), errors(e), connections(c.server.max_connections, c.server.max_connections_per_client), trusted_proxies(parse_proxies(c.server.trusted_proxies)), languages(template_languages) {}
 };
 
 }  // namespace nidan::server

@@ -1,6 +1,7 @@
 #include "server/http/dispatch.hpp"
 
 #include "server/http/error_response.hpp"
+#include "server/http/request_language.hpp"
 
 namespace nidan::server {
 
@@ -13,14 +14,23 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
     const auto question = target.find('?');
     request_context ctx{req, target.substr(0, question),
                         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
-                        client_address(req, client, app.trusted_proxies)};
+                        client_address(req, client, app.trusted_proxies), {}};
 
     const auto match = app.routes.find(req.method(), ctx.path);
+    // Decided here once: the handlers, their pages and the error pages below all read it. Rows
+    // with no text have no default, and get a language only if an error page needs one.
+    const auto decide_language = [&](std::string_view fallback) {
+        ctx.language = request_language(req, app.languages, fallback, app.cfg.tls.enabled || app.cfg.server.behind_tls);
+    };
+    if (!match.target)
+        decide_language(app.cfg.operator_info.language);
+    else if (!match.default_language.empty())
+        decide_language(match.default_language);
     if (!match.target) {
         if (match.allow.empty())
-            co_return app.errors.make(http::status::not_found, req.version(), req.keep_alive(), ctx.path, app.errors.language_of(req));
-        auto res = app.errors.make(http::status::method_not_allowed, req.version(), req.keep_alive(), ctx.path,
-                                   app.errors.language_of(req));
+            co_return app.errors.make(http::status::not_found, req.version(), req.keep_alive(), ctx.path, ctx.language);
+        auto res =
+            app.errors.make(http::status::method_not_allowed, req.version(), req.keep_alive(), ctx.path, ctx.language);
         res.set(http::field::allow, match.allow);
         co_return res;
     }
@@ -38,8 +48,9 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
     } catch (...) {
         failure = std::current_exception();  // co_await is not allowed in a handler
     }
+    if (ctx.language.empty()) decide_language(app.cfg.operator_info.language);
     auto res = app.errors.make(failed_request_status(failure, ctx.path), req.version(), req.keep_alive(), ctx.path,
-                               app.errors.language_of(req));
+                               ctx.language);
     if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "5");
     co_return res;
 }

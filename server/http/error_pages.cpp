@@ -3,8 +3,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "server/http/request_language.hpp"
-
 namespace nidan::server {
 namespace {
 
@@ -32,8 +30,7 @@ constexpr error_text texts[] = {
 
 }  // namespace
 
-error_pages::error_pages(const template_store& templates, bool secure)
-    : default_language_(templates.default_language()), languages_(templates.languages()), secure_(secure) {
+error_pages::error_pages(const template_store& templates) : default_language_(templates.default_language()) {
     for (const auto& t : texts) {
         const auto status = std::to_string(static_cast<unsigned>(t.status));
         for (const auto& language : templates.languages()) {
@@ -65,10 +62,6 @@ response error_pages::make(http::status status, unsigned version, bool keep_aliv
     res.keep_alive(keep_alive);
     res.prepare_payload();
     return res;
-}
-
-std::string error_pages::language_of(const request& req) const {
-    return request_language(req, languages_, default_language_, secure_);
 }
 
 void add_common_headers(response& res) {

@@ -4,7 +4,6 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "core/render/template_store.hpp"
 #include "server/base/http_types.hpp"
@@ -15,23 +14,17 @@ inline constexpr std::string_view api_prefix = "/api/";
 
 class error_pages {
 public:
-    // secure: TLS or behind_tls, where the language cookie carries the __Host- prefix.
-    error_pages(const template_store& templates, bool secure);
+    explicit error_pages(const template_store& templates);
     // A complete response; Allow, Retry-After and the like are added by the caller. A target
     // under api_prefix gets the JSON API's error form, {"error": "...", "message": "..."}, so a
     // script never has to parse HTML - also for refusals made before any route ran (413, 431).
-    // The page is in `language` (a language of the templates; empty or unknown: the default).
+    // The page is in `language` (a language of the templates, a request's is request_context's;
+    // empty or unknown: the default).
     response make(http::status status, unsigned version, bool keep_alive, std::string_view target = {},
                   std::string_view language = {}) const;
 
-    // The language a request's error page is in: the language cookie, else Accept-Language,
-    // else the default (server/http/request_language.hpp has the same rule for the pages).
-    std::string language_of(const request& req) const;
-
 private:
     std::string default_language_;
-    std::vector<std::string> languages_;
-    bool secure_;
     std::map<std::string, std::map<http::status, std::string>, std::less<>> bodies_;  // by language
     std::map<http::status, std::string> json_bodies_;
 };

@@ -6,7 +6,6 @@
 #include <string_view>
 #include <vector>
 
-#include "core/render/template_store.hpp"
 #include "server/base/http_types.hpp"
 
 namespace nidan::server {
@@ -14,12 +13,9 @@ namespace nidan::server {
 inline constexpr std::string_view language_cookie = "nidan_lang";
 
 // One of `languages` (the default first); `fallback` when nothing else decides (empty or not
-// one of them: the default).
+// one of them: the default). Dispatch calls it once per request, with the route's default; the
+// handlers and pages read request_context::language.
 std::string request_language(const request& req, const std::vector<std::string>& languages, std::string_view fallback,
                              bool secure);
-inline std::string request_language(const request& req, const template_store& templates, std::string_view fallback,
-                                    bool secure) {
-    return request_language(req, templates.languages(), fallback, secure);
-}
 
 }  // namespace nidan::server

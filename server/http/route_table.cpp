@@ -8,13 +8,25 @@ namespace {
 constexpr auto get = http::verb::get;
 constexpr auto post = http::verb::post;
 
+// The portal's language, operator.language when it has none or for the rows of no portal.
+std::string default_language_of(const config& cfg, std::string_view portal) {
+    const auto it = std::find_if(cfg.portals.begin(), cfg.portals.end(), [portal](const auto& p) { return p.id == portal; });
+    return it == cfg.portals.end() || it->language.empty() ? cfg.operator_info.language : it->language;
+}
+
 }  // namespace
 
 std::vector<route_row> route_table(const config& cfg, const std::vector<std::string>& languages) {
     std::vector<route_row> rows;
-    const auto add = [&rows](http::verb method, std::string path, route_kind kind, std::string portal,
-                             std::string description) {
-        rows.push_back({method, std::move(path), false, kind, std::move(portal), {}, std::move(description)});
+    const auto add = [&rows, &cfg](http::verb method, std::string path, route_kind kind, std::string portal,
+                                   std::string description) {
+        auto language = default_language_of(cfg, portal);
+        rows.push_back({method, std::move(path), false, kind, std::move(portal), {}, std::move(description), std::move(language)});
+    };
+    // Rows whose answers hold no customer text: no language is worked out for them.
+    const auto add_plain = [&rows](http::verb method, std::string path, route_kind kind, std::string portal,
+                                   std::string description) {
+        rows.push_back({method, std::move(path), false, kind, std::move(portal), {}, std::move(description), {}});
     };
     for (const auto& p : cfg.portals) {
         const auto base = "/portal/" + p.id;
@@ -39,17 +51,17 @@ std::vector<route_row> route_table(const config& cfg, const std::vector<std::str
         add(post, api + "/address", route_kind::api_address, id, "API address form: {email, phone}");
         add(get, api + "/session", route_kind::api_session, id, "API: the bearer token's session");
         add(post, api + "/logout", route_kind::api_logout, id, "API logout");
-        add(get, "/auth/verify/" + p.id, route_kind::verify_portal, id, "reverse proxies: 200 for a session of this portal, else 401");
+        add_plain(get, "/auth/verify/" + p.id, route_kind::verify_portal, id, "reverse proxies: 200 for a session of this portal, else 401");
     }
     if (cfg.auth.verify_any_portal)
-        add(get, "/auth/verify", route_kind::verify_any, {}, "reverse proxies: 200 for a session of any portal, else 401");
+        add_plain(get, "/auth/verify", route_kind::verify_any, {}, "reverse proxies: 200 for a session of any portal, else 401");
     for (const auto& language : languages)
         rows.push_back({get, "/lang/" + language, false, route_kind::language_switch, {}, language,
-                        "the language switch: to " + language + ", back to ?next="});
-    rows.push_back({get, "/static/", true, route_kind::static_files, {}, {}, "stylesheet and images (server.static_dir)"});
-    add(get, "/healthz", route_kind::healthz, {}, "the process answers");
-    add(get, "/readyz", route_kind::readyz, {}, "storage takes writes: send traffic");
-    add(get, "/metrics", route_kind::metrics, {}, "Prometheus text format");
+                        "the language switch: to " + language + ", back to ?next=", {}});
+    rows.push_back({get, "/static/", true, route_kind::static_files, {}, {}, "stylesheet and images (server.static_dir)", {}});
+    add_plain(get, "/healthz", route_kind::healthz, {}, "the process answers");
+    add_plain(get, "/readyz", route_kind::readyz, {}, "storage takes writes: send traffic");
+    add_plain(get, "/metrics", route_kind::metrics, {}, "Prometheus text format");
     return rows;
 }
 

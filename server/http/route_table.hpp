@@ -34,6 +34,11 @@ struct route_row {
     std::string portal;     // the portal's id, for the portal kinds
     std::string language;   // the tag, for language_switch
     std::string description;
+    // The request's language when neither its cookie nor Accept-Language decides
+    // (server/http/request_language.hpp): a portal's rows have the portal's, the other rows with
+    // text operator.language. Empty for the rows whose answers hold no customer text (health,
+    // metrics, static files, /auth/verify, the language switch): dispatch then skips the work.
+    std::string default_language;
 };
 
 // `languages`: the templates' catalogs, the default first.

@@ -3,25 +3,19 @@
 namespace nidan::server {
 
 void router::add(const route_row& row, handler h) {
-    if (row.prefix)
-        add_prefix(row.method, row.path, std::move(h));
-    else
-        add(row.method, row.path, std::move(h));
+    route r{std::move(h), row.default_language};
     ++rows_added_;
-}
-
-void router::add(http::verb method, std::string path, handler h) {
-    exact_[std::move(path)][method] = std::move(h);
-}
-
-void router::add_prefix(http::verb method, std::string prefix, handler h) {
+    if (!row.prefix) {
+        exact_[row.path][row.method] = std::move(r);
+        return;
+    }
     for (auto& [p, m] : prefixes_) {
-        if (p == prefix) {
-            m[method] = std::move(h);
+        if (p == row.path) {
+            m[row.method] = std::move(r);
             return;
         }
     }
-    prefixes_.emplace_back(std::move(prefix), methods{{method, std::move(h)}});
+    prefixes_.emplace_back(row.path, methods{{row.method, std::move(r)}});
 }
 
 const router::methods* router::lookup(std::string_view path) const {
@@ -36,14 +30,14 @@ router::match router::find(http::verb method, std::string_view path) const {
     const methods* m = lookup(path);
     if (!m) return {};
     const auto wanted = method == http::verb::head ? http::verb::get : method;
-    if (auto it = m->find(wanted); it != m->end()) return {&it->second, {}};
+    if (auto it = m->find(wanted); it != m->end()) return {&it->second.target, it->second.default_language, {}};
     std::string allow;
-    for (const auto& [verb, h] : *m) {
+    for (const auto& [verb, r] : *m) {
         if (!allow.empty()) allow += ", ";
         allow += std::string(http::to_string(verb));
         if (verb == http::verb::get) allow += ", HEAD";
     }
-    return {nullptr, std::move(allow)};
+    return {nullptr, {}, std::move(allow)};
 }
 
 }  // namespace nidan::server

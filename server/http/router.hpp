@@ -19,6 +19,9 @@ struct request_context {
     std::string_view path;   // target without the query
     std::string_view query;  // after '?', may be empty
     net::ip::address client;
+    // The language the answer is in (server/http/request_language.hpp), decided once by dispatch
+    // when the route is known, since the route has the default.
+    std::string language;
 };
 
 using handler = std::function<awaitable<response>(request_context&)>;
@@ -31,18 +34,19 @@ public:
     // Rows added so far: the app checks that each row of the table got its handler.
     std::size_t rows_added() const { return rows_added_; }
 
-    void add(http::verb method, std::string path, handler h);
-    // Every path under prefix (which ends in '/').
-    void add_prefix(http::verb method, std::string prefix, handler h);
-
     struct match {
-        const handler* target = nullptr;  // null: see allow
-        std::string allow;                // non-empty with a null target: 405
+        const handler* target = nullptr;     // null: see allow
+        std::string_view default_language;   // the row's, with a target
+        std::string allow;                   // non-empty with a null target: 405
     };
     match find(http::verb method, std::string_view path) const;
 
 private:
-    using methods = std::map<http::verb, handler>;
+    struct route {
+        handler target;
+        std::string default_language;
+    };
+    using methods = std::map<http::verb, route>;
     const methods* lookup(std::string_view path) const;
 
     std::map<std::string, methods, std::less<>> exact_;

@@ -40,7 +40,7 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 std::string_view label(login::password_result r) { return outcome_of(r).metric; }
 std::string_view label(login::code_result r) { return outcome_of(r).metric; }
 std::string_view label(login::address_result r) { return outcome_of(r).metric; }
-std::string_view label(login::address_cancel_result r) { return login::name_of(r); }
+std::string_view label(login::address_cancel_result r) { return outcome_of(r).metric; }
 
 // One counter family with a "result" label, every result listed (zeros included), so a graph
 // has its series from the start.

@@ -205,7 +205,8 @@ awaitable<void> mail_delivery::work(std::size_t index) {
             }
             if (connection) {
                 // A named envelope, not a braced temporary inside the co_await expression: GCC 12
-                // destroys such a temporary twice (a double free on every mail sent).
+                // destroys such a temporary twice (a double free on every mail sent; GCC bug
+                // 100611, see server/base/storage_bridge.hpp).
                 smtp::envelope envelope{mail.mail_from, mail.rcpt_to, std::move(*opened)};
                 outcome = co_await connection->send(std::move(envelope));
             }

@@ -193,7 +193,8 @@ awaitable<password_outcome> login_steps::password_step(std::string_view id, std:
 awaitable<std::error_code> login_steps::check_and_store(login::password_step& step,
                                                         std::vector<std::uint64_t>& settled) {
     // The lambdas given to hash_pool::run capture by reference only: g++ 12 may destroy a
-    // temporary of a co_await expression twice, which must find nothing to free.
+    // temporary of a co_await expression twice, which must find nothing to free (GCC bug 100611,
+    // see server/base/storage_bridge.hpp).
     const auto& hasher = s_.hasher;
     const auto& stored_hash = step.stored_hash();
     const auto& typed = step.password();

@@ -8,7 +8,8 @@
 //
 // The coroutines take their text as std::string_view: the caller's strings must outlive the
 // co_await (they do: the caller awaits at once). Pass named objects, not temporaries that own
-// memory (g++ 12 may destroy a temporary of a co_await expression twice).
+// memory (g++ 12 may destroy a temporary of a co_await expression twice: GCC bug 100611, see
+// server/base/storage_bridge.hpp).
 #include <cstdint>
 #include <optional>
 #include <string>

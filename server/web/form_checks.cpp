@@ -91,19 +91,19 @@ awaitable<checked_form> portal_flow::check_form(request_context& ctx, form_kind 
     co_return out;
 }
 
-response portal_flow::refuse_form(const request& req, form_refusal refusal) const {
+response portal_flow::refuse_form(const request_context& ctx, form_refusal refusal) const {
     switch (refusal) {
     case form_refusal::not_a_form:
-        return refuse(req, http::status::unsupported_media_type);
+        return refuse(ctx, http::status::unsupported_media_type);
     case form_refusal::no_session:
-        return see_other(req, portal_.login_path);
+        return see_other(ctx.req, portal_.login_path);
     case form_refusal::cross_site:
     case form_refusal::bad_form:
     case form_refusal::bad_csrf:
     case form_refusal::none:
         break;
     }
-    return refuse(req, http::status::forbidden);
+    return refuse(ctx, http::status::forbidden);
 }
 
 }  // namespace nidan::server

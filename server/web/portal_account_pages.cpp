@@ -29,8 +29,8 @@ awaitable<response> portal_flow::home_page(request_context& ctx) {
     if (!session || session->record.state != session_state::authenticated)
         co_return see_other(ctx.req, portal_.login_path);
     co_await steps_.touch_step(*session);
-    const auto language = language_of(ctx.req);
-    auto data = page_data(ctx.req, language);
+    const auto& language = ctx.language;
+    auto data = page_data(ctx);
     data.set("csrf", session->record.csrf_secret);
     data.set("logout_action", base_ + "/logout");
     data.set("selfcare_id", session->record.selfcare_id);
@@ -46,13 +46,13 @@ awaitable<response> portal_flow::home_page(request_context& ctx) {
         if (!portal_.manual_url.empty()) data.set("manual_url", portal_.manual_url);
         co_return html_page(ctx.req, http::status::ok, s_.templates.render(language, "menu.html", data), {}, language);
     }
-    co_return co_await render_account(ctx.req, http::status::ok, *session, "", "");
+    co_return co_await render_account(ctx, http::status::ok, *session, "", "");
 }
 
-awaitable<response> portal_flow::render_account(const request& req, http::status status, const current_session& session,
+awaitable<response> portal_flow::render_account(const request_context& ctx, http::status status, const current_session& session,
                                                 std::string_view notice, std::string_view error, std::string_view kept_email) {
-    const auto language = language_of(req);
-    auto data = page_data(req, language);
+    const auto& language = ctx.language;
+    auto data = page_data(ctx);
     data.set("csrf", session.record.csrf_secret);
     data.set("logout_action", base_ + "/logout");
     data.set("selfcare_id", session.record.selfcare_id);
@@ -70,18 +70,17 @@ awaitable<response> portal_flow::render_account(const request& req, http::status
     if (!notice.empty()) data.set("notice", std::string(notice));
     if (!error.empty()) data.set("error", std::string(error));
     if (!kept_email.empty()) data.set("new_email", std::string(kept_email));
-    co_return html_page(req, status, s_.templates.render(language, "account.html", data), {}, language);
+    co_return html_page(ctx.req, status, s_.templates.render(language, "account.html", data), {}, language);
 }
 
 awaitable<std::optional<checked_form>> portal_flow::account_form(request_context& ctx, response& refusal) {
-    const auto& req = ctx.req;
     auto checked = co_await check_form(ctx, form_kind::signed_in);
     if (checked.refusal == form_refusal::bad_form) {
-        refusal = co_await render_account(req, http::status::bad_request, *checked.session, "", message(req, msg_bad_form));
+        refusal = co_await render_account(ctx, http::status::bad_request, *checked.session, "", message(ctx, msg_bad_form));
         co_return std::nullopt;
     }
     if (!checked.ok()) {
-        refusal = refuse_form(req, checked.refusal);
+        refusal = refuse_form(ctx, checked.refusal);
         co_return std::nullopt;
     }
     co_return checked;
@@ -97,28 +96,27 @@ awaitable<response> portal_flow::change_email(request_context& ctx) {
     const std::string email(form->get("new_email"));
     const std::string current(form->get("email_current_password"));
     const auto client = ctx.client.to_string();
-    const auto language = language_of(req);
-    const auto outcome = co_await steps_.email_change_step(*session, email, current, client, language);
+    const auto outcome = co_await steps_.email_change_step(*session, email, current, client, ctx.language);
     switch (outcome.result) {
     case email_change_result::code_sent:
         co_return see_other(req, base_ + "/code");
     case email_change_result::bad_email:
-        co_return co_await render_account(req, http::status::bad_request, *session, "", message(req, msg_bad_address), email);
+        co_return co_await render_account(ctx, http::status::bad_request, *session, "", message(ctx, msg_bad_address), email);
     case email_change_result::wrong_password:
-        co_return co_await render_account(req, http::status::unauthorized, *session, "", message(req, "account.wrong_current_password"), email);
+        co_return co_await render_account(ctx, http::status::unauthorized, *session, "", message(ctx, "account.wrong_current_password"), email);
     case email_change_result::busy:
     {
         // As the login page's 429: when to try again.
-        auto res = co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_try_later), email);
+        auto res = co_await render_account(ctx, http::status::too_many_requests, *session, "", message(ctx, msg_try_later), email);
         res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
         co_return res;
     }
     case email_change_result::rate_limited:
-        co_return co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_too_many_mails), email);
+        co_return co_await render_account(ctx, http::status::too_many_requests, *session, "", message(ctx, msg_too_many_mails), email);
     case email_change_result::unavailable:
         break;
     }
-    co_return co_await render_account(req, http::status::service_unavailable, *session, "", message(req, msg_unavailable), email);
+    co_return co_await render_account(ctx, http::status::service_unavailable, *session, "", message(ctx, msg_unavailable), email);
 }
 
 awaitable<response> portal_flow::change_password(request_context& ctx) {
@@ -136,42 +134,43 @@ awaitable<response> portal_flow::change_password(request_context& ctx) {
     case password_change_result::changed: {
         // The account's other sessions and device tokens ended with the change; this browser
         // keeps its session and gets a device token under the new credentials.
-        auto res = co_await render_account(req, http::status::ok, *session, message(req, "account.password_changed"), "");
+        auto res = co_await render_account(ctx, http::status::ok, *session, message(ctx, "account.password_changed"), "");
         res.insert(http::field::set_cookie, set_cookie_value(cookie_names::device, outcome.device_token, {secure(), device_lifetime_s}));
         co_return res;
     }
     case password_change_result::bad_password:
     {
-        // Named: a temporary std::string inside the co_await expression is what g++ 12 may destroy twice.
-        const auto rule = new_password_rule(s_.templates, language_of(req), replacement, s_.cfg.password.min_length);
-        co_return co_await render_account(req, http::status::bad_request, *session, "", rule);
+        // Named: a temporary std::string inside the co_await expression is what g++ 12 may destroy twice (GCC bug
+        // 100611, see server/base/storage_bridge.hpp).
+        const auto rule = new_password_rule(s_.templates, ctx.language, replacement, s_.cfg.password.min_length);
+        co_return co_await render_account(ctx, http::status::bad_request, *session, "", rule);
     }
     case password_change_result::wrong_password:
-        co_return co_await render_account(req, http::status::unauthorized, *session, "", message(req, "account.wrong_current_password"));
+        co_return co_await render_account(ctx, http::status::unauthorized, *session, "", message(ctx, "account.wrong_current_password"));
     case password_change_result::no_account:
         co_return see_other(req, portal_.login_path, {expired_session_cookie()});
     case password_change_result::busy:
     {
-        auto res = co_await render_account(req, http::status::too_many_requests, *session, "", message(req, msg_try_later));
+        auto res = co_await render_account(ctx, http::status::too_many_requests, *session, "", message(ctx, msg_try_later));
         res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(outcome.retry_after_s, 1)));
         co_return res;
     }
     case password_change_result::unavailable:
         break;
     }
-    co_return co_await render_account(req, http::status::service_unavailable, *session, "", message(req, msg_unavailable));
+    co_return co_await render_account(ctx, http::status::service_unavailable, *session, "", message(ctx, msg_unavailable));
 }
 
 awaitable<response> portal_flow::logout(request_context& ctx) {
     const auto& req = ctx.req;
     auto checked = co_await check_form(ctx, form_kind::any_session);
     if (checked.refusal == form_refusal::no_session) co_return see_other(req, portal_.login_path, {expired_session_cookie()});
-    if (!checked.ok()) co_return refuse_form(req, checked.refusal);  // an unreadable form too: 403
+    if (!checked.ok()) co_return refuse_form(ctx, checked.refusal);  // an unreadable form too: 403
     const auto& session = checked.session;
     const auto& form = checked.form;
     const auto client = ctx.client.to_string();
     const auto result = co_await steps_.logout_step(*session, client);
-    if (result == logout_result::unavailable) co_return refuse(req, http::status::service_unavailable);
+    if (result == logout_result::unavailable) co_return refuse(ctx, http::status::service_unavailable);
     // On a shared computer the next user must not inherit the device cookie's exemption from
     // the account's throttling: the customer may ask to forget it.
     if (form->get("forget_device") == "1") {

@@ -5,6 +5,7 @@
 
 #include "core/web/form_data.hpp"
 #include "core/base/log.hpp"
+#include "server/steps/step_outcomes.hpp"
 #include "server/web/page_response.hpp"
 
 namespace nidan::server {
@@ -23,11 +24,10 @@ std::string token_in(const request& req) {
 
 }  // namespace
 
-response portal_flow::render_cancel(const request& req, http::status status, const std::string& state,
+response portal_flow::render_cancel(const request_context& ctx, http::status status, std::string_view state,
                                     const std::string& token) {
-    const auto language = language_of(req);
-    auto data = page_data(req, language);
-    data.set(state, true);
+    auto data = page_data(ctx);
+    data.set(std::string(state), true);
     std::vector<std::string> cookies;
     if (state == "confirm") {
         auto [csrf, cookie] = fresh_form_token();
@@ -36,37 +36,30 @@ response portal_flow::render_cancel(const request& req, http::status status, con
         data.set("action", base_ + "/address/cancel");
         cookies.push_back(std::move(cookie));
     }
-    return html_page(req, status, s_.templates.render(language, "address_cancel.html", data), cookies, language);
+    return html_page(ctx.req, status, s_.templates.render(ctx.language, "address_cancel.html", data), cookies, ctx.language);
 }
 
 awaitable<response> portal_flow::cancel_page(request_context& ctx) {
     const auto token = token_in(ctx.req);
-    if (!steps_.cancel_link_valid(token)) co_return render_cancel(ctx.req, http::status::bad_request, "invalid", "");
-    co_return render_cancel(ctx.req, http::status::ok, "confirm", token);
+    if (!steps_.cancel_link_valid(token)) co_return render_cancel(ctx, http::status::bad_request, "invalid", "");
+    co_return render_cancel(ctx, http::status::ok, "confirm", token);
 }
 
 awaitable<response> portal_flow::cancel_submit(request_context& ctx) {
-    const auto& req = ctx.req;
     const auto client = ctx.client.to_string();
     const auto checked = co_await check_form(ctx, form_kind::login_token);
-    if (checked.refusal == form_refusal::bad_form) co_return render_cancel(req, http::status::bad_request, "invalid", "");
+    if (checked.refusal == form_refusal::bad_form) co_return render_cancel(ctx, http::status::bad_request, "invalid", "");
     if (checked.refusal != form_refusal::none && checked.refusal != form_refusal::bad_csrf)
-        co_return refuse_form(req, checked.refusal);
+        co_return refuse_form(ctx, checked.refusal);
     const std::string token(checked.form->get("t"));
     if (checked.refusal == form_refusal::bad_csrf) {
         // The link still works: the page is shown again with a fresh form.
-        co_return render_cancel(req, http::status::forbidden, steps_.cancel_link_valid(token) ? "confirm" : "invalid", token);
+        co_return render_cancel(ctx, http::status::forbidden, steps_.cancel_link_valid(token) ? "confirm" : "invalid", token);
     }
-    switch (co_await steps_.address_cancel_step(token, client)) {
-    case login::address_cancel_result::cancelled:
-    case login::address_cancel_result::already_done:
-        co_return render_cancel(req, http::status::ok, "done", "");
-    case login::address_cancel_result::invalid_link:
-        co_return render_cancel(req, http::status::bad_request, "invalid", "");
-    case login::address_cancel_result::unavailable:
-        break;
-    }
-    co_return refuse(req, http::status::service_unavailable);
+    // Status and section from the outcome table (server/steps/step_outcomes.hpp).
+    const auto& row = outcome_of(co_await steps_.address_cancel_step(token, client));
+    if (row.page_state.empty()) co_return refuse(ctx, row.status);
+    co_return render_cancel(ctx, row.status, row.page_state, "");
 }
 
 }  // namespace nidan::server

@@ -3,27 +3,22 @@
 #include "core/base/clock.hpp"
 #include "core/web/cookies.hpp"
 #include "core/base/tokens.hpp"
-#include "server/http/request_language.hpp"
 #include "server/web/language_switch.hpp"
 #include "server/web/page_response.hpp"
 #include "core/web/cookie_names.hpp"
 
 namespace nidan::server {
 
-std::string portal_flow::language_of(const request& req) const {
-    return request_language(req, s_.templates, portal_.language.empty() ? s_.cfg.operator_info.language : portal_.language,
-                            secure());
+const std::string& portal_flow::message(const request_context& ctx, std::string_view key) const {
+    return s_.templates.text(ctx.language, key);
 }
 
-const std::string& portal_flow::message(const request& req, std::string_view key) const {
-    return s_.templates.text(language_of(req), key);
+response portal_flow::refuse(const request_context& ctx, http::status status) const {
+    return errors_.make(status, ctx.req.version(), ctx.req.keep_alive(), {}, ctx.language);
 }
 
-response portal_flow::refuse(const request& req, http::status status) const {
-    return errors_.make(status, req.version(), req.keep_alive(), {}, language_of(req));
-}
-
-template_data portal_flow::page_data(const request& req, const std::string& language) const {
+template_data portal_flow::page_data(const request_context& ctx) const {
+    const auto& language = ctx.language;
     const auto text = [&](const std::string& key) -> const std::string& { return s_.templates.text(language, key); };
     const std::string portal_key = "portal." + portal_.id + ".";
     template_data data;
@@ -35,7 +30,7 @@ template_data portal_flow::page_data(const request& req, const std::string& lang
         template_data link;
         link.set("tag", other);
         link.set("name", s_.templates.text(other, "language.name"));
-        link.set("url", language_switch_url(other, std::string_view(req.target().data(), req.target().size())));
+        link.set("url", language_switch_url(other, std::string_view(ctx.req.target().data(), ctx.req.target().size())));
         links << link;
     }
     data.set("has_languages", s_.templates.languages().size() > 1);
@@ -68,17 +63,17 @@ std::string portal_flow::expired_device_cookie() const {
     return set_cookie_value(cookie_names::device, "x", {secure(), 0});
 }
 
-response portal_flow::render_login(const request& req, http::status status, const std::string& error, const std::string& id) {
+response portal_flow::render_login(const request_context& ctx, http::status status, const std::string& error,
+                                   const std::string& id) {
     // A fresh signed token per form: the same value goes into a cookie and a hidden field
     // (double submit), so a cross-site form cannot log the victim into the attacker's account.
     auto [token, cookie] = fresh_form_token();
-    const auto language = language_of(req);
-    auto data = page_data(req, language);
+    auto data = page_data(ctx);
     data.set("action", portal_.login_path);
     data.set("csrf", token);
     data.set("selfcare_id", id);
     if (!error.empty()) data.set("error", error);
-    return html_page(req, status, s_.templates.render(language, "login.html", data), {cookie}, language);
+    return html_page(ctx.req, status, s_.templates.render(ctx.language, "login.html", data), {cookie}, ctx.language);
 }
 
 std::pair<std::string, std::string> portal_flow::fresh_form_token() const {
@@ -93,10 +88,10 @@ bool portal_flow::form_token_ok(const request& req, std::string_view field) cons
            verify_token(s_.server_secret, login_csrf_purpose, field, unix_now()).has_value();
 }
 
-awaitable<response> portal_flow::render_code(const request& req, http::status status, const current_session& session,
+awaitable<response> portal_flow::render_code(const request_context& ctx, http::status status, const current_session& session,
                                              std::string_view error) {
-    const auto language = language_of(req);
-    auto data = page_data(req, language);
+    const auto& language = ctx.language;
+    auto data = page_data(ctx);
     data.set("action", base_ + "/code");
     data.set("csrf", session.record.csrf_secret);
     data.set("lifetime_minutes", std::to_string((s_.cfg.code.lifetime.count() + 59) / 60));
@@ -111,25 +106,23 @@ awaitable<response> portal_flow::render_code(const request& req, http::status st
         data.set("hold_hours", std::to_string(s_.cfg.address_change.hold.count()));
     }
     if (!error.empty()) data.set("error", std::string(error));
-    co_return html_page(req, status, s_.templates.render(language, "code.html", data), {}, language);
+    co_return html_page(ctx.req, status, s_.templates.render(language, "code.html", data), {}, language);
 }
 
-response portal_flow::render_address(const request& req, http::status status, const current_session& session,
+response portal_flow::render_address(const request_context& ctx, http::status status, const current_session& session,
                                      const std::string& error, const std::string& email, const std::string& phone) {
-    const auto language = language_of(req);
-    auto data = page_data(req, language);
+    auto data = page_data(ctx);
     data.set("action", base_ + "/address");
     data.set("csrf", session.record.csrf_secret);
     data.set("email", email);
     data.set("phone", phone);
     data.set("back_url", base_ + "/code");
     if (!error.empty()) data.set("error", error);
-    return html_page(req, status, s_.templates.render(language, "address.html", data), {}, language);
+    return html_page(ctx.req, status, s_.templates.render(ctx.language, "address.html", data), {}, ctx.language);
 }
 
-response portal_flow::render_locked(const request& req, locked_form form) {
-    const auto language = language_of(req);
-    auto data = page_data(req, language);
+response portal_flow::render_locked(const request_context& ctx, locked_form form) {
+    auto data = page_data(ctx);
     data.set(form == locked_form::password            ? "password_locked"
              : form == locked_form::support           ? "support_locked"
              : form == locked_form::not_offered       ? "address_not_offered"
@@ -137,7 +130,8 @@ response portal_flow::render_locked(const request& req, locked_form form) {
                                                       : "address_locked",
              true);
     data.set("phone_strikes", std::to_string(s_.cfg.address.phone_strikes));
-    return html_page(req, http::status::forbidden, s_.templates.render(language, "locked.html", data), {}, language);
+    return html_page(ctx.req, http::status::forbidden, s_.templates.render(ctx.language, "locked.html", data), {},
+                     ctx.language);
 }
 
 portal_flow::locked_form portal_flow::address_lock_of(login::address_lock lock) {

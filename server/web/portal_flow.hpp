@@ -74,8 +74,9 @@ private:
     awaitable<response> change_password(request_context& ctx);
     // kept_email: the address the customer typed, shown again after a refusal. The texts are
     // views (of literals, or of the caller's named strings): a temporary std::string in a
-    // co_await expression is what g++ 12 may destroy twice.
-    awaitable<response> render_account(const request& req, http::status status, const current_session& session,
+    // co_await expression is what g++ 12 may destroy twice (GCC bug 100611, see
+    // server/base/storage_bridge.hpp).
+    awaitable<response> render_account(const request_context& ctx, http::status status, const current_session& session,
                                        std::string_view notice, std::string_view error, std::string_view kept_email = {});
     // Every POST's checks in one order: same origin, urlencoded body, the session the route
     // needs, a readable form, its CSRF token. A refusal is logged (audit "form.refused": portal,
@@ -86,22 +87,23 @@ private:
     awaitable<std::optional<checked_form>> account_form(request_context& ctx, response& refusal);
     // The refusals every form answers alike: 403 (cross_site, bad_csrf), 415 (not_a_form), back to
     // the login page (no_session). Forms answer bad_form with their own page.
-    response refuse_form(const request& req, form_refusal refusal) const;
+    response refuse_form(const request_context& ctx, form_refusal refusal) const;
     awaitable<response> logout(request_context& ctx);
     // The link in the notice to the registered address (core/login/address_change.hpp): GET shows what
     // it will do (mail scanners follow links), POST does it.
     awaitable<response> cancel_page(request_context& ctx);
     awaitable<response> cancel_submit(request_context& ctx);
-    response render_cancel(const request& req, http::status status, const std::string& state, const std::string& token);
+    response render_cancel(const request_context& ctx, http::status status, std::string_view state, const std::string& token);
 
-    response render_login(const request& req, http::status status, const std::string& error, const std::string& id);
+    // The pages are in the request's language (request_context::language).
+    response render_login(const request_context& ctx, http::status status, const std::string& error, const std::string& id);
     // The double-submit token of the forms before a session exists (login, cancel link): the
     // same signed value in a cookie and a hidden field.
     std::pair<std::string, std::string> fresh_form_token() const;  // {token, Set-Cookie value}
     bool form_token_ok(const request& req, std::string_view field) const;
-    awaitable<response> render_code(const request& req, http::status status, const current_session& session,
+    awaitable<response> render_code(const request_context& ctx, http::status status, const current_session& session,
                                     std::string_view error);
-    response render_address(const request& req, http::status status, const current_session& session,
+    response render_address(const request_context& ctx, http::status status, const current_session& session,
                             const std::string& error, const std::string& email, const std::string& phone);
     // Which lock the notice is about: the password login (throttle.account_lock_after) or the
     // address form (address.phone_strikes).
@@ -109,17 +111,15 @@ private:
     // address_cancelled: a change cancelled from the registered address's link;
     // not_offered: address_change.only_without_working_address keeps the account off the form.
     enum class locked_form { password, support, address, address_cancelled, not_offered };
-    response render_locked(const request& req, locked_form form);
+    response render_locked(const request_context& ctx, locked_form form);
     // The address form's notice for this session's account (address or address_cancelled).
     static locked_form address_lock_of(login::address_lock lock);
     // What every page shows: the language, its switch, the portal's and the operator's texts.
-    template_data page_data(const request& req, const std::string& language) const;
-    // The customer's language (server/http/request_language.hpp), the portal's when none.
-    std::string language_of(const request& req) const;
+    template_data page_data(const request_context& ctx) const;
     // A text of the customer's language; the reference stays valid as long as the templates.
-    const std::string& message(const request& req, std::string_view key) const;
+    const std::string& message(const request_context& ctx, std::string_view key) const;
     // An error page in the customer's language.
-    response refuse(const request& req, http::status status) const;
+    response refuse(const request_context& ctx, http::status status) const;
 
     awaitable<std::optional<current_session>> load_session(const request& req);
     std::string session_cookie(const std::string& id) const;

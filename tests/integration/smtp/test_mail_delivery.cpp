@@ -334,16 +334,26 @@ BOOST_AUTO_TEST_CASE(an_expired_code_is_not_sent) {
 BOOST_AUTO_TEST_CASE(login_codes_go_before_notices) {
     mail_test_dirs t;
     const auto port = free_port();
-    server_process server(t.data.string(), smtp_settings(port, {"smtp.pool_size=1"}));
+    // Long enough to stop the server between the first tries and the retries.
+    constexpr auto backoff = 4s;
+    server_process server(t.data.string(), smtp_settings(port, {"smtp.pool_size=1", "smtp.retry_backoff_s=4"}));
     const auto cfg = shipped_config(t.data);
     // The notice is older and first in the queue: only its priority puts the code ahead.
     auto notice = notice_mail(cfg, "notice@example.jp");
     notice.due_at = unix_now_ms() - 60'000;
     enqueue(t.data, {std::move(notice), code_mail(cfg, {"code@example.jp"})});
     BOOST_TEST_REQUIRE(log_shows(server, "event=mail.retry", 2), server.log_text());
+    const auto failed_at = std::chrono::steady_clock::now();
     BOOST_TEST(log_line(server, "event=mail.retry").find("kind=login_code") != std::string::npos, server.log_text());
+    BOOST_TEST(log_line(server, "event=mail.retry").find("next_try_in_s=4") != std::string::npos, server.log_text());
 
+    // Held until the relay is up and both retries are due: otherwise a slow relay start can let
+    // the code's retry fail once more and the notice's (due a moment later) succeed, which says
+    // nothing about priority.
+    server.signal(SIGSTOP);
     relay_process relay(capture_relay(t.mails, port));
+    std::this_thread::sleep_until(failed_at + backoff + 1s);
+    server.signal(SIGCONT);
     const auto files = wait_for_mails(t.mails, 2, 6s);
     BOOST_TEST_REQUIRE(files.size() == 2u, server.log_text());
     BOOST_TEST(decode_mail(files[0]).to_address == "code@example.jp");
