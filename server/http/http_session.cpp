@@ -1,10 +1,12 @@
 #include "server/http/http_session.hpp"
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <chrono>
 
 #include "core/base/log.hpp"
@@ -15,7 +17,11 @@
 namespace nidan::server {
 namespace {
 
-constexpr std::size_t first_read_size = 4096;
+// A connection waiting for its next request holds no buffer on the heap: the wait reads into
+// this much of the session's own frame, and the buffer is made when bytes arrive and freed
+// once they are used. Most requests fit; a longer one is read on by the parser. (Idle
+// keep-alive connections are what a server holds most of: this is most of their memory.)
+constexpr std::size_t idle_read_size = 512;
 
 template <class Stream>
 beast::tcp_stream& lowest(Stream& stream) {
@@ -77,18 +83,20 @@ awaitable<void> serve_requests(Stream& stream, app_state& app, connection_handle
     const auto& limits = app.cfg.server;
     const auto client = peer.address().to_string();
     beast::flat_buffer buffer;
+    std::array<char, idle_read_size> idle_bytes;
     bool first = true;
 
     for (;;) {
         if (buffer.size() == 0) {
             // Waiting for a request: the only state in which shutdown may close us at once.
+            buffer.shrink_to_fit();
             handle.idle = true;
             if (app.stopping) co_return;
             lowest(stream).expires_after(first ? limits.header_timeout : limits.idle_timeout);
-            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_size), use_tuple);
+            auto [ec, n] = co_await stream.async_read_some(net::buffer(idle_bytes), use_tuple);
             handle.idle = false;
             if (ec) co_return;
-            buffer.commit(n);
+            buffer.commit(net::buffer_copy(buffer.prepare(n), net::buffer(idle_bytes.data(), n)));
         }
         first = false;
 

@@ -8,6 +8,31 @@
 #include "core/web/cookie_names.hpp"
 
 namespace nidan::server {
+namespace {
+
+// Where the token goes in the prerendered login page: letters and dashes, which the template's
+// escaping leaves as they are, and no text a page would hold.
+constexpr std::string_view token_slot = "nidan-login-form-token-slot";
+
+}  // namespace
+
+portal_flow::portal_flow(portal_services s, const portal_config& p, const error_pages& errors)
+    : s_(s), portal_(p), errors_(errors), base_("/portal/" + p.id), steps_(std::move(s), p) {
+    prerender_login_pages();
+}
+
+void portal_flow::prerender_login_pages() {
+    const request req{http::verb::get, portal_.login_path, 11};
+    for (const auto& language : s_.templates.languages()) {
+        const request_context ctx{req, portal_.login_path, {}, {}, language};
+        auto data = page_data(ctx);
+        data.set("action", portal_.login_path);
+        data.set("csrf", std::string(token_slot));
+        data.set("selfcare_id", "");
+        if (auto page = render::prerendered_page::split(s_.templates.render(language, "login.html", data), token_slot))
+            first_login_pages_.emplace(language, std::move(*page));
+    }
+}
 
 const std::string& portal_flow::message(const request_context& ctx, std::string_view key) const {
     return s_.templates.text(ctx.language, key);
@@ -68,6 +93,10 @@ response portal_flow::render_login(const request_context& ctx, http::status stat
     // A fresh signed token per form: the same value goes into a cookie and a hidden field
     // (double submit), so a cross-site form cannot log the victim into the attacker's account.
     auto [token, cookie] = fresh_form_token();
+    if (status == http::status::ok && error.empty() && id.empty() && ctx.req.target() == portal_.login_path) {
+        if (const auto page = first_login_pages_.find(ctx.language); page != first_login_pages_.end())
+            return html_page(ctx.req, status, page->second.with(token), {cookie}, ctx.language);
+    }
     auto data = page_data(ctx);
     data.set("action", portal_.login_path);
     data.set("csrf", token);

@@ -4,10 +4,12 @@
 // origin checks, rendering). Each handler reads its form, calls a step of login_steps and
 // presents the outcome; the rules are core's.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/render/prerendered_page.hpp"
 #include "core/web/form_data.hpp"
 #include "server/http/error_pages.hpp"
 #include "server/base/http_types.hpp"
@@ -56,8 +58,7 @@ struct checked_form {
 
 class portal_flow {
 public:
-    portal_flow(portal_services s, const portal_config& p, const error_pages& errors)
-        : s_(s), portal_(p), errors_(errors), base_("/portal/" + p.id), steps_(std::move(s), p) {}
+    portal_flow(portal_services s, const portal_config& p, const error_pages& errors);
 
     // Binds the table's rows of this portal's pages.
     void add_routes(router& routes, const std::vector<route_row>& table);
@@ -96,6 +97,9 @@ private:
     response render_cancel(const request_context& ctx, http::status status, std::string_view state, const std::string& token);
 
     // The pages are in the request's language (request_context::language).
+    // The login page as most views get it (a GET of the login path, no message, no ID), per
+    // language: rendered at start with a slot for the form's token.
+    void prerender_login_pages();
     response render_login(const request_context& ctx, http::status status, const std::string& error, const std::string& id);
     // The double-submit token of the forms before a session exists (login, cancel link): the
     // same signed value in a cookie and a hidden field.
@@ -136,6 +140,7 @@ private:
     const error_pages& errors_;
     std::string base_;
     login_steps steps_;
+    std::map<std::string, render::prerendered_page, std::less<>> first_login_pages_;
 };
 
 }  // namespace nidan::server
