@@ -77,6 +77,91 @@ awaitable<void> close_gracefully(Stream& stream, app_state& app) {
     lowest(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+// One request, read from what `buffer` holds and the stream, answered. False: the connection
+// is done (closed, or to be dropped). Its own coroutine so that what a request needs (the
+// parser, the request, the response) is held only while one is in flight, not by every idle
+// connection.
+template <class Stream>
+awaitable<bool> serve_one(Stream& stream, app_state& app, beast::flat_buffer& buffer, const std::string& client,
+                          const tcp::endpoint& peer) {
+    const auto& limits = app.cfg.server;
+    request_log entry;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+
+    lowest(stream).expires_after(limits.header_timeout);
+    auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    std::optional<http::status> refusal;
+    std::string_view reason;
+    if (header_ec) {
+        refusal = status_for_read_error(header_ec);
+        reason = "unreadable request header";
+    } else if (header_bytes > limits.max_header_bytes) {
+        // Beast applies its header limit only to what arrives after the bytes it already
+        // holds, so a header that came in one piece with the first read can exceed it.
+        refusal = http::status::request_header_fields_too_large;
+        reason = "request header over server.max_header_bytes";
+    } else if (const auto framing = framing_problem(parser.get())) {
+        refusal = http::status::bad_request;
+        reason = *framing;
+    }
+    if (!header_ec) {
+        entry.method = http::to_string(parser.get().method());
+        entry.path = std::string(parser.get().target().substr(0, parser.get().target().find('?')));
+    }
+
+    if (!refusal && !header_ec && !parser.is_done()) {
+        if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+            response interim{http::status::continue_, parser.get().version()};
+            if (!co_await write_response(stream, app, interim)) co_return false;
+        }
+        lowest(stream).expires_after(limits.body_timeout);
+        auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        if (body_ec) {
+            refusal = status_for_read_error(body_ec);
+            reason = "unreadable request body";
+            if (!refusal) {
+                entry.status = 0;
+                entry.write(client);
+                co_return false;
+            }
+        }
+    }
+
+    if (header_ec && !refusal) co_return false;  // the peer left or stalled: nobody to answer
+    if (refusal) {
+        // After a framing error the rest of the byte stream cannot be trusted: answer and close.
+        // The request line is stored as soon as it is parsed (it stays empty before that), so a
+        // body or header over its limit is answered in the form of its path (JSON under /api/).
+        const std::string_view target = parser.get().target();
+        auto res = app.errors.make(*refusal, 11, false, target);
+        log::info("http.refused").add("client", client).add("status", static_cast<unsigned>(*refusal))
+            .add("reason", reason.empty() ? beast::error_code(header_ec).message() : std::string(reason));
+        entry.status = static_cast<unsigned>(*refusal);
+        entry.bytes = res.body().size();
+        co_await write_response(stream, app, res);
+        entry.write(client);
+        co_await close_gracefully(stream, app);
+        co_return false;
+    }
+
+    request req = parser.release();
+    response res = co_await dispatch(app, req, peer.address());
+    const bool keep_alive = req.keep_alive() && res.keep_alive() && !app.stopping;
+    res.keep_alive(keep_alive);
+    entry.status = res.result_int();
+    entry.bytes = res.body().size();
+    const bool written = co_await write_response(stream, app, res);
+    entry.write(client);
+    if (!written) co_return false;
+    if (!keep_alive) {
+        co_await close_gracefully(stream, app);
+        co_return false;
+    }
+    co_return true;
+}
+
 template <class Stream>
 awaitable<void> serve_requests(Stream& stream, app_state& app, connection_handle& handle,
                                const tcp::endpoint& peer) {
@@ -100,80 +185,7 @@ awaitable<void> serve_requests(Stream& stream, app_state& app, connection_handle
         }
         first = false;
 
-        request_log entry;
-        http::request_parser<http::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser.body_limit(limits.max_body_bytes);
-
-        lowest(stream).expires_after(limits.header_timeout);
-        auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
-        std::optional<http::status> refusal;
-        std::string_view reason;
-        if (header_ec) {
-            refusal = status_for_read_error(header_ec);
-            reason = "unreadable request header";
-        } else if (header_bytes > limits.max_header_bytes) {
-            // Beast applies its header limit only to what arrives after the bytes it already
-            // holds, so a header that came in one piece with the first read can exceed it.
-            refusal = http::status::request_header_fields_too_large;
-            reason = "request header over server.max_header_bytes";
-        } else if (const auto framing = framing_problem(parser.get())) {
-            refusal = http::status::bad_request;
-            reason = *framing;
-        }
-        if (!header_ec) {
-            entry.method = http::to_string(parser.get().method());
-            entry.path = std::string(parser.get().target().substr(0, parser.get().target().find('?')));
-        }
-
-        if (!refusal && !header_ec && !parser.is_done()) {
-            if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-                response interim{http::status::continue_, parser.get().version()};
-                if (!co_await write_response(stream, app, interim)) co_return;
-            }
-            lowest(stream).expires_after(limits.body_timeout);
-            auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
-            if (body_ec) {
-                refusal = status_for_read_error(body_ec);
-                reason = "unreadable request body";
-                if (!refusal) {
-                    entry.status = 0;
-                    entry.write(client);
-                    co_return;
-                }
-            }
-        }
-
-        if (header_ec && !refusal) co_return;  // the peer left or stalled: nobody to answer
-        if (refusal) {
-            // After a framing error the rest of the byte stream cannot be trusted: answer and close.
-            // The request line is stored as soon as it is parsed (it stays empty before that), so a
-            // body or header over its limit is answered in the form of its path (JSON under /api/).
-            const std::string_view target = parser.get().target();
-            auto res = app.errors.make(*refusal, 11, false, target);
-            log::info("http.refused").add("client", client).add("status", static_cast<unsigned>(*refusal))
-                .add("reason", reason.empty() ? beast::error_code(header_ec).message() : std::string(reason));
-            entry.status = static_cast<unsigned>(*refusal);
-            entry.bytes = res.body().size();
-            co_await write_response(stream, app, res);
-            entry.write(client);
-            co_await close_gracefully(stream, app);
-            co_return;
-        }
-
-        request req = parser.release();
-        response res = co_await dispatch(app, req, peer.address());
-        const bool keep_alive = req.keep_alive() && res.keep_alive() && !app.stopping;
-        res.keep_alive(keep_alive);
-        entry.status = res.result_int();
-        entry.bytes = res.body().size();
-        const bool written = co_await write_response(stream, app, res);
-        entry.write(client);
-        if (!written) co_return;
-        if (!keep_alive) {
-            co_await close_gracefully(stream, app);
-            co_return;
-        }
+        if (!co_await serve_one(stream, app, buffer, client, peer)) co_return;
     }
 }
 
