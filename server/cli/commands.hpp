@@ -13,5 +13,6 @@ int outbox_command(std::vector<std::string> args);
 int db_command(std::vector<std::string> args);
 int mail_command(std::vector<std::string> args);
 int routes_command(std::vector<std::string> args);
+int hash_command(std::vector<std::string> args);
 
 }  // namespace nidan::cli

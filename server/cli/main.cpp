@@ -17,6 +17,7 @@ commands:
   db      the storage schema        nidan db status|migrate
   mail    check the relay settings  nidan mail test --to ADDRESS
   routes  every route it serves     nidan routes
+  hash    size Argon2id here        nidan hash calibrate [--target-ms N] [--memory-kib M]
   help    this text
 
 Every command takes --config FILE and --set section.key=value (repeatable).
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     if (command == "db") return nidan::cli::db_command(std::move(args));
     if (command == "mail") return nidan::cli::mail_command(std::move(args));
     if (command == "routes") return nidan::cli::routes_command(std::move(args));
+    if (command == "hash") return nidan::cli::hash_command(std::move(args));
     std::cerr << "nidan: unknown command '" << command << "'\n" << usage;
     return 2;
 }
