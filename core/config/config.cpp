@@ -692,6 +692,8 @@ const std::vector<key_def>& keys() {
          integer_key<1, 100>(field{&config::hash, &H::iterations})},
         {"hash.max_queue", "password checks waiting past this answer 503",
          integer_key<1, 1'000'000>(field{&config::hash, &H::max_queue})},
+        {"hash.thread_nice", "scheduling niceness of the hash threads (0 = as the io threads)",
+         integer_key<0, 19>(field{&config::hash, &H::thread_nice})},
         {"hash.max_cost_factor", "stored or imported hashes with m or t above this many times ours are refused",
          integer_key<1, 64>(field{&config::hash, &H::max_cost_factor})},
         {"hash.import_min_memory_kib", "imported hashes with less Argon2id memory are refused, KiB",

@@ -95,6 +95,7 @@ struct hash_config {
     std::uint32_t memory_kib = 19456;
     std::uint32_t iterations = 2;
     std::size_t max_queue = 64;  // password checks waiting past this answer 503
+    int thread_nice = 0;         // above 0 the hash threads yield the cores to the io threads
     // Bounds on the cost of stored and imported hashes (core/security/hash_cost.hpp): a hash with m or t
     // above max_cost_factor times ours is refused at import and never computed at login; the
     // import also refuses m or t below the floors.

@@ -134,7 +134,7 @@ struct server_app::parts {
           templates(cfg.server.templates_dir, cfg.operator_info.language),
           errors(templates),
           statics(cfg.server.static_dir, cfg.server.static_max_age),
-          hashes(cfg.hash.threads, cfg.hash.max_queue),
+          hashes(cfg.hash.threads, cfg.hash.max_queue, cfg.hash.thread_nice),
           tls(make_tls_context(cfg.tls)),
           state(cfg, errors, templates.languages()),
           hasher(hash_params{cfg.hash.memory_kib, cfg.hash.iterations}, cfg.hash.max_cost_factor),

@@ -11,12 +11,15 @@
 
 #include "core/base/error.hpp"
 #include "server/base/http_types.hpp"
+#include "server/base/thread_priority.hpp"
 
 namespace nidan::server {
 
 class hash_pool {
 public:
-    hash_pool(unsigned threads, std::size_t max_queue) : pool_(threads), max_queue_(max_queue) {}
+    // nice: the threads' niceness (hash.thread_nice), set by each thread at its first job.
+    hash_pool(unsigned threads, std::size_t max_queue, int nice = 0)
+        : pool_(threads), max_queue_(max_queue), nice_(nice) {}
 
     // Runs fn() on the pool; the caller resumes on its own executor. Give it a lambda that
     // captures by reference (the caller's locals outlive the co_await): g++ 12 may destroy a
@@ -41,6 +44,7 @@ public:
             [this, fn = std::move(fn)]() mutable -> awaitable<result> {
                 if (stopping_.load(std::memory_order_acquire))
                     throw std::system_error(make_error_code(errc::shutting_down), "hash pool stopped");
+                if (nice_ > 0) nice_this_thread_once(nice_);
                 co_return fn();
             },
             net::use_awaitable);
@@ -62,6 +66,7 @@ public:
 private:
     net::thread_pool pool_;
     const std::size_t max_queue_;
+    const int nice_;
     std::atomic<std::size_t> pending_{0};
     std::atomic<bool> stopping_{false};
 };

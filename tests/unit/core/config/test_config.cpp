@@ -42,7 +42,7 @@ const std::vector<std::string> all_keys{
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
     "storage.writer_max_queue", "storage.secret_file",   "hash.threads",          "hash.memory_kib",
-    "hash.iterations",        "hash.max_queue",          "hash.max_cost_factor",
+    "hash.iterations",        "hash.max_queue", "hash.thread_nice", "hash.max_cost_factor",
     "hash.import_min_memory_kib", "hash.import_min_iterations", "smtp.relay",
     "smtp.tls",               "smtp.verify_certificate", "smtp.ca_file",
     "smtp.username",          "smtp.password_file",      "smtp.allow_auth_without_tls",
@@ -186,6 +186,7 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.hash.memory_kib == b.hash.memory_kib);
     BOOST_TEST(a.hash.iterations == b.hash.iterations);
     BOOST_TEST(a.hash.max_queue == b.hash.max_queue);
+    BOOST_TEST(a.hash.thread_nice == b.hash.thread_nice);
     BOOST_TEST(a.hash.max_cost_factor == b.hash.max_cost_factor);
     BOOST_TEST(a.hash.import_min_memory_kib == b.hash.import_min_memory_kib);
     BOOST_TEST(a.hash.import_min_iterations == b.hash.import_min_iterations);
@@ -310,6 +311,7 @@ threads = 3
 memory_kib = 65536
 iterations = 3
 max_queue = 16
+thread_nice = 5
 max_cost_factor = 8
 import_min_memory_kib = 16384
 import_min_iterations = 2
@@ -432,6 +434,7 @@ config custom_expected() {
     c.hash.memory_kib = 65536;
     c.hash.iterations = 3;
     c.hash.max_queue = 16;
+    c.hash.thread_nice = 5;
     c.hash.max_cost_factor = 8;
     c.hash.import_min_memory_kib = 16384;
     c.hash.import_min_iterations = 2;
