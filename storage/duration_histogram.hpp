@@ -1,17 +1,19 @@
 #pragma once
-// A Prometheus histogram of durations that any storage thread records into on every job: one
-// relaxed atomic add to its bucket and one to the sum, no lock, nothing allocated. A reader
-// (/metrics) sees each figure exact, though the figures of one reading may be an observation or
-// two apart; the count it reports is the sum of the buckets, so +Inf always equals _count.
+// The backends' histograms as /metrics takes them (storage::metric_sample): a Prometheus
+// histogram (core/base/histogram.hpp) that any storage thread records into on every job, with no
+// lock and nothing allocated, read as one series of its family.
 #include <array>
-#include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <string>
 
+#include "core/base/histogram.hpp"
 #include "storage/backend.hpp"
 
 namespace nidan::storage {
+
+// One series of the family `name`, told apart from its siblings by `labels` (`kind="read"` or
+// empty): cumulative buckets, the last one +Inf.
+metric_sample sample_of(const histogram& h, std::string name, std::string help, std::string labels = {});
 
 class duration_histogram {
 public:
@@ -20,15 +22,14 @@ public:
     static constexpr std::array<double, 15> bounds{0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                    0.1,     0.25,   0.5,   1,      2.5,    5,     10};
 
-    void record(std::chrono::steady_clock::duration d) noexcept;
+    void record(std::chrono::steady_clock::duration d) noexcept { h_.record(d); }
 
-    // One series of the family `name`, told apart from its siblings by `labels` (`kind="read"`
-    // or empty): cumulative buckets, the last one +Inf.
-    metric_sample sample(std::string name, std::string help, std::string labels) const;
+    metric_sample sample(std::string name, std::string help, std::string labels) const {
+        return sample_of(h_, std::move(name), std::move(help), std::move(labels));
+    }
 
 private:
-    std::array<std::atomic<std::uint64_t>, bounds.size() + 1> counts_{};  // per bucket, not cumulative
-    std::atomic<std::uint64_t> sum_ns_{0};
+    histogram h_{bounds, nanoseconds_per_second};
 };
 
 }  // namespace nidan::storage

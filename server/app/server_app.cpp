@@ -115,6 +115,7 @@ struct server_app::parts {
     login::attempt_gate gate;
     shared_attempt_gate nodes_gate;
     login::login_metrics outcomes;
+    step_durations durations;
     std::unique_ptr<portal_site> portals;
     std::unique_ptr<api_site> api;
     // One io_context per io thread, each run by exactly one thread: a connection lives on one of
@@ -149,13 +150,14 @@ struct server_app::parts {
         check_portal_texts(cfg, templates);
         warn_exposed_files(cfg);
         add_health_routes(state.routes, state.route_rows, *store);
-        add_metrics_route(state, {*store, delivery.metrics(), [this] { return hashes.pending(); }, outcomes, gate});
+        add_metrics_route(state, {*store, delivery.metrics(), hashes, outcomes, durations, gate});
         // The dummy hash for unknown IDs is made now, so the first such login is not slower.
         hasher.verify_dummy("");
         auto secret = load_server_secret();
         delivery.set_outbox_key(mail::outbox_key(secret));
-        const portal_services services{cfg,      *store,   hashes, hasher, templates, mailer, nodes_gate, outcomes,
-                                       state.stopping, [this] { delivery.notify(); }, std::move(secret)};
+        const portal_services services{cfg,       *store,     hashes,         hasher,
+                                       templates, mailer,     nodes_gate,     outcomes,
+                                       durations, state.stopping, [this] { delivery.notify(); }, std::move(secret)};
         portals = std::make_unique<portal_site>(state, services);
         api = std::make_unique<api_site>(state, services);
         for (const auto& row : state.route_rows)

@@ -1,7 +1,9 @@
 #pragma once
 // Password hashing runs here, on hash.threads threads of its own, never on an io thread. A
 // bounded queue turns overload into a quick 503 instead of latency growing without limit.
+// /metrics shows how long jobs wait for a thread and how long they then take.
 #include <atomic>
+#include <chrono>
 #include <system_error>
 #include <type_traits>
 
@@ -10,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/base/error.hpp"
+#include "core/base/histogram.hpp"
 #include "server/base/http_types.hpp"
 #include "server/base/thread_priority.hpp"
 
@@ -41,16 +44,22 @@ public:
         } on_exit{pending_};
         co_return co_await net::co_spawn(
             pool_,
-            [this, fn = std::move(fn)]() mutable -> awaitable<result> {
+            [this, fn = std::move(fn), submitted = std::chrono::steady_clock::now()]() mutable -> awaitable<result> {
+                wait_.record(std::chrono::steady_clock::now() - submitted);
                 if (stopping_.load(std::memory_order_acquire))
                     throw std::system_error(make_error_code(errc::shutting_down), "hash pool stopped");
                 if (nice_ > 0) nice_this_thread_once(nice_);
+                const scoped_timer timed(run_);
                 co_return fn();
             },
             net::use_awaitable);
     }
 
     std::size_t pending() const { return pending_.load(std::memory_order_relaxed); }
+    // From run() to the job's start on a pool thread: the queue's wait.
+    const histogram& queue_wait() const noexcept { return wait_; }
+    // The job itself (one Argon2id hash or verify).
+    const histogram& durations() const noexcept { return run_; }
 
     // Call once the io threads have returned and before the io_context is destroyed. Drains
     // instead of abandoning: jobs not started yet fail with errc::shutting_down without
@@ -69,6 +78,8 @@ private:
     const int nice_;
     std::atomic<std::size_t> pending_{0};
     std::atomic<bool> stopping_{false};
+    histogram wait_;
+    histogram run_;
 };
 
 }  // namespace nidan::server

@@ -6,9 +6,12 @@
 namespace nidan::server {
 
 awaitable<response> dispatch(app_state& app, const request& req, const net::ip::address& client) {
+    // Until the response is made (not written): the time a request spends in nidan, by route.
+    scoped_timer timer;
     const std::string_view target = req.target();
     // Only origin-form targets ("/path?query"); absolute-form and "*" are for proxies.
     if (target.empty() || target.front() != '/') {
+        timer.into(app.routes.unmatched(req.method()));
         co_return app.errors.make(http::status::bad_request, req.version(), false);
     }
     const auto question = target.find('?');
@@ -17,6 +20,7 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
                         client_address(req, client, app.trusted_proxies), {}};
 
     const auto match = app.routes.find(req.method(), ctx.path);
+    timer.into(*match.timing);
     // Decided here once: the handlers, their pages and the error pages below all read it. Rows
     // with no text have no default, and get a language only if an error page needs one.
     const auto decide_language = [&](std::string_view fallback) {

@@ -4,12 +4,11 @@
 
 #include "server/base/storage_bridge.hpp"
 
-#include <charconv>
-#include <cmath>
 #include <string>
 #include <vector>
 
 #include "core/base/clock.hpp"
+#include "core/base/histogram.hpp"
 #include "core/login/login_context.hpp"
 #include "server/http/error_pages.hpp"
 
@@ -57,25 +56,10 @@ void labelled(std::string& out, const char* name, const char* help, const Result
     }
 }
 
-// Prometheus' text form of a float: the shortest decimal (no exponent, so bounds read "0.0005")
-// that reads back the same; "+Inf" for infinity.
-std::string number(double v) {
-    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    char buf[400];  // the longest fixed form of a double
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-    return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
-}
-
-// A histogram series: its _bucket lines (cumulative, le="+Inf" last), _sum and _count.
-void histogram_series(std::string& out, const storage::metric_sample& s) {
-    const auto with = [&s](const std::string& extra) {
-        if (s.labels.empty() && extra.empty()) return std::string();
-        return "{" + s.labels + (s.labels.empty() || extra.empty() ? "" : ",") + extra + "}";
-    };
-    for (const auto& [bound, count] : s.buckets)
-        out += s.name + "_bucket" + with("le=\"" + number(bound) + "\"") + " " + std::to_string(count) + "\n";
-    out += s.name + "_sum" + with("") + " " + number(s.value) + "\n";
-    out += s.name + "_count" + with("") + " " + std::to_string(s.buckets.empty() ? 0 : s.buckets.back().second) + "\n";
+// A histogram family without labels: HELP, TYPE, its one series.
+void histogram_metric(std::string& out, const char* name, const char* help, const histogram& h) {
+    family(out, name, "histogram", help);
+    h.append_series(out, name);
 }
 
 // The backend's figures; the HELP and TYPE lines once per family, the series of a histogram
@@ -86,7 +70,7 @@ void storage_samples(std::string& out, const std::vector<storage::metric_sample>
         if (!previous || *previous != sample.name) family(out, sample.name.c_str(), sample.type.c_str(), sample.help.c_str());
         previous = &sample.name;
         if (sample.type == "histogram") {
-            histogram_series(out, sample);
+            append_histogram_series(out, sample.name, sample.labels, sample.buckets, sample.value);
             continue;
         }
         out += sample.name;
@@ -121,8 +105,17 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
                app.connections.refused_server_full());
         metric(body, "nidan_http_connections_refused_per_client_total", "counter",
                "Connections refused at server.max_connections_per_client.", app.connections.refused_client_full());
+        family(body, "nidan_http_request_duration_seconds", "histogram",
+               "Requests from their dispatch to their response made (not written), by the route table's row "
+               "(its path; unmatched: 404, 405, 400) and method (HEAD as GET).");
+        for (const auto& timed : app.routes.timings())
+            timed.timing.append_series(body, "nidan_http_request_duration_seconds", timed.labels);
         storage_samples(body, sources.store.metrics());
-        metric(body, "nidan_hash_queue", "gauge", "Password hashes waiting or running.", sources.hash_queue());
+        metric(body, "nidan_hash_queue", "gauge", "Password hashes waiting or running.", sources.hashes.pending());
+        histogram_metric(body, "nidan_hash_queue_wait_seconds", "Password hashes from their submission to their start on a hash thread.",
+                         sources.hashes.queue_wait());
+        histogram_metric(body, "nidan_hash_duration_seconds", "Password hashes and verifies on a hash thread (Argon2id).",
+                         sources.hashes.durations());
         const auto& logins = sources.logins;
         labelled(body, "nidan_login_password_total", "Password steps by outcome.", login::all_password_results,
                  [&](auto r) { return logins.of(r); });
@@ -132,6 +125,7 @@ void add_metrics_route(app_state& app, metrics_sources sources) {
                  [&](auto r) { return logins.of(r); });
         labelled(body, "nidan_address_cancel_total", "Address changes cancelled from the registered address's link.",
                  login::all_address_cancel_results, [&](auto r) { return logins.of(r); });
+        sources.steps.append_metrics(body);
         family(body, "nidan_login_refused_total", "counter",
                "Password checks the throttle refused unchecked (429), by reason.");
         for (const auto r : login::all_throttle_refusals) {

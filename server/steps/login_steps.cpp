@@ -137,6 +137,7 @@ login::context login_steps::in_language(std::string_view language) const {
 awaitable<password_outcome> login_steps::password_step(std::string_view id, std::string_view password,
                                                        std::string_view client, std::string_view device_token,
                                                        std::string_view old_session_hash, std::string_view language) {
+    const scoped_timer timed(s_.durations.of(timed_step::password));
     const auto context = in_language(language);
     login::password_step step(context,
                               {std::string(id), std::string(password), std::string(client), std::string(device_token),
@@ -219,6 +220,7 @@ awaitable<std::error_code> login_steps::check_and_store(login::password_step& st
 
 awaitable<code_outcome> login_steps::code_step(const current_session& session, std::string_view raw_code,
                                                std::string_view client) {
+    const scoped_timer timed(s_.durations.of(timed_step::code));
     login::code_step step(context_, session, raw_code, std::string(client), unix_now());
     std::error_code ec;
     if (step.well_formed()) ec = co_await commit(step);
@@ -231,6 +233,7 @@ awaitable<code_outcome> login_steps::code_step(const current_session& session, s
 awaitable<address_outcome> login_steps::address_step(const current_session& session, std::string_view email,
                                                      std::string_view phone_raw, std::string_view client,
                                                      std::string_view language) {
+    const scoped_timer timed(s_.durations.of(timed_step::address));
     const auto context = in_language(language);
     login::address_step step(context, session, std::string(email), phone_raw, std::string(client), unix_now());
     std::error_code ec;
@@ -270,6 +273,7 @@ awaitable<login_steps::check_end> login_steps::verify_current_password(login::cu
 awaitable<email_change_outcome> login_steps::email_change_step(const current_session& session, std::string_view email,
                                                               std::string_view current, std::string_view client,
                                                               std::string_view language) {
+    const scoped_timer timed(s_.durations.of(timed_step::email_change));
     const auto context = in_language(language);
     login::email_change_step step(context, session, std::string(email), std::string(current), std::string(client),
                                   unix_now());
@@ -298,6 +302,7 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
                                                                      std::string_view current,
                                                                      std::string_view replacement,
                                                                      std::string_view client) {
+    const scoped_timer timed(s_.durations.of(timed_step::password_change));
     login::password_change_step step(context_, session, std::string(current), std::string(replacement),
                                      std::string(client), unix_now());
     std::error_code ec;
@@ -329,6 +334,7 @@ awaitable<password_change_outcome> login_steps::password_change_step(const curre
 
 awaitable<login::address_cancel_result> login_steps::address_cancel_step(std::string_view token,
                                                                         std::string_view client) {
+    const scoped_timer timed(s_.durations.of(timed_step::address_cancel));
     login::address_cancel_step step(context_, token, std::string(client), unix_now());
     std::error_code ec;
     if (step.valid()) ec = co_await commit(step);
@@ -342,6 +348,7 @@ bool login_steps::cancel_link_valid(std::string_view token) const {
 }
 
 awaitable<logout_result> login_steps::logout_step(const current_session& session, std::string_view client) {
+    const scoped_timer timed(s_.durations.of(timed_step::logout));
     login::logout_step step(context_, session, std::string(client));
     const auto ec = co_await commit(step);
     co_return step.finish(ec) ? logout_result::done : logout_result::unavailable;
@@ -350,6 +357,8 @@ awaitable<logout_result> login_steps::logout_step(const current_session& session
 awaitable<void> login_steps::touch_step(const current_session& session) {
     login::touch_step step(context_, session, unix_now());
     if (!step.due()) co_return;
+    // Only the touches that write: most requests of a session have none to make.
+    const scoped_timer timed(s_.durations.of(timed_step::touch));
     const auto ec = co_await commit(step);
     step.finish(ec);
 }

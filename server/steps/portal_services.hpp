@@ -13,6 +13,7 @@
 #include "core/render/template_store.hpp"
 #include "server/base/hash_pool.hpp"
 #include "server/steps/shared_attempt_gate.hpp"
+#include "server/steps/step_durations.hpp"
 #include "storage/backend.hpp"
 
 namespace nidan::server {
@@ -26,6 +27,7 @@ struct portal_services {
     const code_mailer& mailer;
     shared_attempt_gate& gate;          // one delayed password check per address and account
     login::login_metrics& outcomes;     // counted per step outcome, for /metrics
+    step_durations& durations;          // each step's time, for /metrics
     const std::atomic<bool>& stopping;  // set at shutdown: throttling waits end early
     std::function<void()> mail_queued;  // wakes the delivery loop after a commit
     std::string server_secret;          // from `meta`: MACs of codes, signed tokens

@@ -1,5 +1,6 @@
 #include "storage/lmdb/lmdb_backend.hpp"
 
+#include "storage/duration_histogram.hpp"
 #include "storage/error.hpp"
 #include "storage/lmdb/login_store.hpp"
 
@@ -54,6 +55,8 @@ std::vector<metric_sample> lmdb_backend::metrics() const {
          static_cast<double>(writer_->queue_depth())},
         {"nidan_storage_commits_total", "counter", "Write transactions committed by the writer.",
          static_cast<double>(writer_->commits())},
+        sample_of(writer_->batch_sizes(), "nidan_storage_write_batch_size",
+                  "Writes committed together by the writer's group commits (storage.writer_max_batch at most)."),
     };
 }
 

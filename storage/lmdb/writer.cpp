@@ -92,6 +92,7 @@ void writer::run_batch(std::deque<item>& batch) {
     }
     items_.fetch_add(batch.size(), std::memory_order_relaxed);
     commits_.fetch_add(1, std::memory_order_relaxed);
+    batch_sizes_.record(batch.size());
 
     for (item& it : batch) {
         // An item that failed by itself keeps its own, more precise, error.

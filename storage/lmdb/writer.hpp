@@ -19,6 +19,7 @@
 #include <system_error>
 #include <thread>
 
+#include "core/base/histogram.hpp"
 #include "storage/lmdb/environment.hpp"
 #include "storage/lmdb/txn.hpp"
 
@@ -53,6 +54,8 @@ public:
     std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
     // Closures run so far.
     std::uint64_t items() const noexcept { return items_.load(std::memory_order_relaxed); }
+    // Closures per group commit, one observation per commit: how much the grouping saves.
+    const histogram& batch_sizes() const noexcept { return batch_sizes_; }
 
 private:
     struct item {
@@ -75,6 +78,7 @@ private:
 
     std::atomic<std::uint64_t> commits_{0};
     std::atomic<std::uint64_t> items_{0};
+    histogram batch_sizes_{size_bounds, one_item};
 
     std::mutex join_mutex_;
     std::thread thread_;  // last: starts once everything above is constructed

@@ -688,6 +688,12 @@ BOOST_AUTO_TEST_CASE(many_threads_group_commit_every_item) {
         BOOST_TEST(w.items() == static_cast<std::uint64_t>(thread_count * per_thread + 1));
         BOOST_TEST(w.commits() < static_cast<std::uint64_t>(thread_count * per_thread));
         BOOST_TEST_MESSAGE("1000 items in " << w.commits() << " commits");
+        // One observation per commit, of its item count; the gate held items back, so some commit
+        // took more than one.
+        const auto& sizes = w.batch_sizes();
+        BOOST_TEST(sizes.count() == w.commits());
+        BOOST_TEST(sizes.sum() == static_cast<double>(w.items()));
+        BOOST_TEST(sizes.buckets().front().second < sizes.count());  // le="1"
     }
     BOOST_TEST(succeeded.load() == thread_count * per_thread);
     BOOST_TEST(failed.load() == 0);
