@@ -20,7 +20,6 @@
 #include "core/base/log.hpp"
 #include "core/mail/sealed_mail.hpp"
 #include "core/render/template_store.hpp"
-#include "server/http/request_language.hpp"
 #include "server/http/app_state.hpp"
 #include "server/app/file_modes.hpp"
 #include "server/base/hash_pool.hpp"
@@ -165,9 +164,8 @@ struct server_app::parts {
                 state.routes.add(row, [this](request_context& ctx) -> awaitable<response> {
                     if (auto res = statics.serve(ctx.req, ctx.path)) co_return std::move(*res);
                     // Static rows get no language in dispatch (the hit needs none); the miss's page does.
-                    const auto language = request_language(ctx.req, state.languages, cfg.operator_info.language,
-                                                           cfg.tls.enabled || cfg.server.behind_tls);
-                    co_return errors.make(http::status::not_found, ctx.req.version(), ctx.req.keep_alive(), {}, language);
+                    co_return errors.make(http::status::not_found, ctx.req.version(), ctx.req.keep_alive(), {},
+                                          state.language_of(ctx.req, cfg.operator_info.language));
                 });
         // Each row of the table has its handler, or the table and the code have drifted apart.
         if (state.routes.rows_added() != state.route_rows.size())

@@ -6,6 +6,7 @@
 #include "server/http/client_address.hpp"
 #include "server/http/connection_tracker.hpp"
 #include "server/http/error_pages.hpp"
+#include "server/http/request_language.hpp"
 #include "server/http/router.hpp"
 
 namespace nidan::server {
@@ -24,6 +25,12 @@ struct app_state {
 
     app_state(const config& c, const error_pages& e, const std::vector<std::string>& template_languages)
         : cfg(c), route_rows(route_table(c, template_languages)), errors(e), connections(c.server.max_connections, c.server.max_connections_per_client), trusted_proxies(parse_proxies(c.server.trusted_proxies)), languages(template_languages) {}
+
+    // The request's language; `fallback` (a route's default; operator.language for answers of
+    // no route) when neither its cookie nor Accept-Language decides.
+    std::string language_of(const request& req, std::string_view fallback) const {
+        return request_language(req, languages, fallback, cfg.tls.enabled || cfg.server.behind_tls);
+    }
 };
 
 }  // namespace nidan::server

@@ -1,7 +1,6 @@
 #include "server/http/dispatch.hpp"
 
 #include "server/http/error_response.hpp"
-#include "server/http/request_language.hpp"
 
 namespace nidan::server {
 
@@ -23,13 +22,10 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
     timer.into(*match.timing);
     // Decided here once: the handlers, their pages and the error pages below all read it. Rows
     // with no text have no default, and get a language only if an error page needs one.
-    const auto decide_language = [&](std::string_view fallback) {
-        ctx.language = request_language(req, app.languages, fallback, app.cfg.tls.enabled || app.cfg.server.behind_tls);
-    };
     if (!match.target)
-        decide_language(app.cfg.operator_info.language);
+        ctx.language = app.language_of(req, app.cfg.operator_info.language);
     else if (!match.default_language.empty())
-        decide_language(match.default_language);
+        ctx.language = app.language_of(req, match.default_language);
     if (!match.target) {
         if (match.allow.empty())
             co_return app.errors.make(http::status::not_found, req.version(), req.keep_alive(), ctx.path, ctx.language);
@@ -52,7 +48,7 @@ awaitable<response> dispatch(app_state& app, const request& req, const net::ip::
     } catch (...) {
         failure = std::current_exception();  // co_await is not allowed in a handler
     }
-    if (ctx.language.empty()) decide_language(app.cfg.operator_info.language);
+    if (ctx.language.empty()) ctx.language = app.language_of(req, app.cfg.operator_info.language);
     auto res = app.errors.make(failed_request_status(failure, ctx.path), req.version(), req.keep_alive(), ctx.path,
                                ctx.language);
     if (res.result() == http::status::service_unavailable) res.set(http::field::retry_after, "5");
