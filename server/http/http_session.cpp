@@ -1,9 +1,11 @@
 #include "server/http/http_session.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <array>
@@ -62,9 +64,27 @@ awaitable<bool> write_response(Stream& stream, app_state& app, response& res) {
         res.result() != http::status::continue_)
         res.set(http::field::strict_transport_security,
                 "max-age=" + std::to_string(server.hsts_max_age.count()));
+    // Beast's serializer runs once, into one flat buffer, and the socket gets that in one
+    // write: http::async_write would walk the serializer's buffer sequences again on every
+    // partial write, which was about a tenth of the server's CPU on small responses (perf, under
+    // wrk on /healthz). One buffer is also one TLS record instead of one per piece.
+    std::string wire;
+    wire.reserve(res.body().size() + 512);
+    http::serializer<false, http::string_body> serializer{res};
+    beast::error_code ec;
+    while (!ec && !serializer.is_done()) {
+        serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
+            const auto size = net::buffer_size(buffers);
+            const auto at = wire.size();
+            wire.resize(at + size);
+            net::buffer_copy(net::buffer(wire.data() + at, size), buffers);
+            serializer.consume(size);
+        });
+    }
+    if (ec) co_return false;
     lowest(stream).expires_after(app.cfg.server.write_timeout);
-    auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
-    co_return !ec;
+    auto [write_ec, n] = co_await net::async_write(stream, net::buffer(wire), use_tuple);
+    co_return !write_ec;
 }
 
 template <class Stream>
