@@ -25,10 +25,7 @@ void portal_flow::prerender_login_pages() {
     const request req{http::verb::get, portal_.login_path, 11};
     for (const auto& language : s_.templates.languages()) {
         const request_context ctx{req, portal_.login_path, {}, {}, language};
-        auto data = page_data(ctx);
-        data.set("action", portal_.login_path);
-        data.set("csrf", std::string(token_slot));
-        data.set("selfcare_id", "");
+        const auto data = login_page_data(ctx, std::string(token_slot), {}, {});
         if (auto page = render::prerendered_page::split(s_.templates.render(language, "login.html", data), token_slot))
             first_login_pages_.emplace(language, std::move(*page));
     }
@@ -97,12 +94,19 @@ response portal_flow::render_login(const request_context& ctx, http::status stat
         if (const auto page = first_login_pages_.find(ctx.language); page != first_login_pages_.end())
             return html_page(ctx.req, status, page->second.with(token), {cookie}, ctx.language);
     }
+    const auto data = login_page_data(ctx, token, id, error);
+    return html_page(ctx.req, status, s_.templates.render(ctx.language, "login.html", data), {cookie}, ctx.language);
+}
+
+// The one place that fills the login template, so the prerendered page cannot drift from it.
+template_data portal_flow::login_page_data(const request_context& ctx, const std::string& token, const std::string& id,
+                                          const std::string& error) const {
     auto data = page_data(ctx);
     data.set("action", portal_.login_path);
     data.set("csrf", token);
     data.set("selfcare_id", id);
     if (!error.empty()) data.set("error", error);
-    return html_page(ctx.req, status, s_.templates.render(ctx.language, "login.html", data), {cookie}, ctx.language);
+    return data;
 }
 
 std::pair<std::string, std::string> portal_flow::fresh_form_token() const {

@@ -120,6 +120,9 @@ private:
     static locked_form address_lock_of(login::address_lock lock);
     // What every page shows: the language, its switch, the portal's and the operator's texts.
     template_data page_data(const request_context& ctx) const;
+    // The login template's data: the page's, the form's token, the ID typed so far and the error.
+    template_data login_page_data(const request_context& ctx, const std::string& token, const std::string& id,
+                                  const std::string& error) const;
     // A text of the customer's language; the reference stays valid as long as the templates.
     const std::string& message(const request_context& ctx, std::string_view key) const;
     // An error page in the customer's language.
