@@ -1,18 +1,15 @@
 #include "core/base/log.hpp"
 
-#include "core/base/error.hpp"
+#include "core/base/fd_log_sink.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <stop_token>
+#include <thread>
 
 namespace nidan::log {
 namespace {
@@ -33,13 +30,39 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name, spdlog::sin
 }
 
 streams make_default_streams() {
-    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto sink = fd_sink::to_stderr(fd_sink::mode::each_line);
     return {make_logger("app", sink), make_logger("access", sink), make_logger("audit", sink)};
 }
 
 std::mutex streams_mutex;
 streams& current() {
     static streams instance = make_default_streams();
+    return instance;
+}
+
+// Writes out the gathered lines every interval, and once more when it stops (at exit, or when
+// init() replaces it).
+class periodic_flusher {
+public:
+    explicit periodic_flusher(std::chrono::milliseconds interval)
+        : thread_([interval](std::stop_token stop) {
+              std::mutex m;
+              std::condition_variable_any wake;
+              std::unique_lock lock(m);
+              while (!stop.stop_requested()) {
+                  wake.wait_for(lock, stop, interval, [] { return false; });
+                  flush();
+              }
+          }) {}
+
+private:
+    std::jthread thread_;
+};
+
+std::unique_ptr<periodic_flusher>& flusher() {
+    // The streams are made first so that, at exit, the flusher is stopped before they go.
+    current();
+    static std::unique_ptr<periodic_flusher> instance;
     return instance;
 }
 
@@ -53,21 +76,9 @@ spdlog::level::level_enum parse_level(const std::string& text) {
 }
 
 spdlog::sink_ptr open_sink(const std::filesystem::path& file, const std::string& key,
-                           const spdlog::sink_ptr& fallback) {
+                           fd_sink::mode mode, const spdlog::sink_ptr& fallback) {
     if (file.empty()) return fallback;
-    // spdlog would create the file with the umask's mode (often 0644); a log holds client
-    // addresses and IDs, so create it 0640 first. An existing file keeps its mode (the start
-    // warns when others can read it).
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
-    if (fd >= 0) {
-        ::fchmod(fd, 0640);
-        ::close(fd);
-    }
-    try {
-        return std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string());
-    } catch (const spdlog::spdlog_ex& e) {
-        throw config_error(key, std::string("cannot open log file: ") + e.what());
-    }
+    return fd_sink::to_file(file, key, mode);
 }
 
 spdlog::level::level_enum to_spdlog(level lvl) {
@@ -91,9 +102,12 @@ bool needs_quotes(std::string_view value) {
 }  // namespace
 
 void init(const log_config& config) {
-    auto console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    auto main_sink = open_sink(config.file, "log.file", console);
-    auto audit_sink = open_sink(config.audit_file, "log.audit_file", main_sink);
+    const bool gathered = config.flush_interval.count() > 0;
+    const auto main_mode = gathered ? fd_sink::mode::gathered : fd_sink::mode::each_line;
+    spdlog::sink_ptr console = fd_sink::to_stderr(main_mode);
+    auto main_sink = open_sink(config.file, "log.file", main_mode, console);
+    // The audit trail's own file is written line by line: a record must not wait in memory.
+    auto audit_sink = open_sink(config.audit_file, "log.audit_file", fd_sink::mode::each_line, main_sink);
     streams fresh{make_logger("app", main_sink), make_logger("access", main_sink),
                   make_logger("audit", audit_sink)};
     fresh.app->set_level(parse_level(config.level));
@@ -101,8 +115,12 @@ void init(const log_config& config) {
     // The audit trail is kept whatever the log level: it is a record, not a diagnostic.
     fresh.audit->set_level(spdlog::level::info);
     fresh.audit->flush_on(spdlog::level::info);
-    std::lock_guard lock(streams_mutex);
-    current() = std::move(fresh);
+    flusher().reset();  // the old streams' lines are written before the new ones take over
+    {
+        std::lock_guard lock(streams_mutex);
+        current() = std::move(fresh);
+    }
+    if (gathered) flusher() = std::make_unique<periodic_flusher>(config.flush_interval);
 }
 
 void flush() {

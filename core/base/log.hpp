@@ -3,6 +3,7 @@
 // Three streams: the application log, the access log (one line per HTTP request) and the audit
 // trail (security events). The audit trail must never receive a password, a code or a full phone
 // number: callers pass masked values (see mask_phone / mask_email).
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -18,6 +19,11 @@ struct log_config {
     std::filesystem::path file;                // empty: stderr
     std::filesystem::path audit_file;          // empty: same sink as the main log
     bool access_log = true;
+    // 0: every line of the main and access logs is written at once. Otherwise lines gather in
+    // memory and are written at most this long after they were logged (or when 64 KiB gather,
+    // a warning or an audit record comes, or the server stops). The audit trail's own file is
+    // always written line by line.
+    std::chrono::milliseconds flush_interval{1000};
 };
 
 }  // namespace nidan
@@ -29,6 +35,7 @@ enum class level { debug, info, warn, error };
 // Sets up the three streams from config. Before init() everything goes to stderr at info.
 // Throws config_error naming log.file / log.audit_file when a file cannot be opened.
 void init(const log_config& config);
+// Writes out what the buffered streams hold. Called at exit; safe from any thread.
 void flush();
 
 // One event, written when the builder goes out of scope (at the end of the full expression).

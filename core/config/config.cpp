@@ -360,6 +360,10 @@ constexpr std::array smtp_tls_choices{
     std::pair{std::string_view{"starttls"}, smtp_tls_mode::starttls},
     std::pair{std::string_view{"tls"}, smtp_tls_mode::tls},
 };
+constexpr std::array hash_scheduling_choices{
+    std::pair{std::string_view{"normal"}, hash_scheduling::normal},
+    std::pair{std::string_view{"idle"}, hash_scheduling::idle},
+};
 constexpr std::array<std::pair<std::string_view, std::string_view>, 6> log_level_choices{{
     {"trace", "trace"},
     {"debug", "debug"},
@@ -694,6 +698,8 @@ const std::vector<key_def>& keys() {
          integer_key<1, 1'000'000>(field{&config::hash, &H::max_queue})},
         {"hash.thread_nice", "scheduling niceness of the hash threads (0 = as the io threads)",
          integer_key<0, 19>(field{&config::hash, &H::thread_nice})},
+        {"hash.thread_scheduling", "normal, or idle: the hash threads run only on CPU time nothing else wants",
+         choice_key(field{&config::hash, &H::scheduling}, choices<hash_scheduling>(hash_scheduling_choices))},
         {"hash.max_cost_factor", "stored or imported hashes with m or t above this many times ours are refused",
          integer_key<1, 64>(field{&config::hash, &H::max_cost_factor})},
         {"hash.import_min_memory_kib", "imported hashes with less Argon2id memory are refused, KiB",
@@ -814,6 +820,8 @@ const std::vector<key_def>& keys() {
          path_key(field{&config::log, &L::audit_file}, empty_path::allowed)},
         {"log.access_log", "log one line per HTTP request",
          bool_key(field{&config::log, &L::access_log})},
+        {"log.flush_interval_ms", "longest a main or access log line waits in memory; 0 writes each at once",
+         duration_key<0, 60'000>(field{&config::log, &L::flush_interval})},
     };
     return table;
 }

@@ -90,12 +90,17 @@ struct storage_config {
     std::size_t writer_max_queue = 10000;
 };
 
+// How the hash threads are scheduled: as the io threads, or (idle) only on CPU time no other
+// thread of the machine wants (Linux SCHED_IDLE).
+enum class hash_scheduling { normal, idle };
+
 struct hash_config {
     unsigned threads = 2;
     std::uint32_t memory_kib = 19456;
     std::uint32_t iterations = 2;
     std::size_t max_queue = 64;  // password checks waiting past this answer 503
     int thread_nice = 0;         // above 0 the hash threads yield the cores to the io threads
+    hash_scheduling scheduling = hash_scheduling::normal;
     // Bounds on the cost of stored and imported hashes (core/security/hash_cost.hpp): a hash with m or t
     // above max_cost_factor times ours is refused at import and never computed at login; the
     // import also refuses m or t below the floors.

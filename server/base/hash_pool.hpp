@@ -20,9 +20,9 @@ namespace nidan::server {
 
 class hash_pool {
 public:
-    // nice: the threads' niceness (hash.thread_nice), set by each thread at its first job.
-    hash_pool(unsigned threads, std::size_t max_queue, int nice = 0)
-        : pool_(threads), max_queue_(max_queue), nice_(nice) {}
+    // priority: hash.thread_nice and hash.thread_scheduling, set by each thread at its first job.
+    hash_pool(unsigned threads, std::size_t max_queue, thread_priority priority = {})
+        : pool_(threads), max_queue_(max_queue), priority_(priority) {}
 
     // Runs fn() on the pool; the caller resumes on its own executor. Give it a lambda that
     // captures by reference (the caller's locals outlive the co_await): g++ 12 may destroy a
@@ -48,7 +48,7 @@ public:
                 wait_.record(std::chrono::steady_clock::now() - submitted);
                 if (stopping_.load(std::memory_order_acquire))
                     throw std::system_error(make_error_code(errc::shutting_down), "hash pool stopped");
-                if (nice_ > 0) nice_this_thread_once(nice_);
+                if (priority_.lowered()) lower_this_thread_once(priority_);
                 const scoped_timer timed(run_);
                 co_return fn();
             },
@@ -75,7 +75,7 @@ public:
 private:
     net::thread_pool pool_;
     const std::size_t max_queue_;
-    const int nice_;
+    const thread_priority priority_;
     std::atomic<std::size_t> pending_{0};
     std::atomic<bool> stopping_{false};
     histogram wait_;

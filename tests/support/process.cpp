@@ -118,7 +118,11 @@ server_process::server_process(const std::string& data_dir, const std::vector<st
                                   "--set", "server.listen=127.0.0.1:0",
                                   "--set", "storage.data_dir=" + data_dir,
                                   "--set", "server.templates_dir=" + source_dir() + "/templates",
-                                  "--set", "server.static_dir=" + source_dir() + "/static"};
+                                  "--set", "server.static_dir=" + source_dir() + "/static",
+                                  // Tests read the log right after a request; the buffered log
+                                  // has its own test (test_log_buffering) and may be asked for
+                                  // by an override.
+                                  "--set", "log.flush_interval_ms=0"};
     for (const auto& o : overrides) {
         args.push_back("--set");
         args.push_back(o);

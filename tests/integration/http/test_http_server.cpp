@@ -52,6 +52,35 @@ BOOST_AUTO_TEST_CASE(health_and_readiness) {
     BOOST_TEST(ready->body == "ready\n");
 }
 
+BOOST_AUTO_TEST_CASE(the_buffered_access_log_is_written_within_its_interval_and_at_exit) {
+    running_server s({"log.flush_interval_ms=300"});
+    const auto count = [&](const std::string& path) {
+        const auto log = s.server.log_text();
+        std::size_t n = 0;
+        for (auto at = log.find("event=http.request "); at != std::string::npos;
+             at = log.find("event=http.request ", at + 1)) {
+            const auto end = log.find('\n', at);
+            if (log.substr(at, end - at).find(" path=" + path + " ") != std::string::npos) ++n;
+        }
+        return n;
+    };
+    for (int i = 0; i < 3; ++i) BOOST_REQUIRE(get(s.port(), "/healthz"));
+    bool written = false;
+    for (int i = 0; i < 100 && !written; ++i) {
+        std::this_thread::sleep_for(30ms);
+        written = count("/healthz") == 3;
+    }
+    BOOST_TEST(written, s.server.log_text());
+
+    // Lines logged just before SIGTERM are written before the process exits.
+    for (int i = 0; i < 5; ++i) BOOST_REQUIRE(get(s.port(), "/readyz"));
+    s.server.signal(SIGTERM);
+    const auto exit_code = s.server.wait_exit(15s);
+    BOOST_TEST_REQUIRE(exit_code.has_value());
+    BOOST_TEST(*exit_code == 0);
+    BOOST_TEST(count("/readyz") == 5u, s.server.log_text());
+}
+
 BOOST_AUTO_TEST_CASE(routing_errors) {
     running_server s;
     auto missing = get(s.port(), "/no/such/page");

@@ -42,7 +42,7 @@ const std::vector<std::string> all_keys{
     "storage.data_dir",       "storage.map_size_mib",    "storage.max_readers",
     "storage.durability",     "storage.sweep_interval_s", "storage.writer_max_batch",
     "storage.writer_max_queue", "storage.secret_file",   "hash.threads",          "hash.memory_kib",
-    "hash.iterations",        "hash.max_queue", "hash.thread_nice", "hash.max_cost_factor",
+    "hash.iterations",        "hash.max_queue", "hash.thread_nice", "hash.thread_scheduling", "hash.max_cost_factor",
     "hash.import_min_memory_kib", "hash.import_min_iterations", "smtp.relay",
     "smtp.tls",               "smtp.verify_certificate", "smtp.ca_file",
     "smtp.username",          "smtp.password_file",      "smtp.allow_auth_without_tls",
@@ -62,7 +62,7 @@ const std::vector<std::string> all_keys{
     "throttle.account_parallel_checks", "throttle.account_budget", "throttle.account_lock_after",
     "auth.verify_any_portal",
     "log.level",              "log.file",                "log.audit_file",
-    "log.access_log",
+    "log.access_log",         "log.flush_interval_ms",
 };
 
 // The keys of a [[portal]] and of a [[portal.menu]] entry, spelled out for the same reason.
@@ -187,6 +187,7 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.hash.iterations == b.hash.iterations);
     BOOST_TEST(a.hash.max_queue == b.hash.max_queue);
     BOOST_TEST(a.hash.thread_nice == b.hash.thread_nice);
+    BOOST_TEST(static_cast<int>(a.hash.scheduling) == static_cast<int>(b.hash.scheduling));
     BOOST_TEST(a.hash.max_cost_factor == b.hash.max_cost_factor);
     BOOST_TEST(a.hash.import_min_memory_kib == b.hash.import_min_memory_kib);
     BOOST_TEST(a.hash.import_min_iterations == b.hash.import_min_iterations);
@@ -243,6 +244,7 @@ void check_same(const config& a, const config& b) {
     BOOST_TEST(a.log.file.string() == b.log.file.string());
     BOOST_TEST(a.log.audit_file.string() == b.log.audit_file.string());
     BOOST_TEST(a.log.access_log == b.log.access_log);
+    BOOST_TEST(a.log.flush_interval.count() == b.log.flush_interval.count());
     BOOST_TEST_REQUIRE(a.portals.size() == b.portals.size());
     for (std::size_t i = 0; i < a.portals.size(); ++i) {
         const auto& p = a.portals[i];
@@ -312,6 +314,7 @@ memory_kib = 65536
 iterations = 3
 max_queue = 16
 thread_nice = 5
+thread_scheduling = "idle"
 max_cost_factor = 8
 import_min_memory_kib = 16384
 import_min_iterations = 2
@@ -389,6 +392,7 @@ level = "debug"
 file = "logs/nidan.log"
 audit_file = "logs/audit.log"
 access_log = false
+flush_interval_ms = 250
 )";
 
 config custom_expected() {
@@ -435,6 +439,7 @@ config custom_expected() {
     c.hash.iterations = 3;
     c.hash.max_queue = 16;
     c.hash.thread_nice = 5;
+    c.hash.scheduling = nidan::hash_scheduling::idle;
     c.hash.max_cost_factor = 8;
     c.hash.import_min_memory_kib = 16384;
     c.hash.import_min_iterations = 2;
@@ -489,6 +494,7 @@ config custom_expected() {
     c.log.file = "logs/nidan.log";
     c.log.audit_file = "logs/audit.log";
     c.log.access_log = false;
+    c.log.flush_interval = std::chrono::milliseconds(250);
     return c;
 }
 
@@ -1078,6 +1084,8 @@ BOOST_AUTO_TEST_CASE(bad_files_name_the_key) {
                     "must be an integer from 1 to 256");
     expect_bad_file("[server]\nio_threads = 4.0\n", "server.io_threads");
     expect_bad_file("\n\n[log]\naccess_log = \"yes\"\n", "log.access_log", "line 4");
+    expect_bad_file("[log]\nflush_interval_ms = 60001\n", "log.flush_interval_ms", "line 2");
+    expect_bad_file("[hash]\nthread_scheduling = \"batch\"\n", "hash.thread_scheduling", "line 2");
     expect_bad_file("[storage]\ndata_dir = 5\n", "storage.data_dir");
     expect_bad_file("[server]\nlisten = 8080\n", "server.listen");
 
