@@ -45,7 +45,9 @@ done
 [[ ${SKIP_BUILD:-0} == 1 ]] || BUILD_DIR=$build_dir scripts/build.sh
 nidan=$build_dir/nidan
 [[ -x $nidan ]] || { echo "http_vs_nginx: $nidan not found (build first, or unset SKIP_BUILD)" >&2; exit 1; }
-[[ -x $nginx_bin ]] || { echo "http_vs_nginx: $nginx_bin not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
+# Debian's nginx-light: the same nginx 1.22 binary as the nginx package, fewer modules.
+[[ -n ${NGINX:-} ]] || apt_ensure "$nginx_bin" nginx-light
+[[ -x $nginx_bin ]] || { echo "http_vs_nginx: $nginx_bin not found (apt-get install nginx-light)" >&2; exit 1; }
 wrk_ensure
 
 tmp=$(mktemp -d)

@@ -28,14 +28,18 @@ wrk_run() {
   wrk_errors=${wrk_errors:-0}
 }
 
-# Installs wrk from the distribution when it is missing.
-wrk_ensure() {
-  command -v wrk >/dev/null && return 0
-  echo "installing wrk" >&2
+# Installs a Debian package when the program it provides is missing:
+#   apt_ensure PROGRAM PACKAGE   (PROGRAM a name on PATH or an absolute path)
+apt_ensure() {
+  local program=$1 package=$2
+  if [[ $program == /* ]]; then [[ -x $program ]] && return 0; else command -v "$program" >/dev/null && return 0; fi
+  echo "installing $package" >&2
   local sudo_cmd=()
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-  if ! DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null; then
+  if ! DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null; then
     "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null
   fi
 }
+
+wrk_ensure() { apt_ensure wrk wrk; }
