@@ -10,6 +10,8 @@ packages=(
   # The PostgreSQL backend: libpq to build; the server for the tests, which start their own.
   libpq-dev postgresql-15
   libtomlplusplus-dev libkainjow-mustache-dev libspdlog-dev
+  # The allocator the nidan binary links (CMake option NIDAN_MIMALLOC).
+  libmimalloc-dev
   # operator.timezone names a zone of the system's time zone database.
   tzdata
   python3 python3-aiosmtpd curl openssl
