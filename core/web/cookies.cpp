@@ -2,15 +2,24 @@
 
 #include "core/base/text.hpp"
 
+#include <array>
 #include <stdexcept>
 
 namespace nidan {
 namespace {
 
-// RFC 6265 cookie-octet: visible ASCII except '"', ',', ';' and '\'.
+// RFC 6265 cookie-octet: visible ASCII except '"', ',', ';' and '\'. A table, because every
+// page sets a cookie and the test of each byte showed in profiles (2 % on the login page).
+constexpr std::array<bool, 256> cookie_octets = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0x21; c < 0x7f; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (unsigned char c : {'"', ',', ';', '\\'}) table[c] = false;
+    return table;
+}();
+
 bool is_cookie_octets(std::string_view value) {
     for (unsigned char c : value) {
-        if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\') return false;
+        if (!cookie_octets[c]) return false;
     }
     return true;
 }
