@@ -17,6 +17,10 @@ const unsigned char* bytes_of(std::string_view text) {
     return reinterpret_cast<const unsigned char*>(text.data());
 }
 
+bool sodium_equal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 constexpr int b64_variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 
 std::string to_base64url(std::string_view data) {
@@ -115,6 +119,20 @@ private:
     std::size_t used_ = bytes_.size();
 };
 
+// HMAC's first step depends on the key alone (the inner and outer pads, two SHA-256 blocks,
+// and one more hash when the key is longer than a block): done once per key and thread, it is
+// copied for each MAC. Every page carries a signed token, so this was most of the MAC's cost.
+// The cached copy is the key's own derivative and stays with the process's other secrets.
+crypto_auth_hmacsha256_state keyed_hmac_state(std::string_view key) {
+    thread_local std::string cached_key;
+    thread_local crypto_auth_hmacsha256_state cached{};
+    if (cached_key.empty() || !sodium_equal(cached_key, key)) {
+        crypto_auth_hmacsha256_init(&cached, bytes_of(key), key.size());
+        cached_key.assign(key);
+    }
+    return cached;
+}
+
 void random_bytes(void* out, std::size_t n) {
     thread_local random_pool pool;
     pool.fill(static_cast<unsigned char*>(out), n);
@@ -149,8 +167,7 @@ std::string hmac_sha256(std::string_view key, std::initializer_list<std::string_
     if (key.empty()) throw std::invalid_argument("hmac_sha256: empty key");
     ensure_sodium();
     static constexpr unsigned char separator = 0;
-    crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, bytes_of(key), key.size());
+    crypto_auth_hmacsha256_state state = keyed_hmac_state(key);
     bool first = true;
     for (const auto part : parts) {
         if (!first) crypto_auth_hmacsha256_update(&state, &separator, 1);

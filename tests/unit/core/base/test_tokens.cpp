@@ -106,6 +106,24 @@ BOOST_AUTO_TEST_CASE(hmac_known_answer) {
     BOOST_CHECK_THROW(hmac_sha256("", {"x"}), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(hmac_known_answers_while_the_key_changes_between_calls) {
+    // The keyed state is kept per thread: alternating keys must never mix them up.
+    const std::string case1_key(20, '\x0b');
+    const std::string case6_key(131, '\xaa');  // longer than a block: hashed first
+    for (int round = 0; round < 2; ++round) {
+        BOOST_TEST(hex(hmac_sha256(case1_key, {"Hi There"})) ==
+                   "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        BOOST_TEST(hex(hmac_sha256("Jefe", {"what do ya want for nothing?"})) ==
+                   "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        BOOST_TEST(hex(hmac_sha256(case6_key, {"Test Using Larger Than Block-Size Key - Hash Key First"})) ==
+                   "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+        BOOST_TEST(hex(hmac_sha256("Jefe", {"what do ya want for nothing?"})) ==
+                   "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+    // A key that is a prefix of the cached one is a different key.
+    BOOST_TEST(hmac_sha256("Jef", {"x"}) != hmac_sha256("Jefe", {"x"}));
+}
+
 BOOST_AUTO_TEST_CASE(constant_time_equal_semantics) {
     BOOST_TEST(constant_time_equal("", ""));
     BOOST_TEST(constant_time_equal("abc", "abc"));
