@@ -5,8 +5,11 @@
 # threads x libsodium's single-core crypto_pwhash_argon2id_str_verify rate for the same
 # parameters (bench_hash --sodium-only 1: nothing of nidan in that loop). The single-core rate
 # is measured right before and right after each login run and averaged, so the drift of a
-# shared machine falls on both sides alike. Prints logins/s, the rates and
+# shared machine falls on both sides alike. After each run libsodium also runs on `threads`
+# threads at once (bench_hash --sodium-only THREADS): what that many hashes really get together,
+# sharing the memory bus and caches. Prints logins/s, the rates and
 #   ratio = logins/s / (threads x single-core verifies/s)
+#   ratio_together = logins/s / (verifies/s of `threads` threads at once)
 # Prints figures; judges nothing. Bounded: 2 x (PHASE_SECONDS + 1 s warm-up + setup) of logins
 # and 4 x SODIUM_SECONDS of hashing.
 #
@@ -42,13 +45,13 @@ summary=$(mktemp)
 log=$(mktemp)
 trap 'rm -f "$summary" "$log"' EXIT
 
-sodium_rate() {
-  timeout $((sodium_seconds + 60)) "$bench_hash" --sodium-only 1 --seconds "$sodium_seconds" --memory-kib "$memory_kib" \
+sodium_rate() {  # [threads]
+  timeout $((sodium_seconds + 60)) "$bench_hash" --sodium-only "${1:-1}" --seconds "$sodium_seconds" --memory-kib "$memory_kib" \
     --iterations "$iterations" | sed -n 's/^sodium_verify_per_s=\([0-9.]*\).*/\1/p'
 }
 
 echo "shipped Argon2id m=$memory_kib KiB t=$iterations; ${phase_seconds}s of logins per hash.threads value; $(nproc) cores"
-printf '%-12s %9s %12s %12s %12s %7s %7s %7s\n' hash.threads logins/s sodium_before sodium_after "threads×rate" ratio cores srv_ms
+printf '%-12s %9s %12s %12s %12s %7s %7s %7s %9s %8s\n' hash.threads logins/s sodium_before sodium_after "threads×rate" ratio cores srv_ms together ratio_tg
 status=0
 results=()
 for t in $threads_list; do
@@ -62,22 +65,26 @@ for t in $threads_list; do
     continue
   fi
   after=$(sodium_rate)
+  together=$(sodium_rate "$t")
   # login_load.sh's summary: backend, nodes, cores, label, phase, logins/s (6), ..., server cores (15), srv_ms (16).
   read -r rate cores srv_ms < <(awk -F'\t' '$5 == "no wrong passwords" { print $6, $15, $16; exit }' "$summary")
-  line=$(awk -v t="$t" -v r="$rate" -v b="$before" -v a="$after" -v c="$cores" -v s="$srv_ms" 'BEGIN {
+  line=$(awk -v t="$t" -v r="$rate" -v b="$before" -v a="$after" -v c="$cores" -v s="$srv_ms" -v g="$together" 'BEGIN {
     limit = t * (b + a) / 2
-    printf "%-12s %9.1f %12.2f %12.2f %12.2f %7.2f %7s %7s", t, r, b, a, limit, (limit > 0 ? r / limit : 0), c, s }')
+    printf "%-12s %9.1f %12.2f %12.2f %12.2f %7.2f %7s %7s %9.2f %8.2f", t, r, b, a, limit, (limit > 0 ? r / limit : 0), c, s,
+      g, (g > 0 ? r / g : 0) }')
   echo "$line"
   results+=("$line")
 done
 echo
 echo "sodium_before/after: libsodium crypto_pwhash_argon2id_str_verify per second on one thread, just before and"
-echo "after the logins; ratio: logins/s / (threads × their mean); cores, srv_ms: the server's CPU / wall time and per login"
+echo "after the logins; ratio: logins/s / (threads × their mean); cores, srv_ms: the server's CPU / wall time and per login;"
+echo "together: libsodium's verifies/s on hash.threads threads at once, after the logins; ratio_tg: logins/s / together"
 if [[ -n ${SUMMARY:-} ]]; then
   for line in "${results[@]}"; do
-    read -r t rate before after _ ratio _ <<<"$line"
+    read -r t rate before after _ ratio _ _ together ratio_tg <<<"$line"
     printf 'hash_limit.%s.logins_per_s\t%s\nhash_limit.%s.sodium_per_s\t%s\nhash_limit.%s.ratio\t%s\n' \
       "$t" "$rate" "$t" "$(awk -v b="$before" -v a="$after" 'BEGIN { printf "%.2f", (b + a) / 2 }')" "$t" "$ratio" >>"$SUMMARY"
+    printf 'hash_limit.%s.sodium_together_per_s\t%s\nhash_limit.%s.ratio_together\t%s\n' "$t" "$together" "$t" "$ratio_tg" >>"$SUMMARY"
   done
   printf 'hash_limit.memory_kib\t%s\nhash_limit.iterations\t%s\n' "$memory_kib" "$iterations" >>"$SUMMARY"
 fi
