@@ -1,6 +1,7 @@
 #include "core/base/log.hpp"
 
 #include "core/base/fd_log_sink.hpp"
+#include "core/base/thread_name.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -46,6 +47,7 @@ class periodic_flusher {
 public:
     explicit periodic_flusher(std::chrono::milliseconds interval)
         : thread_([interval](std::stop_token stop) {
+              name_this_thread("nidan-log");
               std::mutex m;
               std::condition_variable_any wake;
               std::unique_lock lock(m);

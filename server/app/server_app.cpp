@@ -18,6 +18,7 @@
 
 #include "core/base/clock.hpp"
 #include "core/base/log.hpp"
+#include "core/base/thread_name.hpp"
 #include "core/mail/sealed_mail.hpp"
 #include "core/render/template_store.hpp"
 #include "server/http/app_state.hpp"
@@ -285,7 +286,12 @@ int server_app::run() {
     std::cout << "listening on " << url << std::endl;
 
     std::vector<std::thread> threads;
-    for (std::size_t i = 1; i < p.io_contexts.size(); ++i) threads.emplace_back([&context = *p.io_contexts[i]] { context.run(); });
+    // This (main) thread runs io context 0 and keeps the program's name.
+    for (std::size_t i = 1; i < p.io_contexts.size(); ++i)
+        threads.emplace_back([i, &context = *p.io_contexts[i]] {
+            name_this_thread("nidan-io-" + std::to_string(i));
+            context.run();
+        });
     p.ioc.run();
     for (auto& t : threads) t.join();
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/base/log.hpp"
+#include "core/base/thread_name.hpp"
 
 namespace nidan::server {
 
@@ -26,6 +27,15 @@ void lower_this_thread_once(const thread_priority& priority) {
     }
     if (priority.nice > 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), priority.nice) != 0)
         log::warn("hash.nice_failed").add("nice", static_cast<std::int64_t>(priority.nice)).add("error", std::strerror(errno));
+}
+
+void name_and_lower_this_thread_once(const thread_priority& priority) {
+    thread_local bool named = false;
+    if (!named) {
+        named = true;
+        name_this_thread("nidan-hash");
+    }
+    if (priority.lowered()) lower_this_thread_once(priority);
 }
 
 }  // namespace nidan::server

@@ -15,4 +15,7 @@ struct thread_priority {
 // priority: lowering one's own needs no privilege, so it fails only in odd sandboxes.
 void lower_this_thread_once(const thread_priority& priority);
 
+// A hash pool thread's first job: names it nidan-hash and applies `priority`, once.
+void name_and_lower_this_thread_once(const thread_priority& priority);
+
 }  // namespace nidan::server

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/base/thread_name.hpp"
 #include "storage/error.hpp"
 
 namespace nidan::storage {
@@ -56,6 +57,7 @@ std::size_t writer::queue_depth() const {
 }
 
 void writer::run() {
+    name_this_thread("nidan-writer");
     std::deque<item> batch;
     for (;;) {
         {

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/base/log.hpp"
+#include "core/base/thread_name.hpp"
 #include "storage/error.hpp"
 #include "storage/postgres/pg_records.hpp"
 #include "storage/postgres/pg_schema.hpp"
@@ -181,6 +182,7 @@ void pg_backend::on_mail_queued(std::function<void()> f) {
 }
 
 void pg_backend::listen() {
+    name_this_thread("nidan-pg-listen");
     constexpr auto retry = std::chrono::seconds(1);
     std::unique_ptr<connection> conn;
     auto stopping = [this] {

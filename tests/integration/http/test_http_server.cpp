@@ -6,6 +6,10 @@
 
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "nidan_test/process.hpp"
@@ -79,6 +83,26 @@ BOOST_AUTO_TEST_CASE(the_buffered_access_log_is_written_within_its_interval_and_
     BOOST_TEST_REQUIRE(exit_code.has_value());
     BOOST_TEST(*exit_code == 0);
     BOOST_TEST(count("/readyz") == 5u, s.server.log_text());
+}
+
+BOOST_AUTO_TEST_CASE(threads_carry_names_that_say_what_they_do) {
+    running_server s({"server.io_threads=3", "log.flush_interval_ms=1000"});
+    BOOST_REQUIRE(get(s.port(), "/readyz"));  // the writer has run a transaction
+    std::multiset<std::string> names;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(s.server.pid()) + "/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        names.insert(name);
+    }
+    std::string all;
+    for (const auto& n : names) all += n + " ";
+    BOOST_TEST(names.count("nidan") >= 1u, all);  // the main thread keeps the program's name
+    BOOST_TEST(names.count("nidan-io-1") == 1u, all);
+    BOOST_TEST(names.count("nidan-io-2") == 1u, all);
+    BOOST_TEST(names.count("nidan-io-3") == 0u, all);
+    BOOST_TEST(names.count("nidan-writer") == 1u, all);
+    BOOST_TEST(names.count("nidan-log") == 1u, all);
 }
 
 BOOST_AUTO_TEST_CASE(routing_errors) {

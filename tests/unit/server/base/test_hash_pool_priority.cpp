@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE hash_pool_priority
 #include <boost/test/unit_test.hpp>
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string>
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -22,6 +24,7 @@ namespace {
 struct observed {
     int policy = -1;
     int nice = -100;
+    std::string name;
 };
 
 // What the scheduler says of the thread that ran one job of a pool built with `priority`.
@@ -35,7 +38,9 @@ observed job_thread_priority(thread_priority priority) {
             auto look = [] {
                 const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
                 errno = 0;
-                return observed{::sched_getscheduler(tid), ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid))};
+                char name[16] = {};
+                ::pthread_getname_np(::pthread_self(), name, sizeof name);
+                return observed{::sched_getscheduler(tid), ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid)), name};
             };
             seen = co_await pool.run(look);
         },
@@ -64,6 +69,7 @@ BOOST_AUTO_TEST_CASE(a_niceness_lowers_the_hash_threads_only) {
 
 BOOST_AUTO_TEST_CASE(the_default_leaves_the_hash_threads_as_the_io_threads) {
     const auto seen = job_thread_priority(thread_priority{});
+    BOOST_TEST(seen.name == "nidan-hash");
     BOOST_TEST(seen.policy == ::sched_getscheduler(0));
     BOOST_TEST(seen.nice == ::getpriority(PRIO_PROCESS, 0));
 }
