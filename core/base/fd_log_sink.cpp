@@ -25,14 +25,8 @@ std::shared_ptr<fd_sink> fd_sink::to_file(const std::filesystem::path& file, con
     } else if (errno == EEXIST) {
         fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     }
-    if (fd < 0) {
-        throw config_error(key, "cannot open log file " + file.string() + ": " + std::strerror(errno));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        ::close(fd);
-        throw config_error(key, "cannot open log file " + file.string() + ": it is a directory");
-    }
+    // A folder fails here too (EISDIR: it cannot be opened for writing).
+    if (fd < 0) throw config_error(key, "cannot open log file " + file.string() + ": " + std::strerror(errno));
     return std::make_shared<fd_sink>(fd, true, m);
 }
 

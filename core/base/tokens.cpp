@@ -17,10 +17,6 @@ const unsigned char* bytes_of(std::string_view text) {
     return reinterpret_cast<const unsigned char*>(text.data());
 }
 
-bool sodium_equal(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 constexpr int b64_variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 
 std::string to_base64url(std::string_view data) {
@@ -126,7 +122,7 @@ private:
 crypto_auth_hmacsha256_state keyed_hmac_state(std::string_view key) {
     thread_local std::string cached_key;
     thread_local crypto_auth_hmacsha256_state cached{};
-    if (cached_key.empty() || !sodium_equal(cached_key, key)) {
+    if (cached_key.empty() || !constant_time_equal(cached_key, key)) {
         crypto_auth_hmacsha256_init(&cached, bytes_of(key), key.size());
         cached_key.assign(key);
     }

@@ -48,7 +48,7 @@ public:
                 wait_.record(std::chrono::steady_clock::now() - submitted);
                 if (stopping_.load(std::memory_order_acquire))
                     throw std::system_error(make_error_code(errc::shutting_down), "hash pool stopped");
-                name_and_lower_this_thread_once(priority_);
+                prepare_hash_thread_once(priority_);
                 const scoped_timer timed(run_);
                 co_return fn();
             },

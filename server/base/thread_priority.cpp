@@ -13,10 +13,11 @@
 
 namespace nidan::server {
 
-void lower_this_thread_once(const thread_priority& priority) {
+void prepare_hash_thread_once(const thread_priority& priority) {
     thread_local bool done = false;
     if (done) return;
     done = true;
+    name_this_thread("nidan-hash");
     const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
     if (priority.idle) {
         // SCHED_IDLE ignores niceness; its one parameter, the static priority, must be 0.
@@ -27,15 +28,6 @@ void lower_this_thread_once(const thread_priority& priority) {
     }
     if (priority.nice > 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), priority.nice) != 0)
         log::warn("hash.nice_failed").add("nice", static_cast<std::int64_t>(priority.nice)).add("error", std::strerror(errno));
-}
-
-void name_and_lower_this_thread_once(const thread_priority& priority) {
-    thread_local bool named = false;
-    if (!named) {
-        named = true;
-        name_this_thread("nidan-hash");
-    }
-    if (priority.lowered()) lower_this_thread_once(priority);
 }
 
 }  // namespace nidan::server
